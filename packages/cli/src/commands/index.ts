@@ -1,0 +1,5 @@
+import type { Command } from "../command.js";
+import { simCommand } from "./sim.js";
+
+/** Every top-level command, in the order `kho help` lists them. */
+export const commands: readonly Command[] = [simCommand];

@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./units.js";
+export * from "./fdt/index.js";
+export * from "./mem/index.js";
+export * from "./radix/index.js";
+export * from "./abi/index.js";
