@@ -1,1 +1,4 @@
-export {};
+export * from "./geometry.js";
+export * from "./intervals.js";
+export * from "./phys.js";
+export * from "./alloc.js";

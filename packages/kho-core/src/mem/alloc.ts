@@ -1,0 +1,124 @@
+import { KhoError } from "../errors.js";
+import { hex } from "../units.js";
+import { IntervalSet } from "./intervals.js";
+import type { PhysMem } from "./phys.js";
+
+/** A physical range [start, start + size) in bytes. */
+export interface PhysRange {
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface AllocOptions {
+  /** Prefer (and require) memory on this NUMA node. */
+  readonly nid?: number;
+}
+
+/**
+ * The page allocator of one simulated kernel: power-of-two blocks of pages,
+ * naturally aligned as the buddy allocator hands them out, lowest address
+ * first so runs are deterministic. Free memory is kept as page-frame
+ * intervals, so a machine of any size starts with one entry per RAM range.
+ *
+ * `restrictTo` confines allocation to given ranges: the next kernel may only
+ * use scratch areas until KHO's reserve walk has run. Allocated pages are
+ * zeroed and taken out of poison (the kernel now owns them).
+ */
+export class PageAllocator {
+  private readonly free = new IntervalSet();
+  private allowed: PhysRange[] | null = null;
+  /** Pages handed out and not freed (order recorded per head pfn). */
+  private readonly live = new Map<number, number>();
+
+  constructor(readonly mem: PhysMem) {
+    for (const r of mem.ranges) this.free.add(r.start / mem.pageSize, (r.start + r.size) / mem.pageSize);
+  }
+
+  get freePages(): number {
+    return this.free.size;
+  }
+
+  get allocatedBlocks(): number {
+    return this.live.size;
+  }
+
+  /** Order of a block this allocator handed out, or undefined. */
+  orderOf(pa: number): number | undefined {
+    return this.live.get(pa / this.mem.pageSize);
+  }
+
+  /** Limits allocation to `ranges` (null lifts the limit). */
+  restrictTo(ranges: readonly PhysRange[] | null): void {
+    this.allowed = ranges === null ? null : ranges.map((r) => ({ ...r }));
+  }
+
+  get restricted(): boolean {
+    return this.allowed !== null;
+  }
+
+  /** Takes a byte range out of free memory (memblock_reserve). Overlaps are fine. */
+  reserve(start: number, size: number): void {
+    const ps = this.mem.pageSize;
+    this.free.remove(Math.floor(start / ps), Math.ceil((start + size) / ps));
+  }
+
+  isFree(pa: number): boolean {
+    return this.free.has(Math.floor(pa / this.mem.pageSize));
+  }
+
+  /** Allocates 2^order zeroed pages; ENOMEM when no aligned block fits. */
+  alloc(order: number, opts: AllocOptions = {}): number {
+    const count = 2 ** order;
+    const windows: [number, number][] = [];
+    const ps = this.mem.pageSize;
+    for (const r of this.mem.ranges) {
+      if (opts.nid !== undefined && r.nid !== opts.nid) continue;
+      windows.push([r.start / ps, (r.start + r.size) / ps]);
+    }
+    for (const [ws, we] of windows) {
+      for (const a of this.allowed ?? [{ start: ws * ps, size: (we - ws) * ps }]) {
+        const lo = Math.max(ws, a.start / ps);
+        const hi = Math.min(we, (a.start + a.size) / ps);
+        for (const [s, e] of this.free.intervalsIn(lo, hi)) {
+          const head = Math.ceil(s / count) * count;
+          if (head + count <= e) return this.take(head, count, order);
+        }
+      }
+    }
+    const where = this.allowed ? " in the allowed (scratch) ranges" : "";
+    throw new KhoError("ENOMEM", `no free block of order ${order}${where}${opts.nid === undefined ? "" : ` on node ${opts.nid}`}`);
+  }
+
+  private take(pfn: number, count: number, order: number): number {
+    this.free.remove(pfn, pfn + count);
+    this.live.set(pfn, order);
+    this.mem.unpoison(pfn, count);
+    const pa = pfn * this.mem.pageSize;
+    this.mem.zero(pa, count * this.mem.pageSize);
+    return pa;
+  }
+
+  /** Frees a block this allocator handed out with the same order. */
+  freeBlock(pa: number, order: number): void {
+    const pfn = pa / this.mem.pageSize;
+    const had = this.live.get(pfn);
+    if (had !== order) throw new KhoError("EINVAL", `free of ${hex(pa)} order ${order}: ${had === undefined ? "not allocated" : `allocated with order ${had}`}`, hex(pa));
+    this.live.delete(pfn);
+    this.free.add(pfn, pfn + 2 ** order);
+  }
+
+  /**
+   * Hands a block the allocator did not allocate itself to the running
+   * kernel as allocated (KHO restore adopts preserved pages this way).
+   */
+  adopt(pa: number, order: number): void {
+    const pfn = pa / this.mem.pageSize;
+    this.free.remove(pfn, pfn + 2 ** order);
+    this.live.set(pfn, order);
+  }
+
+  /** Every allocated block as [pa, order], ascending. */
+  liveBlocks(): [number, number][] {
+    return [...this.live.entries()].sort((a, b) => a[0] - b[0]).map(([pfn, o]) => [pfn * this.mem.pageSize, o]);
+  }
+}

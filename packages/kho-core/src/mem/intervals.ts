@@ -1,0 +1,113 @@
+/**
+ * A set of integers stored as sorted, disjoint, non-adjacent half-open
+ * intervals [start, end). Used for page frame numbers: free memory, poisoned
+ * memory, reservations. Size is proportional to fragmentation, not to the
+ * number of pages, so a 1 TiB machine costs a few entries.
+ */
+export class IntervalSet {
+  private starts: number[] = [];
+  private ends: number[] = [];
+
+  get intervalCount(): number {
+    return this.starts.length;
+  }
+
+  /** Number of integers in the set. */
+  get size(): number {
+    let n = 0;
+    for (let i = 0; i < this.starts.length; i++) n += this.ends[i]! - this.starts[i]!;
+    return n;
+  }
+
+  /** Index of the first interval whose end is > x. */
+  private firstEndAbove(x: number): number {
+    let lo = 0;
+    let hi = this.ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ends[mid]! > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  has(x: number): boolean {
+    const i = this.firstEndAbove(x);
+    return i < this.starts.length && this.starts[i]! <= x;
+  }
+
+  /** The first member in [start, end), or undefined. */
+  firstIn(start: number, end: number): number | undefined {
+    const i = this.firstEndAbove(start);
+    if (i >= this.starts.length) return undefined;
+    const s = Math.max(this.starts[i]!, start);
+    return s < end ? s : undefined;
+  }
+
+  /** True when every integer of [start, end) is in the set. */
+  covers(start: number, end: number): boolean {
+    if (end <= start) return true;
+    const i = this.firstEndAbove(start);
+    return i < this.starts.length && this.starts[i]! <= start && this.ends[i]! >= end;
+  }
+
+  add(start: number, end: number): void {
+    if (end <= start) return;
+    // Intervals touching or overlapping [start, end) merge into one.
+    let i = this.firstEndAbove(start - 1);
+    if (i > 0 && this.ends[i - 1] === start) i--;
+    let j = i;
+    let s = start;
+    let e = end;
+    while (j < this.starts.length && this.starts[j]! <= end) {
+      s = Math.min(s, this.starts[j]!);
+      e = Math.max(e, this.ends[j]!);
+      j++;
+    }
+    this.starts.splice(i, j - i, s);
+    this.ends.splice(i, j - i, e);
+  }
+
+  remove(start: number, end: number): void {
+    if (end <= start) return;
+    const i = this.firstEndAbove(start);
+    let j = i;
+    const keepS: number[] = [];
+    const keepE: number[] = [];
+    while (j < this.starts.length && this.starts[j]! < end) {
+      if (this.starts[j]! < start) {
+        keepS.push(this.starts[j]!);
+        keepE.push(start);
+      }
+      if (this.ends[j]! > end) {
+        keepS.push(end);
+        keepE.push(this.ends[j]!);
+      }
+      j++;
+    }
+    this.starts.splice(i, j - i, ...keepS);
+    this.ends.splice(i, j - i, ...keepE);
+  }
+
+  clear(): void {
+    this.starts = [];
+    this.ends = [];
+  }
+
+  *intervals(): IterableIterator<[number, number]> {
+    for (let i = 0; i < this.starts.length; i++) yield [this.starts[i]!, this.ends[i]!];
+  }
+
+  /** Intersection of this set with [start, end), as intervals. */
+  *intervalsIn(start: number, end: number): IterableIterator<[number, number]> {
+    for (let i = this.firstEndAbove(start); i < this.starts.length && this.starts[i]! < end; i++)
+      yield [Math.max(start, this.starts[i]!), Math.min(end, this.ends[i]!)];
+  }
+
+  clone(): IntervalSet {
+    const c = new IntervalSet();
+    c.starts = [...this.starts];
+    c.ends = [...this.ends];
+    return c;
+  }
+}

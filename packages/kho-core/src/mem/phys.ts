@@ -1,0 +1,238 @@
+import { KhoError } from "../errors.js";
+import { hex } from "../units.js";
+import { IntervalSet } from "./intervals.js";
+import { pageGeometry, type PageGeometry, type PageSize } from "./geometry.js";
+
+/** A range of RAM on one NUMA node. `start` and `size` are page aligned. */
+export interface RamRange {
+  readonly start: number;
+  readonly size: number;
+  readonly nid: number;
+}
+
+/** The 52-bit physical address space the simulator supports (exact in a JS number). */
+export const MAX_PHYS_BITS = 52;
+
+/**
+ * Simulated physical memory: RAM ranges with NUMA node ids and sparse page
+ * storage. Only pages that were written take host memory; reading a page
+ * never written returns zeros. Multi-byte values are little-endian, as the
+ * kernel writes them on x86-64 and arm64.
+ *
+ * A poisoned page stands for memory the current kernel does not own (after
+ * a kexec: everything that was not handed over). Touching it throws
+ * EHWPOISON naming the address and `actor`, the code that was running.
+ */
+export class PhysMem implements PageGeometry {
+  readonly pageSize: PageSize;
+  readonly pageShift: 12 | 14 | 16;
+  readonly maxPageOrder: number;
+  readonly ranges: readonly RamRange[];
+  /** Who is touching memory now; named in poison errors. */
+  actor = "kernel";
+  private readonly pages = new Map<number, Uint8Array>();
+  /** Poisoned page frames, and why (newest note first wins). */
+  private readonly poisoned = new IntervalSet();
+  private poisonNotes: { start: number; end: number; reason: string }[] = [];
+
+  constructor(pageSize: number, ranges: readonly RamRange[]) {
+    const g = pageGeometry(pageSize);
+    this.pageSize = g.pageSize;
+    this.pageShift = g.pageShift;
+    this.maxPageOrder = g.maxPageOrder;
+    const sorted = [...ranges].sort((a, b) => a.start - b.start);
+    sorted.forEach((r, i) => {
+      if (r.size <= 0 || r.start % this.pageSize || r.size % this.pageSize)
+        throw new KhoError("EINVAL", `RAM range ${hex(r.start)}+${hex(r.size)} is empty or not page aligned`);
+      if (r.start + r.size > 2 ** MAX_PHYS_BITS) throw new KhoError("ERANGE", `RAM range ${hex(r.start)}+${hex(r.size)} is beyond 52-bit physical addresses`);
+      if (!Number.isInteger(r.nid) || r.nid < 0) throw new KhoError("EINVAL", `RAM range ${hex(r.start)} has a bad node id ${r.nid}`);
+      const prev = sorted[i - 1];
+      if (prev && prev.start + prev.size > r.start) throw new KhoError("EINVAL", `RAM ranges overlap at ${hex(r.start)}`);
+    });
+    this.ranges = sorted;
+  }
+
+  get totalBytes(): number {
+    return this.ranges.reduce((s, r) => s + r.size, 0);
+  }
+
+  /** Pages that hold host memory (written at least once). */
+  get populatedPages(): number {
+    return this.pages.size;
+  }
+
+  /** Node ids that have memory, ascending (the kernel's N_MEMORY). */
+  get nodes(): number[] {
+    return [...new Set(this.ranges.map((r) => r.nid))].sort((a, b) => a - b);
+  }
+
+  private rangeOf(pa: number): RamRange | undefined {
+    // Binary search: machines may have many ranges.
+    let lo = 0;
+    let hi = this.ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.ranges[mid]!;
+      if (pa < r.start) hi = mid - 1;
+      else if (pa >= r.start + r.size) lo = mid + 1;
+      else return r;
+    }
+    return undefined;
+  }
+
+  /** True when `pfn` is RAM (the kernel's pfn_valid for online memory). */
+  pfnValid(pfn: number): boolean {
+    return this.rangeOf(pfn * this.pageSize) !== undefined;
+  }
+
+  /** NUMA node of a page, or -1 for a hole. */
+  nidOf(pfn: number): number {
+    return this.rangeOf(pfn * this.pageSize)?.nid ?? -1;
+  }
+
+  private check(pa: number, len: number): void {
+    if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(len) || len < 0)
+      throw new KhoError("EFAULT", `bad physical access ${pa}+${len}`, this.actor);
+    if (len === 0) return;
+    const r = this.rangeOf(pa);
+    if (!r || pa + len > r.start + r.size) throw new KhoError("EFAULT", `access ${hex(pa)}+${hex(len)} is not RAM`, this.actor);
+    const first = Math.floor(pa / this.pageSize);
+    const last = Math.floor((pa + len - 1) / this.pageSize);
+    if (this.poisoned.intervalCount) {
+      const pfn = this.poisoned.firstIn(first, last + 1);
+      if (pfn !== undefined) {
+        const at = Math.max(pa, pfn * this.pageSize);
+        throw new KhoError("EHWPOISON", `${this.actor} touched unowned memory at ${hex(at)}: ${this.poisonReason(pfn)}`, hex(at));
+      }
+    }
+  }
+
+  /**
+   * The storage of one page, created zeroed on first use. Hot paths (the
+   * radix tree) keep these views; they must check poison themselves.
+   */
+  page(pfn: number): Uint8Array {
+    let p = this.pages.get(pfn);
+    if (!p) {
+      this.check(pfn * this.pageSize, this.pageSize);
+      p = new Uint8Array(this.pageSize);
+      this.pages.set(pfn, p);
+    } else if (this.poisoned.intervalCount) this.check(pfn * this.pageSize, 1);
+    return p;
+  }
+
+  /** Copies `len` bytes starting at `pa` (may cross pages). */
+  read(pa: number, len: number): Uint8Array {
+    this.check(pa, len);
+    const out = new Uint8Array(len);
+    this.eachChunk(pa, len, (pfn, off, n, at) => {
+      const p = this.pages.get(pfn);
+      if (p) out.set(p.subarray(off, off + n), at);
+    });
+    return out;
+  }
+
+  write(pa: number, bytes: Uint8Array): void {
+    this.check(pa, bytes.length);
+    this.eachChunk(pa, bytes.length, (pfn, off, n, at) => {
+      let p = this.pages.get(pfn);
+      if (!p) {
+        p = new Uint8Array(this.pageSize);
+        this.pages.set(pfn, p);
+      }
+      p.set(bytes.subarray(at, at + n), off);
+    });
+  }
+
+  /** Zeroes a range; pages that become all-zero stop taking host memory when whole. */
+  zero(pa: number, len: number): void {
+    this.check(pa, len);
+    this.eachChunk(pa, len, (pfn, off, n) => {
+      if (off === 0 && n === this.pageSize) this.pages.delete(pfn);
+      else this.pages.get(pfn)?.fill(0, off, off + n);
+    });
+  }
+
+  private eachChunk(pa: number, len: number, fn: (pfn: number, off: number, n: number, at: number) => void): void {
+    let at = 0;
+    while (at < len) {
+      const cur = pa + at;
+      const pfn = Math.floor(cur / this.pageSize);
+      const off = cur - pfn * this.pageSize;
+      const n = Math.min(this.pageSize - off, len - at);
+      fn(pfn, off, n, at);
+      at += n;
+    }
+  }
+
+  readU8(pa: number): number {
+    return this.read(pa, 1)[0]!;
+  }
+
+  readU32(pa: number): number {
+    const b = this.read(pa, 4);
+    return new DataView(b.buffer).getUint32(0, true);
+  }
+
+  readU64(pa: number): bigint {
+    const b = this.read(pa, 8);
+    return new DataView(b.buffer).getBigUint64(0, true);
+  }
+
+  /** A u64 that must be an address or count: exact as a number or ERANGE. */
+  readU64Number(pa: number): number {
+    const v = this.readU64(pa);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new KhoError("ERANGE", `u64 ${hex(v)} at ${hex(pa)} does not fit 53 bits`, hex(pa));
+    return Number(v);
+  }
+
+  writeU8(pa: number, v: number): void {
+    this.write(pa, Uint8Array.of(v));
+  }
+
+  writeU32(pa: number, v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v, true);
+    this.write(pa, b);
+  }
+
+  writeU64(pa: number, v: bigint | number): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
+    this.write(pa, b);
+  }
+
+  /** Poisons `count` pages from `pfn`; their stored contents are dropped. */
+  poison(pfn: number, count: number, reason: string): void {
+    this.poisoned.add(pfn, pfn + count);
+    this.poisonNotes.push({ start: pfn, end: pfn + count, reason });
+    for (const p of [...this.pages.keys()]) if (p >= pfn && p < pfn + count) this.pages.delete(p);
+  }
+
+  /** Gives pages back to the running kernel (it allocated them). */
+  unpoison(pfn: number, count = 1): void {
+    this.poisoned.remove(pfn, pfn + count);
+    if (!this.poisoned.intervalCount) this.poisonNotes = [];
+  }
+
+  isPoisoned(pfn: number): boolean {
+    return this.poisoned.has(pfn);
+  }
+
+  get poisonedPages(): number {
+    return this.poisoned.size;
+  }
+
+  private poisonReason(pfn: number): string {
+    for (let i = this.poisonNotes.length - 1; i >= 0; i--) {
+      const n = this.poisonNotes[i]!;
+      if (pfn >= n.start && pfn < n.end) return n.reason;
+    }
+    return "poisoned";
+  }
+
+  /** Page frame numbers that hold data, ascending (for images and digests). */
+  populatedPfns(): number[] {
+    return [...this.pages.keys()].sort((a, b) => a - b);
+  }
+}
