@@ -94,7 +94,7 @@ describe("root KHO FDT layout", () => {
           props: { compatible: "kho-v4", "preserved-memory-map": 1n },
           children: [{ name: "x", props: { "blob-size": -1n, "preserved-data": 0n }, children: [] }],
         }),
-      "EINVAL",
+      "ERANGE",
       "/x:blob-size",
     );
   });

@@ -377,8 +377,9 @@ export class FdtNodeLayout<P extends FdtProps, C> implements AnyFdtNode {
     const r = this.schema.safeParse(value);
     if (r.success) return r.data;
     const issue = r.error.issues[0]!;
+    const bound = issue.code === "too_big" || issue.code === "too_small";
     throw abiError(
-      issue.code === "too_big" ? "E2BIG" : "EINVAL",
+      bound && issue.path[issue.path.length - 1] === "children" ? "E2BIG" : bound ? "ERANGE" : "EINVAL",
       issue.message,
       issuePath(value as FdtNodeValue<FdtProps, unknown>, issue.path),
     );
