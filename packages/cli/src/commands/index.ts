@@ -1,5 +1,6 @@
 import type { Command } from "../command.js";
 import { simCommand } from "./sim.js";
+import { fdtCommand } from "./fdt.js";
 
 /** Every top-level command, in the order `kho help` lists them. */
-export const commands: readonly Command[] = [simCommand];
+export const commands: readonly Command[] = [simCommand, fdtCommand];

@@ -1,0 +1,496 @@
+import { KhoError } from "../errors.js";
+import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_NOP, FDT_PROP, FDT_RESERVE_ENTRY_SIZE, FDT_V1_SIZE } from "./constants.js";
+import { checkFull, FdtView } from "./check.js";
+import { latin1, type FdtMemReserve, type FdtNode, type FdtTree } from "./parse.js";
+
+/*
+ * DTS text exactly as `dtc -I dtb -O dts` (dtc 1.6.1) prints it. Three stages
+ * mirror dtc: its own blob reader (which is stricter than libfdt in places,
+ * e.g. it wants the root node first and FDT_END right after it), the checks
+ * dtc treats as errors (it then prints nothing), and the source writer with
+ * its guess of how each value was written.
+ */
+
+/** dtc refused the input: it would print this message and no DTS at all. */
+export class DtsError extends KhoError {
+  override readonly name = "DtsError";
+  constructor(message: string, where?: string) {
+    super("EINVAL", message, where);
+  }
+}
+
+function die(message: string, where?: string): never {
+  throw new DtsError(message, where);
+}
+
+// ---------------------------------------------------------------- reader
+
+/** A bounded cursor over [base, limit) like dtc's struct inbuf. */
+class Inbuf {
+  ptr: number;
+  constructor(
+    readonly v: FdtView,
+    readonly base: number,
+    readonly limit: number,
+  ) {
+    this.ptr = base;
+  }
+  word(): number {
+    if (this.ptr + 4 > this.limit) die("Premature end of data parsing flat device tree");
+    const w = this.v.u32(this.ptr);
+    this.ptr += 4;
+    return w;
+  }
+  realign(a: number): void {
+    const off = this.ptr - this.base;
+    this.ptr = this.base + Math.ceil(off / a) * a;
+    if (this.ptr > this.limit) die("Premature end of data parsing flat device tree");
+  }
+  string(): Uint8Array {
+    const start = this.ptr;
+    let p = start;
+    for (;;) {
+      if (p >= this.limit) die("Premature end of data parsing flat device tree");
+      if (this.v.byte(p++) === 0) break;
+    }
+    this.ptr = p;
+    this.realign(4);
+    return this.v.buf.subarray(start, p - 1);
+  }
+  data(len: number): Uint8Array {
+    if (len === 0) return new Uint8Array(0);
+    if (this.ptr + len > this.limit) die("Premature end of data parsing flat device tree");
+    const d = this.v.buf.slice(this.ptr, this.ptr + len);
+    this.ptr += len;
+    this.realign(4);
+    return d;
+  }
+}
+
+interface ReadNode {
+  node: FdtNode;
+  flatname: Uint8Array;
+}
+
+function startsWith(s: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length > s.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (s[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** dtc's dt_from_blob for a blob libfdt already accepted. */
+export function dtcReadBlob(blob: Uint8Array): FdtTree {
+  const v = new FdtView(blob);
+  const total = v.totalsize;
+  if (total < FDT_V1_SIZE) die(`DT blob size (${total}) is too small`);
+  if (blob.length < total) die(`EOF before reading ${total} bytes of DT blob`);
+  if (v.offRsvmap >= total) die("Mem Reserve structure offset exceeds total size");
+  if (v.offStruct >= total) die("DT structure offset exceeds total size");
+  if (v.offStrings > total) die("String table offset exceeds total size");
+  let strLimit = total;
+  if (v.version >= 3) {
+    const end = v.offStrings + v.sizeStrings;
+    if (end > 0xffffffff || end > total) die("String table extends past total size");
+    strLimit = end;
+  }
+  if (v.version >= 17) {
+    const end = v.offStruct + v.sizeStruct;
+    if (end > 0xffffffff || end > total) die("Structure block extends past total size");
+  }
+  const fullpath = v.version < 16;
+
+  const rsv = new Inbuf(v, v.offRsvmap, total);
+  const memreserve: FdtMemReserve[] = [];
+  for (;;) {
+    if (rsv.ptr + FDT_RESERVE_ENTRY_SIZE > rsv.limit) die("Premature end of data parsing flat device tree");
+    const address = v.u64(rsv.ptr);
+    const size = v.u64(rsv.ptr + 8);
+    rsv.ptr += FDT_RESERVE_ENTRY_SIZE;
+    if (size === 0n) break;
+    memreserve.push({ address, size });
+  }
+
+  const dt = new Inbuf(v, v.offStruct, total);
+  const first = dt.word();
+  if (first !== FDT_BEGIN_NODE)
+    die(`Device tree blob doesn't begin with FDT_BEGIN_NODE (begins with 0x${first.toString(16).padStart(8, "0")})`);
+
+  const readStringTable = (stroff: number): Uint8Array => {
+    const off = stroff | 0;
+    const start = v.offStrings + off;
+    for (let p = start; ; p++) {
+      if (p >= strLimit || p < v.offStrings) die(`String offset ${off} overruns string table`);
+      if (v.byte(p) === 0) return blob.subarray(start, p);
+    }
+  };
+
+  // An explicit stack instead of dtc's recursion keeps deep blobs safe.
+  const openNode = (parentFlat: Uint8Array | null): ReadNode => {
+    const flatname = dt.string();
+    let name = flatname;
+    if (fullpath) {
+      const ppath = parentFlat ?? new Uint8Array(0);
+      if (!startsWith(flatname, ppath))
+        die(`Path "${latin1(flatname)}" is not valid as a child of "${latin1(ppath)}"`);
+      const isRootParent = ppath.length === 1 && ppath[0] === 0x2f;
+      const plen = ppath.length + (isRootParent ? 0 : 1);
+      // Past the end dtc would read beyond the string; no defined output exists.
+      if (plen > flatname.length) die(`Path "${latin1(flatname)}" has no node name after "${latin1(ppath)}"`);
+      name = flatname.subarray(plen);
+    }
+    return { node: { name: latin1(name), props: [], children: [] }, flatname };
+  };
+
+  const root = openNode(null);
+  const stack: ReadNode[] = [root];
+  while (stack.length > 0) {
+    const cur = stack[stack.length - 1]!;
+    const tag = dt.word();
+    switch (tag) {
+      case FDT_PROP: {
+        const len = dt.word();
+        const stroff = dt.word();
+        const name = readStringTable(stroff);
+        if (fullpath && len >= 8) dt.realign(8);
+        // dtc keeps the length in an int: from 2^31 on it goes negative and
+        // dtc's bound check passes before its copy faults, so nothing is printed.
+        if (len >= 0x80000000) die(`property length 0x${len.toString(16)} is negative for dtc`);
+        const value = dt.data(len);
+        cur.node.props.push({ name: latin1(name), value });
+        break;
+      }
+      case FDT_BEGIN_NODE: {
+        const child = openNode(cur.flatname);
+        cur.node.children.push(child.node);
+        stack.push(child);
+        break;
+      }
+      case FDT_END_NODE:
+        stack.pop();
+        break;
+      case FDT_END:
+        die("Premature FDT_END in device tree blob");
+      case FDT_NOP:
+        break;
+      default:
+        die(`Invalid opcode word ${tag.toString(16).padStart(8, "0")} in device tree blob`);
+    }
+  }
+  if (dt.word() !== FDT_END) die("Device tree blob doesn't end with FDT_END");
+  return {
+    header: {
+      magic: v.magic,
+      totalsize: v.totalsize,
+      off_dt_struct: v.offStruct,
+      off_dt_strings: v.offStrings,
+      off_mem_rsvmap: v.offRsvmap,
+      version: v.version,
+      last_comp_version: v.lastComp,
+      boot_cpuid_phys: v.bootCpuid,
+      size_dt_strings: v.sizeStrings,
+      size_dt_struct: v.sizeStruct,
+    },
+    memreserve,
+    root: root.node,
+  };
+}
+
+// ---------------------------------------------------------------- checks
+
+const NODECHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+-@";
+const PROPCHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+*#?-";
+
+/** C string view of a name: dtc stores names with strdup, so a NUL ends them. */
+function cstr(s: string): string {
+  const z = s.indexOf("\0");
+  return z < 0 ? s : s.slice(0, z);
+}
+
+function firstBad(s: string, allowed: string): number {
+  for (let i = 0; i < s.length; i++) if (!allowed.includes(s[i]!)) return i;
+  return -1;
+}
+
+function isOneString(v: Uint8Array): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length - 1; i++) if (v[i] === 0) return false;
+  return v[v.length - 1] === 0;
+}
+
+function cell(v: Uint8Array): number {
+  return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+}
+
+interface Walked {
+  node: FdtNode;
+  path: string;
+}
+
+function walk(root: FdtNode): Walked[] {
+  const out: Walked[] = [];
+  const stack: Walked[] = [{ node: root, path: "/" }];
+  while (stack.length > 0) {
+    const w = stack.pop()!;
+    out.push(w);
+    for (let i = w.node.children.length - 1; i >= 0; i--) {
+      const c = w.node.children[i]!;
+      stack.push({ node: c, path: w.path === "/" ? `/${cstr(c.name)}` : `${w.path}/${cstr(c.name)}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs the dtc checks that are errors by default and can fire on a tree read
+ * from a blob, in dtc's order. Returns the tree as dtc would print it (a
+ * correct `name` property is dropped as redundant) or throws DtsError.
+ */
+export function dtcCheckTree(root: FdtNode): FdtNode {
+  const copy = (n: FdtNode): FdtNode => ({ name: n.name, props: [...n.props], children: n.children.map(copy) });
+  const tree = copy(root);
+  const nodes = walk(tree);
+  const errors: string[] = [];
+  const err = (check: string, path: string, msg: string): void => {
+    errors.push(`ERROR (${check}): ${path}: ${msg}`);
+  };
+
+  for (const { node } of nodes) {
+    for (let i = 0; i < node.children.length; i++)
+      for (let j = i + 1; j < node.children.length; j++)
+        if (cstr(node.children[i]!.name) === cstr(node.children[j]!.name))
+          err("duplicate_node_names", cstr(node.children[j]!.name), "Duplicate node name");
+  }
+  for (const { node, path } of nodes) {
+    for (let i = 0; i < node.props.length; i++)
+      for (let j = i + 1; j < node.props.length; j++)
+        if (cstr(node.props[i]!.name) === cstr(node.props[j]!.name))
+          err("duplicate_property_names", path, "Duplicate property name");
+  }
+  let nameCharsOk = true;
+  for (const { node, path } of nodes) {
+    const bad = firstBad(cstr(node.name), NODECHARS);
+    if (bad >= 0) {
+      nameCharsOk = false;
+      err("node_name_chars", path, `Bad character '${cstr(node.name)[bad]}' in node name`);
+    }
+  }
+  if (nameCharsOk) {
+    for (const { node, path } of nodes) {
+      const name = cstr(node.name);
+      const at = name.indexOf("@");
+      if (at >= 0 && name.indexOf("@", at + 1) >= 0) err("node_name_format", path, "multiple '@' characters in node name");
+    }
+  } else {
+    err("node_name_format", "/", "Failed prerequisite 'node_name_chars'");
+  }
+  for (const { node, path } of nodes) {
+    for (const p of node.props) {
+      const bad = firstBad(cstr(p.name), PROPCHARS);
+      if (bad >= 0) err("property_name_chars", path, `Bad character '${cstr(p.name)[bad]}' in property name`);
+    }
+  }
+  let nameIsString = true;
+  for (const { node, path } of nodes) {
+    const p = node.props.find((q) => cstr(q.name) === "name");
+    if (p && !isOneString(p.value)) {
+      nameIsString = false;
+      err("name_is_string", path, "property is not a string");
+    }
+  }
+  if (nameIsString) {
+    for (const { node, path } of nodes) {
+      const idx = node.props.findIndex((q) => cstr(q.name) === "name");
+      if (idx < 0) continue;
+      const p = node.props[idx]!;
+      const name = cstr(node.name);
+      const at = name.indexOf("@");
+      const base = at < 0 ? name : name.slice(0, at);
+      const val = latin1(p.value);
+      if (p.value.length !== base.length + 1 || val.slice(0, base.length) !== base)
+        err("name_properties", path, `"name" property is incorrect`);
+      else node.props.splice(idx, 1);
+    }
+  } else {
+    err("name_properties", "/", "Failed prerequisite 'name_is_string'");
+  }
+  const seen = new Map<number, string>();
+  for (const { node, path } of nodes) {
+    const pick = (pname: string): number => {
+      const p = node.props.find((q) => cstr(q.name) === pname);
+      if (!p) return 0;
+      if (p.value.length !== 4) {
+        err("explicit_phandles", path, `bad length (${p.value.length}) ${pname} property`);
+        return 0;
+      }
+      const ph = cell(p.value);
+      if (ph === 0 || ph === 0xffffffff) {
+        err("explicit_phandles", path, `bad value (0x${ph.toString(16)}) in ${pname} property`);
+        return 0;
+      }
+      return ph;
+    };
+    let ph = pick("phandle");
+    const lph = pick("linux,phandle");
+    if (!ph && !lph) continue;
+    if (lph && ph && ph !== lph) err("explicit_phandles", path, "mismatching 'phandle' and 'linux,phandle' properties");
+    if (lph && !ph) ph = lph;
+    const other = seen.get(ph);
+    if (other !== undefined && other !== path) {
+      err("explicit_phandles", path, `duplicated phandle 0x${ph.toString(16)} (seen before at ${other})`);
+      continue;
+    }
+    seen.set(ph, path);
+  }
+  if (errors.length > 0) die(`${errors.join("; ")}; Input tree has errors, aborting`);
+  interruptsAssert(nodes, seen);
+  return tree;
+}
+
+/**
+ * dtc's interrupts_property warning reads `interrupt-parent` and the
+ * provider's `#interrupt-cells` with propval_cell, which asserts a 4-byte
+ * value: dtc aborts before printing anything when either is another length.
+ */
+function interruptsAssert(nodes: Walked[], phandles: Map<number, string>): void {
+  const parentOf = new Map<FdtNode, FdtNode>();
+  for (const { node } of nodes) for (const c of node.children) parentOf.set(c, node);
+  const byPath = new Map<string, FdtNode>();
+  for (const w of nodes) if (!byPath.has(w.path)) byPath.set(w.path, w.node);
+  const prop = (n: FdtNode, name: string): Uint8Array | undefined => n.props.find((p) => cstr(p.name) === name)?.value;
+  const isProvider = (n: FdtNode): boolean => prop(n, "interrupt-controller") !== undefined || prop(n, "interrupt-map") !== undefined;
+  for (const { node, path } of nodes) {
+    if (!prop(node, "interrupts")) continue;
+    let irq: FdtNode | undefined;
+    for (let p: FdtNode | undefined = node; p; p = parentOf.get(p)) {
+      if (p !== node && isProvider(p)) {
+        irq = p;
+        break;
+      }
+      const ip = prop(p, "interrupt-parent");
+      if (ip === undefined) continue;
+      if (ip.length !== 4) die("dtc aborts: interrupt-parent is not a single cell", path);
+      const ph = cell(ip);
+      if (ph !== 0 && ph !== 0xffffffff) {
+        const target = phandles.get(ph);
+        irq = target === undefined ? undefined : byPath.get(target);
+      }
+      break;
+    }
+    if (!irq) continue;
+    const cells = prop(irq, "#interrupt-cells");
+    if (cells !== undefined && cells.length !== 4) die("dtc aborts: #interrupt-cells is not a single cell", path);
+  }
+}
+
+// ---------------------------------------------------------------- writer
+
+/** C isprint in the "C" locale. */
+const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
+const isStringChar = (c: number): boolean => isPrint(c) || c === 0 || (c >= 7 && c <= 13);
+
+type ValueKind = "string" | "cells" | "bytes";
+
+function guessKind(v: Uint8Array): ValueKind {
+  let notString = 0;
+  let nul = 0;
+  for (const c of v) {
+    if (!isStringChar(c)) notString++;
+    if (c === 0) nul++;
+  }
+  if (v[v.length - 1] === 0 && notString === 0 && nul <= v.length - nul) return "string";
+  if (v.length % 4 === 0) return "cells";
+  return "bytes";
+}
+
+const ESCAPES: Record<number, string> = {
+  0x07: "\\a",
+  0x08: "\\b",
+  0x09: "\\t",
+  0x0a: "\\n",
+  0x0b: "\\v",
+  0x0c: "\\f",
+  0x0d: "\\r",
+  0x5c: "\\\\",
+  0x22: '\\"',
+  0x00: "\\0",
+};
+
+function quoted(bytes: Uint8Array): string {
+  let s = '"';
+  for (const c of bytes) {
+    const e = ESCAPES[c];
+    if (e !== undefined) s += e;
+    else if (isPrint(c)) s += String.fromCharCode(c);
+    else s += `\\x${c.toString(16).padStart(2, "0")}`;
+  }
+  return `${s}"`;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+function propValue(v: Uint8Array): string {
+  if (v.length === 0) return ";";
+  const kind = guessKind(v);
+  if (kind === "string") {
+    // dtc 1.6.1 writes a string list as one literal with embedded \0.
+    return ` = ${quoted(v.subarray(0, v.length - 1))};`;
+  }
+  if (kind === "cells") {
+    const cells: string[] = [];
+    for (let i = 0; i < v.length; i += 4) cells.push(`0x${hex2(cell(v.subarray(i, i + 4)))}`);
+    return ` = <${cells.join(" ")}>;`;
+  }
+  return ` = [${Array.from(v, hex2).join(" ")}];`;
+}
+
+function writeTree(root: FdtNode): string {
+  const out: string[] = [];
+  // Each frame is a node still to open, or the closing line of an open one.
+  type Frame = { node: FdtNode; level: number; close: boolean; blank: boolean };
+  const stack: Frame[] = [{ node: root, level: 0, close: false, blank: false }];
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    const tabs = "\t".repeat(f.level);
+    if (f.close) {
+      out.push(`${tabs}};\n`);
+      continue;
+    }
+    if (f.blank) out.push("\n");
+    const name = cstr(f.node.name);
+    out.push(`${tabs}${name ? name : "/"} {\n`);
+    for (const p of f.node.props) out.push(`${tabs}\t${cstr(p.name)}${propValue(p.value)}\n`);
+    stack.push({ node: f.node, level: f.level, close: true, blank: false });
+    for (let i = f.node.children.length - 1; i >= 0; i--)
+      stack.push({ node: f.node.children[i]!, level: f.level + 1, close: false, blank: true });
+  }
+  return out.join("");
+}
+
+function hex16(n: bigint): string {
+  return n.toString(16).padStart(16, "0");
+}
+
+function isTree(x: Uint8Array | FdtTree): x is FdtTree {
+  return !(x instanceof Uint8Array);
+}
+
+/**
+ * `dtc -I dtb -O dts` output for a blob (checked with checkFull first, then
+ * read the way dtc reads it) or for an already decoded tree. Throws FdtError
+ * for a blob libfdt rejects and DtsError where dtc would refuse to print.
+ */
+export function toDts(input: Uint8Array | FdtTree): string {
+  let tree: FdtTree;
+  if (isTree(input)) tree = input;
+  else {
+    checkFull(input);
+    tree = dtcReadBlob(input);
+  }
+  const root = dtcCheckTree(tree.root);
+  let s = "/dts-v1/;\n\n";
+  for (const r of tree.memreserve) s += `/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`;
+  return s + writeTree(root);
+}
+
