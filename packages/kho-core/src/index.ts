@@ -4,3 +4,4 @@ export * from "./fdt/index.js";
 export * from "./mem/index.js";
 export * from "./radix/index.js";
 export * from "./abi/index.js";
+export * from "./block/index.js";

@@ -1,0 +1,3 @@
+export * from "./backend.js";
+export * from "./header.js";
+export * from "./set.js";
