@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
 import { simCommand } from "./sim.js";
 import { fdtCommand } from "./fdt.js";
+import { radixCommand } from "./radix.js";
 
 /** Every top-level command, in the order `kho help` lists them. */
-export const commands: readonly Command[] = [simCommand, fdtCommand];
+export const commands: readonly Command[] = [simCommand, radixCommand, fdtCommand];

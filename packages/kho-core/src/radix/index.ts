@@ -1,1 +1,3 @@
-export {};
+export * from "./geometry.js";
+export * from "./tree.js";
+export * from "./stream.js";

@@ -1,0 +1,190 @@
+import { KhoError } from "../errors.js";
+import { PageAllocator } from "../mem/alloc.js";
+import { PhysMem } from "../mem/phys.js";
+import { radixGeometry } from "./geometry.js";
+import { KhoRadixTree } from "./tree.js";
+
+/**
+ * The key streams of the C reference (shared/reference/radix_ref.c), so the
+ * same command line gives the same blocks here and there:
+ *   seq     block i at i << (pageShift + order)
+ *   sparse  block i at i << 30 (one per GiB)
+ *   random  a seeded bijection on the aligned blocks of the first TiB
+ */
+export const KEY_PATTERNS = ["seq", "random", "sparse"] as const;
+export type KeyPattern = (typeof KEY_PATTERNS)[number];
+
+export interface KeyStreamSpec {
+  readonly pageShift: number;
+  readonly pages: number;
+  readonly order: number;
+  readonly pattern: KeyPattern;
+  /** 64-bit seed of the random pattern; 0 means the reference's default. */
+  readonly seed: bigint;
+}
+
+const RANDOM_SPAN_LOG2 = 40;
+const SPARSE_STRIDE_LOG2 = 30;
+const MASK64 = (1n << 64n) - 1n;
+const DEFAULT_SEED = 0x9e3779b97f4a7c15n;
+
+/** Marsaglia xorshift64 with shifts 13, 7, 17 (the reference's generator). */
+function xorshift64(s: bigint): bigint {
+  let x = s;
+  x ^= (x << 13n) & MASK64;
+  x ^= x >> 7n;
+  x ^= (x << 17n) & MASK64;
+  return x;
+}
+
+/** Block i of a stream, as a page frame number: pfnAt(i) for 0 <= i < pages. */
+export interface KeyStream {
+  readonly spec: KeyStreamSpec;
+  pfnAt(i: number): number;
+}
+
+/**
+ * Builds a stream, refusing what the reference refuses (with its wording):
+ * orders past 63 - pageShift, addresses past 64 bits, a random stream larger
+ * than its span.
+ */
+export function keyStream(spec: KeyStreamSpec): KeyStream {
+  const p = spec.pageShift;
+  if (p !== 12 && p !== 14 && p !== 16) throw new KhoError("EINVAL", "page shift must be 12, 14 or 16");
+  const g = radixGeometry(2 ** p);
+  const { order, pages } = spec;
+  if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`);
+  if (!Number.isInteger(order) || order < 0 || order > g.maxOrder) throw new KhoError("EINVAL", "order too large for this page size");
+  // Frame numbers: the address shifted right by pageShift, exact below 2^52.
+  switch (spec.pattern) {
+    case "seq": {
+      if (pages > 0 && pages - 1 >= 2 ** (64 - p - order)) throw new KhoError("ERANGE", "too many pages for the address space");
+      const step = 2 ** order;
+      return { spec, pfnAt: (i) => i * step };
+    }
+    case "sparse": {
+      if (p + order > SPARSE_STRIDE_LOG2) throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB");
+      if (pages > 0 && pages - 1 >= 2 ** (64 - SPARSE_STRIDE_LOG2)) throw new KhoError("ERANGE", "too many pages for the address space");
+      const step = 2 ** (SPARSE_STRIDE_LOG2 - p);
+      return { spec, pfnAt: (i) => i * step };
+    }
+    case "random": {
+      if (p + order > RANDOM_SPAN_LOG2) throw new KhoError("EINVAL", "random needs (PAGE_SIZE << order) <= 1 TiB");
+      // k <= 28 bits: every product below is taken mod 2^k, so the low 32
+      // bits of the 64-bit multipliers (Math.imul) give the exact result.
+      const k = RANDOM_SPAN_LOG2 - p - order;
+      const mask = 2 ** k - 1;
+      const h = (k + 1) >>> 1;
+      if (pages > mask + 1) throw new KhoError("ERANGE", "random: more pages than aligned slots in 1 TiB");
+      let s = spec.seed === 0n ? DEFAULT_SEED : spec.seed & MASK64;
+      s = xorshift64(s);
+      const a = Number(s & BigInt(mask));
+      s = xorshift64(s);
+      const m1 = Number((s | 1n) & 0xffffffffn) | 0;
+      s = xorshift64(s);
+      const m2 = Number((s | 1n) & 0xffffffffn) | 0;
+      const step = 2 ** order;
+      return {
+        spec,
+        pfnAt(i) {
+          let x = (i + a) & mask;
+          x = Math.imul(x, m1) & mask;
+          x ^= x >>> h;
+          x = Math.imul(x, m2) & mask;
+          x ^= x >>> h;
+          return x * step;
+        },
+      };
+    }
+  }
+}
+
+/**
+ * The reference's order-sensitive walk digest, mod 2^64 on two 32-bit
+ * halves: for each (phys, order), h = (h ^ v) * 0x100000001b3 then
+ * h ^= h >> 29, first with v = phys, then with v = order.
+ */
+export class WalkHash {
+  private hi = 0xcbf29ce4;
+  private lo = 0x84222325;
+
+  private mix(vhi: number, vlo: number): void {
+    const xhi = (this.hi ^ vhi) >>> 0;
+    const xlo = (this.lo ^ vlo) >>> 0;
+    // The prime is 2^40 + 0x1b3: x * 0x1b3 plus x << 40.
+    const lowProduct = xlo * 0x1b3;
+    const carry = Math.floor(lowProduct / 4294967296);
+    const lo = lowProduct >>> 0;
+    const hi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) >>> 0;
+    this.lo = (lo ^ ((lo >>> 29) | (hi << 3))) >>> 0;
+    this.hi = (hi ^ (hi >>> 29)) >>> 0;
+  }
+
+  /** Adds one walked block; `phys` is any exact integer below 2^64. */
+  add(phys: number, order: number): void {
+    this.mix(Math.floor(phys / 4294967296) >>> 0, phys >>> 0);
+    this.mix(0, order >>> 0);
+  }
+
+  /** `0x` and 16 lowercase hex digits, as the reference prints it. */
+  toString(): string {
+    return `0x${this.hi.toString(16).padStart(8, "0")}${this.lo.toString(16).padStart(8, "0")}`;
+  }
+}
+
+export interface CountSpec extends KeyStreamSpec {
+  /** Delete blocks 0, d, 2d, ... after adding all (0: no deletes). */
+  readonly deleteEvery: number;
+}
+
+export interface CountResult {
+  readonly treePages: number;
+  readonly walked: number;
+  readonly walkHash: string;
+}
+
+/** Simulated RAM for node pages: the reference's arena starts at 4 GiB too. */
+const ARENA_BASE = 2 ** 32;
+const ARENA_SIZE = 2 ** 44;
+
+/** A fresh tree on an otherwise empty machine, sized for any count run. */
+export function scratchTree(pageShift: number): KhoRadixTree {
+  const mem = new PhysMem(2 ** pageShift, [{ start: ARENA_BASE, size: ARENA_SIZE, nid: 0 }]);
+  return KhoRadixTree.create(mem, new PageAllocator(mem));
+}
+
+/**
+ * What `radix_ref count` computes, on this project's tree: add every block
+ * of the stream, delete every d-th, walk. Throws EPROTO if the walk does not
+ * see exactly the blocks left, as the reference refuses to report then.
+ */
+export function countTree(spec: CountSpec): CountResult {
+  const stream = keyStream(spec);
+  const { order, pages, deleteEvery } = spec;
+  if (!Number.isSafeInteger(deleteEvery) || deleteEvery < 0) throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`);
+  const tree = scratchTree(spec.pageShift);
+  for (let i = 0; i < pages; i++) tree.addPage(stream.pfnAt(i), order);
+  let deleted = 0;
+  if (deleteEvery > 0)
+    for (let i = 0; i < pages; i += deleteEvery) {
+      tree.delPage(stream.pfnAt(i), order);
+      deleted++;
+    }
+  const hash = new WalkHash();
+  let walked = 0;
+  tree.walk((phys, o) => {
+    walked++;
+    hash.add(phys, o);
+    return 0;
+  });
+  // Streams never repeat a block, so each delete removed one key.
+  if (walked !== pages - deleted) throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`);
+  return { treePages: tree.nodePages, walked, walkHash: hash.toString() };
+}
+
+/** The reference's JSON line for `count` (with or without the hash). */
+export function formatCount(r: CountResult, withHash: boolean): string {
+  return withHash
+    ? `{"tree_pages": ${r.treePages}, "walked": ${r.walked}, "walk_hash": "${r.walkHash}"}`
+    : `{"tree_pages": ${r.treePages}, "walked": ${r.walked}}`;
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { KEY_PATTERNS, KhoError, countTree, decodeKey, encodeKey, formatCount, hex, keyPath, keyStream, radixGeometry, type CountSpec } from "../src/index.js";
+import { referenceCountLine, referenceKeys, runReference } from "./helpers/reference.js";
+
+interface RefVector {
+  phys: string;
+  order: number;
+  key: string;
+  table_indices: number[];
+  leaf_index: number;
+  decoded_phys: string;
+  decoded_order: number;
+}
+interface RefPageSize {
+  page_size: number;
+  order0_log2: number;
+  table_size_log2: number;
+  bitmap_size_log2: number;
+  depth: number;
+  depth_old: number;
+  max_order: number;
+  key_bits: number;
+  covered_bits: number;
+  covered_bits_old: number;
+  vectors: RefVector[];
+}
+
+const spec = (s: Partial<CountSpec>): CountSpec => ({ pageShift: 12, pages: 1000, order: 0, pattern: "seq", seed: 1n, deleteEvery: 0, ...s });
+
+describe("radix tree against the C reference", () => {
+  it("geometry, encode, table path, leaf bit and decode match every reference vector", () => {
+    const doc = JSON.parse(runReference(["vectors"])) as { page_sizes: RefPageSize[] };
+    expect(doc.page_sizes).toHaveLength(3);
+    for (const ps of doc.page_sizes) {
+      const g = radixGeometry(ps.page_size);
+      const old = radixGeometry(ps.page_size, { legacyDepth: true });
+      expect([g.order0Log2, g.tableLog2, g.bitmapLog2, g.depth, old.depth, g.maxOrder, g.keyBits, g.coveredBits, old.coveredBits]).toEqual([
+        ps.order0_log2, ps.table_size_log2, ps.bitmap_size_log2, ps.depth, ps.depth_old, ps.max_order, ps.key_bits, ps.covered_bits, ps.covered_bits_old,
+      ]);
+      expect(ps.vectors.length).toBeGreaterThan(20);
+      for (const v of ps.vectors) {
+        const key = encodeKey(g, BigInt(v.phys), v.order);
+        expect(hex(key)).toBe(v.key);
+        expect(keyPath(g, key)).toEqual({ tableIndices: v.table_indices, leafIndex: v.leaf_index });
+        const d = decodeKey(g, key);
+        expect([hex(d.phys), d.order]).toEqual([v.decoded_phys, v.decoded_order]);
+      }
+    }
+  });
+
+  it("key streams are the reference's, block for block", () => {
+    for (const pageShift of [12, 14, 16])
+      for (const pattern of KEY_PATTERNS)
+        for (const [order, seed] of [
+          [0, 1n],
+          [3, 0n],
+          [9, 0xdeadbeefcafef00dn],
+        ] as const) {
+          const s = spec({ pageShift, pattern, order, seed, pages: 300 });
+          const ks = keyStream(s);
+          const mine = Array.from({ length: s.pages }, (_, i): [bigint, number] => [BigInt(ks.pfnAt(i)) << BigInt(pageShift), order]);
+          expect(mine).toEqual(referenceKeys(s));
+        }
+  });
+
+  it("count: node pages, walked blocks and walk hash equal the reference's on every pattern and page size", () => {
+    for (const pageShift of [12, 14, 16])
+      for (const pattern of KEY_PATTERNS)
+        for (const [order, pages, deleteEvery] of [
+          [0, 20000, 0],
+          [2, 5000, 3],
+          [7, 3000, 1],
+        ] as const) {
+          const s = spec({ pageShift, pattern, order, pages, deleteEvery, seed: 7n });
+          expect(formatCount(countTree(s), true)).toBe(referenceCountLine(s));
+        }
+  });
+
+  it("property: for random key streams the node-page count, walk and hash equal the reference's", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(12, 14, 16),
+        fc.constantFrom(...KEY_PATTERNS),
+        fc.integer({ min: 0, max: 14 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.integer({ min: 0, max: 9 }),
+        (pageShift, pattern, order, pages, seed, deleteEvery) => {
+          const s = spec({ pageShift, pattern, order, pages, seed, deleteEvery });
+          let mine: string;
+          try {
+            mine = formatCount(countTree(s), true);
+          } catch (e) {
+            // A stream the reference refuses too (a random stream larger than its span).
+            expect(e).toBeInstanceOf(KhoError);
+            expect(() => referenceCountLine(s)).toThrow();
+            return;
+          }
+          expect(mine).toBe(referenceCountLine(s));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
