@@ -4,4 +4,7 @@ export * from "./fdt/index.js";
 export * from "./mem/index.js";
 export * from "./radix/index.js";
 export * from "./abi/index.js";
+export * from "./log.js";
 export * from "./block/index.js";
+export * from "./kho/index.js";
+export * from "./kexec/index.js";

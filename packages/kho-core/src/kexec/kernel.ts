@@ -1,0 +1,235 @@
+import { KhoError } from "../errors.js";
+import { KernelLog, type ScopedLog } from "../log.js";
+import { PageAllocator, type PhysRange } from "../mem/alloc.js";
+import { getOrder } from "../mem/geometry.js";
+import type { PhysMem } from "../mem/phys.js";
+import { hex, parseSize } from "../units.js";
+import { KhoIn, type HandoverRecord } from "../kho/in.js";
+import { KhoOut } from "../kho/out.js";
+import {
+  DEFAULT_SCRATCH_PARAMS,
+  defaultScratchAlignment,
+  parseKhoScratch,
+  reserveScratch,
+  SimMemblock,
+  type KernelReservedBytes,
+  type KhoScratch,
+  type ScratchParams,
+} from "../kho/scratch.js";
+import { Cmdline } from "./cmdline.js";
+import type { HandoverFormat } from "./handover.js";
+
+/** The default command line: KHO on (the kernel's own default is off). */
+export const DEFAULT_CMDLINE = "kho=on";
+
+/** A kernel to boot: its identity and configuration. */
+export interface KernelSpec {
+  /** `uname -r`. */
+  readonly release: string;
+  readonly cmdline?: string;
+  /** How this kernel receives a handover and passes one on. Default x86. */
+  readonly handover?: HandoverFormat;
+  /** CONFIG_KEXEC_HANDOVER_DEBUG: preservations overlapping scratch are refused. */
+  readonly debug?: boolean;
+  /** Bytes of the kernel image (text, data, bss). Default 32 MiB. */
+  readonly imageSize?: number | string;
+  /** Reproduce the radix depth before d64b0372760e (16 KiB pages lose order-0 keys). */
+  readonly legacyRadixDepth?: boolean;
+}
+
+/** struct page is 64 bytes on x86-64 and arm64: the memmap costs 64 bytes per page. */
+export const STRUCT_PAGE_SIZE = 64;
+/** Where a cold boot loads the image (x86's LOAD_PHYSICAL_ADDR, 16 MiB), if RAM is there. */
+export const COLD_IMAGE_BASE = 16 << 20;
+export const DEFAULT_IMAGE_SIZE = 32 << 20;
+/** Low memory every boot keeps out of the page allocator. */
+export const LOW_RESERVED = 1 << 20;
+
+/** A kernel stopped because it would have called panic(). */
+export class KernelPanic extends KhoError {
+  override readonly name = "KernelPanic";
+  constructor(
+    readonly release: string,
+    readonly reason: string,
+  ) {
+    super("EPROTO", `Kernel panic - not syncing: ${reason}`, release);
+  }
+}
+
+export type BootKind = "cold" | "kho";
+export type KernelState = "booting" | "running" | "gone" | "panicked";
+
+/**
+ * Points in a boot where the code composing kernels (the plugin host) runs
+ * its hooks. `early` runs while allocation is confined to scratch (KHO boot),
+ * `khoInit` inside kho_init after the root FDT exists (where kexec-metadata
+ * registers), `late` once the kernel is up.
+ */
+export interface BootHooks {
+  early?(k: Kernel): void;
+  khoInit?(k: Kernel): void;
+  late?(k: Kernel): void;
+}
+
+/** Where a booting kernel's image sits, and the handover it was given. */
+export interface BootInput {
+  readonly imagePa: number;
+  readonly record: HandoverRecord | null;
+  /** The record bytes as the loader passed them (x86 setup_data or DT). */
+  readonly recordBytes: Uint8Array | null;
+}
+
+/**
+ * One simulated kernel from boot to kexec (or panic): its page allocator,
+ * log, command line, scratch areas and the two halves of KHO.
+ */
+export class Kernel {
+  readonly log = new KernelLog();
+  readonly kholog: ScopedLog;
+  readonly cmdline: Cmdline;
+  readonly alloc: PageAllocator;
+  readonly imageSize: number;
+  state: KernelState = "booting";
+  bootKind: BootKind = "cold";
+  khoEnabled: boolean;
+  scratch: readonly KhoScratch[] = [];
+  /** Where this kernel's own scratch array lives (memblock on cold boot, the kexec segment on KHO boot). */
+  scratchArrayPa = 0;
+  out: KhoOut | null = null;
+  in: KhoIn | null = null;
+  panicReason: string | null = null;
+
+  constructor(
+    readonly mem: PhysMem,
+    readonly spec: KernelSpec,
+    readonly generation: number,
+  ) {
+    this.kholog = this.log.scoped("KHO: ");
+    this.cmdline = new Cmdline(spec.cmdline ?? DEFAULT_CMDLINE);
+    this.alloc = new PageAllocator(mem);
+    this.khoEnabled = this.cmdline.bool("kho", false);
+    this.imageSize = parseSize(spec.imageSize ?? DEFAULT_IMAGE_SIZE, "imageSize");
+  }
+
+  get release(): string {
+    return this.spec.release;
+  }
+
+  get handoverFormat(): HandoverFormat {
+    return this.spec.handover ?? "x86";
+  }
+
+  /** Stops the kernel as panic() would; the caller's hook is unwound by the throw. */
+  panic(reason: string): never {
+    this.state = "panicked";
+    this.panicReason = reason;
+    this.log.print("emerg", "", `Kernel panic - not syncing: ${reason}`);
+    throw new KernelPanic(this.release, reason);
+  }
+
+  /** Memory the kernel reserved for itself before scratch is sized (memmap per node + image). */
+  private memmapBytes(ranges: readonly { size: number }[]): number {
+    return ranges.reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
+  }
+
+  private scratchParams(): ScratchParams {
+    const v = this.cmdline.get("kho_scratch");
+    if (v === undefined) return DEFAULT_SCRATCH_PARAMS;
+    try {
+      return parseKhoScratch(v, DEFAULT_SCRATCH_PARAMS, (line, level) => this.log.print(level, "KHO: ", line));
+    } catch {
+      this.log.print("warn", "", `Malformed early option 'kho_scratch'`);
+      return DEFAULT_SCRATCH_PARAMS;
+    }
+  }
+
+  /**
+   * A cold boot's early memory: memblock with the image and each node's
+   * memmap reserved (top of the node, as sparse memmap allocation tends to
+   * land), then KHO's scratch reservation sized from those bytes.
+   */
+  private coldMemblock(imagePa: number): PhysRange[] {
+    const mb = new SimMemblock(this.mem, [{ start: imagePa, size: this.imageSize }]);
+    const reserved: { belowLowLimit: number; total: number; perNode: Record<number, number> } = {
+      belowLowLimit: imagePa < 2 ** 32 ? this.imageSize : 0,
+      total: this.imageSize,
+      perNode: { [this.mem.nidOf(imagePa / this.mem.pageSize)]: this.imageSize },
+    };
+    for (const nid of this.mem.nodes) {
+      const size = this.memmapBytes(this.mem.ranges.filter((r) => r.nid === nid));
+      const pa = mb.alloc(size, this.mem.pageSize, { nid });
+      if (pa === 0) this.panic(`Failed to allocate ${size} bytes of memmap for node ${nid}`);
+      if (pa < 2 ** 32) reserved.belowLowLimit += size;
+      reserved.total += size;
+      reserved.perNode[nid] = (reserved.perNode[nid] ?? 0) + size;
+    }
+    if (this.khoEnabled) {
+      const r = reserveScratch(this.mem, mb, {
+        params: this.scratchParams(),
+        reserved: reserved as KernelReservedBytes,
+        alignment: defaultScratchAlignment(this.mem),
+        log: (line, level) => this.log.print(level, "KHO: ", line),
+      });
+      if (r) {
+        this.scratch = r.areas;
+        this.scratchArrayPa = r.arrayPa;
+      } else this.khoEnabled = false;
+    }
+    return mb.reservations();
+  }
+
+  /**
+   * Boots this kernel. A `record` that passes kho_populate() makes it a KHO
+   * boot: early allocations stay in the inherited scratch until the reserve
+   * walk; otherwise (no record, or a rejected one) it boots cold and
+   * reserves new scratch.
+   */
+  boot(input: BootInput, hooks: BootHooks = {}): void {
+    const { mem, alloc } = this;
+    // x86 never hands out the first MiB (real-mode and BIOS areas); page 0 would read as "no page" anyway.
+    alloc.reserve(0, LOW_RESERVED);
+    const inherit = input.record && this.khoEnabled ? input.record : null;
+    if (input.record && !this.khoEnabled) this.kholog.info("kexec handover data ignored: KHO is disabled");
+    this.in = inherit ? KhoIn.populate({ mem, alloc, log: this.kholog, legacyRadixDepth: this.spec.legacyRadixDepth ?? false }, inherit) : null;
+    if (this.in) {
+      this.bootKind = "kho";
+      this.scratch = this.in.scratch;
+      this.scratchArrayPa = this.in.scratchPa;
+      alloc.reserve(input.imagePa, this.imageSize);
+      for (const nid of mem.nodes) {
+        const size = this.memmapBytes(mem.ranges.filter((r) => r.nid === nid));
+        try {
+          alloc.alloc(getOrder(size, mem.pageShift));
+        } catch {
+          this.panic(`Failed to allocate ${hex(size)} bytes of memmap for node ${nid} from KHO scratch`);
+        }
+      }
+      hooks.early?.(this);
+      this.in.memoryInit();
+      if (!this.in.active) this.bootKind = "cold";
+    } else {
+      // A cold boot owns all of memory: whatever an earlier kernel left is garbage, not a trap.
+      for (const r of mem.ranges) mem.unpoison(r.start / mem.pageSize, r.size / mem.pageSize);
+      for (const r of this.coldMemblock(input.imagePa)) alloc.reserve(r.start, r.size);
+      hooks.early?.(this);
+    }
+    // Scratch becomes CMA: only movable (user) allocations, never kernel or KHO memory.
+    for (const s of this.scratch) alloc.reserve(s.addr, s.size);
+    if (this.khoEnabled) this.khoInit(hooks);
+    this.state = "running";
+    hooks.late?.(this);
+  }
+
+  /** kho_init(): radix root, root FDT, then the hook (kexec-metadata), then out/fdt on a cold boot. */
+  private khoInit(hooks: BootHooks): void {
+    try {
+      this.out = KhoOut.init({ mem: this.mem, alloc: this.alloc, log: this.kholog, debug: this.spec.debug ?? false, scratch: this.scratch });
+    } catch (e) {
+      this.kholog.err(`failed to initialize: ${(e as Error).message}`);
+      this.khoEnabled = false;
+      return;
+    }
+    hooks.khoInit?.(this);
+    if (this.bootKind === "cold") this.out.fdtFileLength = new DataView(this.out.fdt.buffer, this.out.fdt.byteOffset).getUint32(4, false);
+  }
+}

@@ -1,0 +1,317 @@
+import { KhoError, isKhoError } from "../errors.js";
+import { checkHeaderRc, findProp, nodeCheckCompatibleRc, subnodeOffset } from "../fdt/ro.js";
+import type { PageAllocator } from "../mem/alloc.js";
+import type { PhysMem } from "../mem/phys.js";
+import { KhoRadixTree } from "../radix/tree.js";
+import type { ScopedLog } from "../log.js";
+import { hex } from "../units.js";
+import {
+  KHO_FDT_BLOB_SIZE_PROP_NAME,
+  KHO_FDT_COMPATIBLE,
+  KHO_FDT_MEMORY_MAP_PROP_NAME,
+  KHO_FDT_SUB_TREE_PROP_NAME,
+  KHO_VMALLOC_ALLOC,
+  KHO_VMALLOC_HUGE_VMAP,
+  kho_vmalloc_chunk,
+  kho_vmalloc_hdr,
+} from "../abi/kexec-handover.js";
+import { readInheritedScratch, type KhoScratch } from "./scratch.js";
+import { splitRange } from "./split.js";
+import type { KhoVmalloc } from "./out.js";
+import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
+
+/** `KHO_PAGE_MAGIC`, 'KHOP', kept in the upper half of a restored head page's `private`. */
+export const KHO_PAGE_MAGIC = 0x4b484f50;
+
+/**
+ * What a kexec hands the next kernel (x86 setup_data `kho_data`, or the
+ * DT `/chosen` properties): the root FDT and the scratch array.
+ */
+export interface HandoverRecord {
+  readonly fdtPa: number;
+  readonly fdtSize: number;
+  readonly scratchPa: number;
+  readonly scratchSize: number;
+}
+
+export interface KhoInEnv {
+  readonly mem: PhysMem;
+  readonly alloc: PageAllocator;
+  readonly log: ScopedLog;
+  readonly legacyRadixDepth?: boolean;
+}
+
+/** A u64 property value, read unaligned and little-endian as KHO stores it. */
+function u64At(v: Uint8Array): number {
+  const n = new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
+/** An out-parameter, as the kernel's `phys_addr_t *phys`. */
+export interface Ref<T> {
+  value?: T;
+}
+
+/**
+ * The incoming side of KHO in a kernel booted by a KHO kexec (`kho_in`):
+ * validation of the handover, the reserve walk that stamps every preserved
+ * block's head page, and the restore and retrieve calls. A failed
+ * validation gives no KhoIn: the kernel boots as after a cold boot.
+ */
+export class KhoIn {
+  /** page->private of stamped head pages: pfn -> order (magic implied). */
+  private readonly stamps = new Map<number, number>();
+  private warnedRestore = false;
+  /** Set once the reserve walk ran; null when it failed (no longer a KHO boot). */
+  private walked = false;
+  /** Incoming radix node pages, freed after the walk. */
+  nodePages: number[] = [];
+
+  private constructor(
+    private readonly env: KhoInEnv,
+    public fdtPa: number,
+    readonly scratchPa: number,
+    readonly scratchLen: number,
+    readonly scratch: readonly KhoScratch[],
+    readonly memMapPa: number,
+  ) {}
+
+  /**
+   * kho_populate(): check the FDT header, the `kho-v4` compatible and the
+   * 8-byte non-zero `preserved-memory-map`, read the scratch array and
+   * confine allocation to it. Any failure logs why and "disabling KHO
+   * revival" and returns null.
+   */
+  static populate(env: KhoInEnv, rec: HandoverRecord): KhoIn | null {
+    const { mem, log } = env;
+    const fail = (): null => {
+      log.warn("disabling KHO revival");
+      return null;
+    };
+    let fdt: Uint8Array;
+    try {
+      fdt = mem.read(rec.fdtPa, rec.fdtSize);
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      log.warn(`setup: failed to memremap FDT (${hex(rec.fdtPa)})`);
+      return fail();
+    }
+    const hdr = checkHeaderRc(fdt);
+    if (hdr < 0) {
+      log.warn(`setup: handover FDT (${hex(rec.fdtPa)}) is invalid: ${hdr}`);
+      return fail();
+    }
+    const compat = nodeCheckCompatibleRc(fdt, 0, KHO_FDT_COMPATIBLE);
+    if (compat !== 0) {
+      log.warn(`setup: handover FDT (${hex(rec.fdtPa)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat < 0 ? compat : 1}`);
+      return fail();
+    }
+    const map = findProp(fdt, 0, KHO_FDT_MEMORY_MAP_PROP_NAME);
+    const memMapPa = map && map.value.length === 8 ? u64At(map.value) : 0;
+    if (!memMapPa) {
+      log.err("failed to get preserved memory map");
+      return fail();
+    }
+    let scratch: KhoScratch[];
+    try {
+      scratch = readInheritedScratch(mem, rec.scratchPa, rec.scratchSize);
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      log.warn(`setup: failed to memremap scratch (phys=${hex(rec.scratchPa)}, len=${rec.scratchSize}): ${e.message}`);
+      return fail();
+    }
+    env.alloc.reserve(rec.scratchPa, rec.scratchSize);
+    env.alloc.restrictTo(scratch.map((s) => ({ start: s.addr, size: s.size })));
+    log.info("found kexec handover data.");
+    return new KhoIn(env, rec.fdtPa, rec.scratchPa, rec.scratchSize, scratch, memMapPa);
+  }
+
+  /** True while the incoming FDT is usable (is_kho_boot()). */
+  get active(): boolean {
+    return this.fdtPa !== 0;
+  }
+
+  /** The incoming root FDT bytes (its page, read through memory). */
+  get fdt(): Uint8Array {
+    return this.env.mem.read(this.fdtPa, this.env.mem.pageSize);
+  }
+
+  /**
+   * kho_memory_init() on a KHO boot: walk the incoming radix tree, reserve
+   * every preserved block and stamp its head page. A walk that fails (a
+   * corrupt tree) clears the FDT pointer: the kernel is no longer a KHO
+   * boot. The incoming tree's node pages become free memory afterwards.
+   */
+  memoryInit(): void {
+    const { mem, alloc, log } = this.env;
+    try {
+      const tree = KhoRadixTree.adopt(mem, this.memMapPa, { legacyDepth: this.env.legacyRadixDepth ?? false });
+      this.nodePages = tree.nodePagePAs();
+      tree.walk((pa, order) => {
+        this.reserveBlock(pa, order);
+        return 0;
+      });
+      this.walked = true;
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      log.err(`preserved memory walk failed: ${e.message}`);
+      this.stamps.clear();
+      this.fdtPa = 0;
+    }
+    alloc.restrictTo(null);
+    for (const pa of this.nodePages) mem.poison(pa / mem.pageSize, 1, "incoming radix tree node, free after the reserve walk");
+  }
+
+  /**
+   * kho_preserved_memory_reserve(). At rc1 the size is `1 << (order +
+   * PAGE_SHIFT)` computed in C int: from 2 GiB blocks up it is wrong (on
+   * x86-64 the shift count is taken mod 32 and bit 31 sign-extends), fixed
+   * after rc1 by 3a0b8fa2eb36. The simulator reserves what rc1 reserves and
+   * logs the discrepancy.
+   */
+  private reserveBlock(pa: number, order: number): void {
+    const { mem, alloc, log } = this.env;
+    const shift = (order + mem.pageShift) & 31;
+    const asInt = shift === 31 ? -(2 ** 31) : 2 ** shift;
+    const want = mem.pageSize * 2 ** order;
+    const sz = asInt < 0 ? Number.MAX_SAFE_INTEGER - pa : asInt;
+    if (sz !== want) log.warn(`reserve of order-${order} block at ${hex(pa)}: size computed as ${asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt)} instead of ${hex(want)}`);
+    alloc.reserve(pa, sz);
+    this.stamps.set(pa / mem.pageSize, order);
+  }
+
+  /** page->private of a page as the reserve walk left it (0 when not stamped). */
+  pagePrivate(pfn: number): bigint {
+    const order = this.stamps.get(pfn);
+    return order === undefined ? 0n : (BigInt(KHO_PAGE_MAGIC) << 32n) | BigInt(order);
+  }
+
+  get stampedBlocks(): number {
+    return this.stamps.size;
+  }
+
+  /** kho_restore_page(): stamp check (no order cap at rc1), clear, hand the pages over. */
+  private restorePage(pa: number): number | null {
+    const { mem, alloc, log } = this.env;
+    const pfn = Math.floor(pa / mem.pageSize);
+    if (!mem.pfnValid(pfn)) return null;
+    const order = this.stamps.get(pfn);
+    if (order === undefined) {
+      if (!this.warnedRestore) log.warn(`restore of ${hex(pa)}: page is not a preserved block head`);
+      this.warnedRestore = true;
+      return null;
+    }
+    this.stamps.delete(pfn);
+    alloc.adopt(pfn * mem.pageSize, order);
+    return order;
+  }
+
+  /** kho_restore_folio: the folio at `pa` with its preserved order, or null. */
+  restoreFolio(pa: number): Folio | null {
+    const order = this.restorePage(pa);
+    return order === null ? null : { pa: Math.floor(pa / this.env.mem.pageSize) * this.env.mem.pageSize, order };
+  }
+
+  /**
+   * kho_restore_pages: steps through the range with the plain (not NUMA
+   * aware) split, restoring one block per step; the first missing stamp
+   * returns null and leaves earlier blocks restored.
+   */
+  restorePages(pa: number, nrPages: number): number | null {
+    const ps = this.env.mem.pageSize;
+    for (const [pfn] of splitRange(Math.floor(pa / ps), nrPages)) if (this.restorePage(pfn * ps) === null) return null;
+    return Math.floor(pa / ps) * ps;
+  }
+
+  /** kho_restore_free: restore the folio at `pa` and free it; a failure only warns. */
+  restoreFree(pa: number): void {
+    const folio = this.restoreFolio(pa);
+    if (!folio) {
+      this.env.log.warn(`kho_restore_free: nothing preserved at ${hex(pa)}`);
+      return;
+    }
+    this.env.alloc.freeBlock(folio.pa, folio.order);
+  }
+
+  /**
+   * kho_restore_vmalloc: unknown flags refused; every listed group restored
+   * with restorePages (never beyond total_pages); chunk pages restored and
+   * freed; exactly total_pages collected. No undo on failure (as rc1).
+   */
+  restoreVmalloc(v: KhoVmalloc): VmArea | null {
+    const { mem } = this.env;
+    if (v.flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP)) return null;
+    const chunk = kho_vmalloc_chunk.at(mem.pageSize);
+    const slots = chunk.members.find((m) => m.name === "phys")!;
+    const capacity = (chunk.size - slots.offset) / 8;
+    const group = 2 ** v.order;
+    const pages: number[] = [];
+    let cur = Number(v.first);
+    let chunks = 0;
+    while (cur) {
+      if (++chunks > v.total_pages + 1) return null;
+      for (let i = 0; i < capacity; i++) {
+        const pa = mem.readU64Number(cur + slots.offset + 8 * i);
+        if (!pa) break;
+        if (pages.length + group > v.total_pages) return null;
+        if (this.restorePages(pa, group) === null) return null;
+        for (let j = 0; j < group; j++) pages.push(pa + j * mem.pageSize);
+      }
+      if (this.restorePages(cur, 1) === null) return null;
+      const next = mem.readU64Number(cur + kho_vmalloc_hdr.offsetOf("next"));
+      this.env.alloc.freeBlock(cur, 0);
+      cur = next;
+    }
+    if (pages.length !== v.total_pages) return null;
+    const vmFlags = (v.flags & KHO_VMALLOC_ALLOC ? VM_ALLOC : 0) | (v.flags & KHO_VMALLOC_HUGE_VMAP ? VM_ALLOW_HUGE_VMAP : 0);
+    return { nrPages: v.total_pages, order: v.order, vmFlags, pages };
+  }
+
+  /**
+   * kho_retrieve_subtree with the kernel's error order: no incoming FDT
+   * ENOENT; no `phys` EINVAL; no such child ENOENT; bad preserved-data
+   * EINVAL; `phys` written; bad blob-size warns and is EINVAL (phys stays
+   * written); `size` written. Returns 0 or a negative errno.
+   */
+  retrieveSubtree(name: string, phys: Ref<number> | null, size: Ref<number> | null): number {
+    return retrieveFrom(this.active ? this.fdt : null, name, phys, size, this.env.log);
+  }
+
+  /** retrieveSubtree as a throwing call returning both values. */
+  getSubtree(name: string): { phys: number; size: number } {
+    const phys: Ref<number> = {};
+    const size: Ref<number> = {};
+    const rc = retrieveFrom(this.active ? this.fdt : null, name, phys, size, this.env.log);
+    if (rc === -2) throw new KhoError("ENOENT", `no incoming subtree "${name}"`, name);
+    if (rc !== 0) throw new KhoError("EINVAL", `broken incoming subtree "${name}"`, name);
+    return { phys: phys.value!, size: size.value! };
+  }
+
+  /** True once the reserve walk completed. */
+  get reserved(): boolean {
+    return this.walked;
+  }
+}
+
+/** The retrieve logic on an FDT (null: not a KHO boot); shared with debugfs decoding. */
+export function retrieveFrom(fdt: Uint8Array | null, name: string, phys: Ref<number> | null, size: Ref<number> | null, log?: ScopedLog): number {
+  if (!fdt) return -2;
+  if (!phys) return -22;
+  let node: number;
+  try {
+    node = subnodeOffset(fdt, 0, name);
+  } catch (e) {
+    if (isKhoError(e)) return -2;
+    throw e;
+  }
+  const data = findProp(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
+  if (!data || data.value.length !== 8) return -22;
+  phys.value = u64At(data.value);
+  const blob = findProp(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
+  if (!blob || blob.value.length !== 8) {
+    log?.warn(`broken KHO subnode '${name}': missing or invalid blob-size property`);
+    return -22;
+  }
+  if (size) size.value = u64At(blob.value);
+  return 0;
+}

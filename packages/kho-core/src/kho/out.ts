@@ -1,0 +1,313 @@
+import { KhoError, isKhoError } from "../errors.js";
+import { FdtSw, u64le } from "../fdt/sw.js";
+import { FdtRw } from "../fdt/rw.js";
+import { findProp, subnodes } from "../fdt/ro.js";
+import { getOrder } from "../mem/geometry.js";
+import type { PageAllocator } from "../mem/alloc.js";
+import type { PhysMem } from "../mem/phys.js";
+import { KhoRadixTree } from "../radix/tree.js";
+import type { ScopedLog } from "../log.js";
+import { hex } from "../units.js";
+import {
+  KHO_FDT_BLOB_SIZE_PROP_NAME,
+  KHO_FDT_COMPATIBLE,
+  KHO_FDT_MEMORY_MAP_PROP_NAME,
+  KHO_FDT_SUB_TREE_PROP_NAME,
+  KHO_VMALLOC_ALLOC,
+  KHO_VMALLOC_HUGE_VMAP,
+  kho_vmalloc,
+  kho_vmalloc_chunk,
+  kho_vmalloc_hdr,
+} from "../abi/kexec-handover.js";
+import type { KhoScratch } from "./scratch.js";
+import { splitRange } from "./split.js";
+import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
+
+/** What KHO needs from the kernel it runs in. */
+export interface KhoEnv {
+  readonly mem: PhysMem;
+  readonly alloc: PageAllocator;
+  /** The "KHO: " log. */
+  readonly log: ScopedLog;
+  /** CONFIG_KEXEC_HANDOVER_DEBUG: preservations overlapping scratch are refused. */
+  readonly debug: boolean;
+  readonly scratch: readonly KhoScratch[];
+}
+
+/** The decoded `struct kho_vmalloc` a preservation hands back to its caller. */
+export type KhoVmalloc = ReturnType<typeof kho_vmalloc.decode>;
+
+/** A debugfs blob under kho/out/sub_fdts: the name and what it shows. */
+export interface DebugfsBlob {
+  readonly pa: number;
+  readonly size: number;
+}
+
+/**
+ * The outgoing side of KHO in one kernel (`kho_out`): the radix tree of
+ * preserved pages and the root FDT listing the subtrees. Everything lives in
+ * simulated physical memory, so what the next kernel reads is exactly what
+ * was written here.
+ */
+export class KhoOut {
+  /** kho/out/sub_fdts: one entry per subtree added and not removed. */
+  readonly subFdts = new Map<string, DebugfsBlob>();
+  /** Length of kho/out/fdt, fixed when the file is created (cold boot only). */
+  fdtFileLength: number | null = null;
+
+  private constructor(
+    private readonly env: KhoEnv,
+    readonly tree: KhoRadixTree,
+    readonly fdtPa: number,
+  ) {}
+
+  /**
+   * kho_init()'s outgoing part: a zeroed radix root page, a preserved page
+   * for the root FDT, and the FDT written with the sequential-write API.
+   */
+  static init(env: KhoEnv): KhoOut {
+    const tree = KhoRadixTree.create(env.mem, env.alloc);
+    const out = new KhoOut(env, tree, 0);
+    let fdtPa: number;
+    try {
+      fdtPa = out.allocPreserve(env.mem.pageSize);
+    } catch (e) {
+      env.alloc.freeBlock(tree.root, 0);
+      throw e;
+    }
+    const ready = new KhoOut(env, tree, fdtPa);
+    const sw = FdtSw.createInto(ready.fdt, env.mem.pageSize);
+    sw.finishReservemap();
+    sw.beginNode("");
+    sw.propertyString("compatible", KHO_FDT_COMPATIBLE);
+    sw.property(KHO_FDT_MEMORY_MAP_PROP_NAME, u64le(tree.root));
+    sw.endNode();
+    sw.finish();
+    return ready;
+  }
+
+  get mem(): PhysMem {
+    return this.env.mem;
+  }
+
+  /** The root FDT page, live: edits land in simulated memory. */
+  get fdt(): Uint8Array {
+    return this.env.mem.page(this.fdtPa / this.env.mem.pageSize);
+  }
+
+  private checkScratchOverlap(pa: number, size: number): void {
+    if (!this.env.debug) return;
+    for (const s of this.env.scratch) {
+      if (pa < s.addr + s.size && s.addr < pa + size) {
+        this.env.log.warn(`preservation ${hex(pa)}+${hex(size)} overlaps scratch ${hex(s.addr)}+${hex(s.size)}`);
+        throw new KhoError("EINVAL", `preservation overlaps scratch area ${hex(s.addr)}`, hex(pa));
+      }
+    }
+  }
+
+  private pfn(pa: number): number {
+    return Math.floor(pa / this.env.mem.pageSize);
+  }
+
+  /** kho_preserve_folio: one key (pfn, order); no alignment check, no reference taken. */
+  preserveFolio(folio: Folio): void {
+    this.checkScratchOverlap(folio.pa, this.env.mem.pageSize * 2 ** folio.order);
+    this.tree.addPage(this.pfn(folio.pa), folio.order);
+  }
+
+  unpreserveFolio(folio: Folio): void {
+    this.tree.delPage(this.pfn(folio.pa), folio.order);
+  }
+
+  /**
+   * kho_preserve_pages: the range cut into aligned blocks that never span two
+   * NUMA nodes; on failure every key added by this call is removed again.
+   */
+  preservePages(pa: number, nrPages: number): void {
+    this.checkScratchOverlap(pa, nrPages * this.env.mem.pageSize);
+    const nid = (pfn: number): number => this.env.mem.nidOf(pfn);
+    const added: [number, number][] = [];
+    try {
+      for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) {
+        this.tree.addPage(pfn, order);
+        added.push([pfn, order]);
+      }
+    } catch (e) {
+      for (const [pfn, order] of added) this.tree.delPage(pfn, order);
+      throw e;
+    }
+  }
+
+  /** kho_unpreserve_pages: the same NUMA-aware split as preserve (8fd2f26fa2a3). */
+  unpreservePages(pa: number, nrPages: number): void {
+    const nid = (pfn: number): number => this.env.mem.nidOf(pfn);
+    for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) this.tree.delPage(pfn, order);
+  }
+
+  /**
+   * kho_alloc_preserve: a zeroed folio big enough for `size`, preserved.
+   * Returns its physical address.
+   */
+  allocPreserve(size: number): number {
+    if (size <= 0) throw new KhoError("EINVAL", "kho_alloc_preserve of 0 bytes");
+    const order = getOrder(size, this.env.mem.pageShift);
+    if (order > this.env.mem.maxPageOrder)
+      throw new KhoError("E2BIG", `kho_alloc_preserve(${size}) needs order ${order} > MAX_PAGE_ORDER ${this.env.mem.maxPageOrder}`);
+    const pa = this.env.alloc.alloc(order);
+    try {
+      this.preserveFolio({ pa, order });
+    } catch (e) {
+      this.env.alloc.freeBlock(pa, order);
+      throw e;
+    }
+    return pa;
+  }
+
+  /** kho_unpreserve_free: unpreserve the folio allocPreserve returned and free it. */
+  unpreserveFree(pa: number): void {
+    const order = this.env.alloc.orderOf(pa);
+    if (order === undefined) throw new KhoError("EINVAL", "kho_unpreserve_free of memory not allocated by kho_alloc_preserve", hex(pa));
+    this.unpreserveFolio({ pa, order });
+    this.env.alloc.freeBlock(pa, order);
+  }
+
+  /** Allocates a zeroed page for KHO's own metadata (get_zeroed_page). */
+  private zeroedPage(): number {
+    return this.env.alloc.alloc(0);
+  }
+
+  /**
+   * kho_preserve_vmalloc: a chain of zeroed chunk pages (each preserved as
+   * one page) listing the PA of every 2^order group; each group preserved
+   * with preservePages. A chunk that fills up gets its successor at once,
+   * so an exact multiple of the chunk capacity leaves an empty last chunk.
+   * Any failure unpreserves everything and frees the chunks.
+   */
+  preserveVmalloc(area: VmArea): KhoVmalloc {
+    if (area.vmFlags & ~(VM_ALLOC | VM_ALLOW_HUGE_VMAP)) throw new KhoError("EOPNOTSUPP", `vmalloc flags ${hex(area.vmFlags)} cannot be preserved`);
+    const flags = (area.vmFlags & VM_ALLOC ? KHO_VMALLOC_ALLOC : 0) | (area.vmFlags & VM_ALLOW_HUGE_VMAP ? KHO_VMALLOC_HUGE_VMAP : 0);
+    const chunk = kho_vmalloc_chunk.at(this.env.mem.pageSize);
+    const slots = chunk.members.find((m) => m.name === "phys")!;
+    const capacity = (chunk.size - slots.offset) / 8;
+    const physAt = (c: number, i: number): number => c + slots.offset + 8 * i;
+    const value: KhoVmalloc = { first: 0n, total_pages: 0, flags: 0, order: 0 };
+    const newChunk = (prev: number | null): number => {
+      const pa = this.zeroedPage();
+      try {
+        this.preservePages(pa, 1);
+      } catch (e) {
+        this.env.alloc.freeBlock(pa, 0);
+        throw e;
+      }
+      if (prev === null) value.first = BigInt(pa);
+      else this.env.mem.writeU64(prev + kho_vmalloc_hdr.offsetOf("next"), pa);
+      return pa;
+    };
+    try {
+      let cur = newChunk(null);
+      let idx = 0;
+      const group = 2 ** area.order;
+      for (let i = 0; i < area.nrPages; i += group) {
+        const pa = area.pages[i]!;
+        this.preservePages(pa, group);
+        this.env.mem.writeU64(physAt(cur, idx++), pa);
+        if (idx === capacity) {
+          cur = newChunk(cur);
+          idx = 0;
+        }
+      }
+    } catch (e) {
+      if (isKhoError(e)) this.unpreserveVmalloc({ ...value, order: area.order });
+      throw e;
+    }
+    value.total_pages = area.nrPages;
+    value.flags = flags;
+    value.order = area.order;
+    return value;
+  }
+
+  /** kho_unpreserve_vmalloc: every chunk's own page and groups unpreserved, chunks freed. */
+  unpreserveVmalloc(v: KhoVmalloc): void {
+    const chunk = kho_vmalloc_chunk.at(this.env.mem.pageSize);
+    const slots = chunk.members.find((m) => m.name === "phys")!;
+    const capacity = (chunk.size - slots.offset) / 8;
+    let cur = Number(v.first);
+    while (cur) {
+      this.unpreservePages(cur, 1);
+      for (let i = 0; i < capacity; i++) {
+        const pa = this.env.mem.readU64Number(cur + slots.offset + 8 * i);
+        if (!pa) break;
+        this.unpreservePages(pa, 2 ** v.order);
+      }
+      const next = this.env.mem.readU64Number(cur + kho_vmalloc_hdr.offsetOf("next"));
+      this.env.alloc.freeBlock(cur, 0);
+      cur = next;
+    }
+  }
+
+  /**
+   * kho_add_subtree: open the root FDT into its page, add `name` under the
+   * root with `preserved-data` then `blob-size` (so blob-size ends up
+   * first), pack. libfdt failures become ENOMEM, a duplicate EEXIST; a
+   * failed property write deletes the node again. Nothing is preserved here.
+   */
+  addSubtree(name: string, blobPa: number, size: number): void {
+    const rw = this.open();
+    if (!rw) throw new KhoError("ENOMEM", "root FDT cannot be opened", name);
+    let err: KhoError | null = null;
+    try {
+      const node = rw.addSubnode(0, name);
+      try {
+        rw.setprop(node, KHO_FDT_SUB_TREE_PROP_NAME, u64le(blobPa));
+        rw.setprop(node, KHO_FDT_BLOB_SIZE_PROP_NAME, u64le(size));
+      } catch (e) {
+        rw.delNode(node);
+        throw e;
+      }
+      this.subFdts.set(name, { pa: blobPa, size });
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      err = e.code === "EEXIST" ? new KhoError("EEXIST", `subtree "${name}" already exists`, name) : new KhoError("ENOMEM", `no room for subtree "${name}" in the ${this.env.mem.pageSize}-byte root FDT`, name);
+    }
+    rw.pack();
+    if (err) throw err;
+  }
+
+  /**
+   * kho_remove_subtree: delete the first root child whose 8-byte
+   * preserved-data equals `blobPa`; repack even when nothing matched.
+   */
+  removeSubtree(blobPa: number): void {
+    const rw = this.open();
+    if (!rw) return;
+    for (const node of subnodes(rw.buf, 0)) {
+      const p = findProp(rw.buf, node, KHO_FDT_SUB_TREE_PROP_NAME);
+      if (!p || p.value.length !== 8) continue;
+      if (new DataView(p.value.buffer, p.value.byteOffset, 8).getBigUint64(0, true) === BigInt(blobPa)) {
+        for (const [n, b] of this.subFdts) if (b.pa === blobPa) this.subFdts.delete(n);
+        rw.delNode(node);
+        break;
+      }
+    }
+    rw.pack();
+  }
+
+  private open(): FdtRw | null {
+    try {
+      return FdtRw.openInto(this.fdt, this.env.mem.pageSize);
+    } catch (e) {
+      if (isKhoError(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Every preserved (pa, order) in walk order. */
+  preserved(): Folio[] {
+    const out: Folio[] = [];
+    this.tree.walk((pa, order) => {
+      out.push({ pa, order });
+      return 0;
+    });
+    return out;
+  }
+}
