@@ -62,11 +62,13 @@ export type KernelState = "booting" | "running" | "gone" | "panicked";
 /**
  * Points in a boot where the code composing kernels (the plugin host) runs
  * its hooks. `early` runs while allocation is confined to scratch (KHO boot),
- * `khoInit` inside kho_init after the root FDT exists (where kexec-metadata
- * registers), `late` once the kernel is up.
+ * `restore` after the reserve walk (early_initcall time, where LUO reads its
+ * incoming state), `khoInit` inside kho_init after the root FDT exists
+ * (where kexec-metadata registers), `late` once the kernel is up.
  */
 export interface BootHooks {
   early?(k: Kernel): void;
+  restore?(k: Kernel): void;
   khoInit?(k: Kernel): void;
   late?(k: Kernel): void;
 }
@@ -215,6 +217,7 @@ export class Kernel {
     }
     // Scratch becomes CMA: only movable (user) allocations, never kernel or KHO memory.
     for (const s of this.scratch) alloc.reserve(s.addr, s.size);
+    hooks.restore?.(this);
     if (this.khoEnabled) this.khoInit(hooks);
     this.state = "running";
     hooks.late?.(this);

@@ -54,6 +54,9 @@ export class KhoOut {
   readonly subFdts = new Map<string, DebugfsBlob>();
   /** Length of kho/out/fdt, fixed when the file is created (cold boot only). */
   fdtFileLength: number | null = null;
+  /** Who is preserving now; recorded per key for reports ("kernel" outside plugins). */
+  actor = "kernel";
+  private readonly owners = new Map<number, string>();
 
   private constructor(
     private readonly env: KhoEnv,
@@ -112,11 +115,26 @@ export class KhoOut {
   /** kho_preserve_folio: one key (pfn, order); no alignment check, no reference taken. */
   preserveFolio(folio: Folio): void {
     this.checkScratchOverlap(folio.pa, this.env.mem.pageSize * 2 ** folio.order);
-    this.tree.addPage(this.pfn(folio.pa), folio.order);
+    this.add(this.pfn(folio.pa), folio.order);
+  }
+
+  private add(pfn: number, order: number): void {
+    this.tree.addPage(pfn, order);
+    this.owners.set(pfn * 64 + order, this.actor);
+  }
+
+  private del(pfn: number, order: number): void {
+    this.tree.delPage(pfn, order);
+    this.owners.delete(pfn * 64 + order);
+  }
+
+  /** Who preserved the block (pa, order): a plugin name, or "kernel". */
+  ownerOf(pa: number, order: number): string {
+    return this.owners.get(this.pfn(pa) * 64 + order) ?? "kernel";
   }
 
   unpreserveFolio(folio: Folio): void {
-    this.tree.delPage(this.pfn(folio.pa), folio.order);
+    this.del(this.pfn(folio.pa), folio.order);
   }
 
   /**
@@ -129,11 +147,11 @@ export class KhoOut {
     const added: [number, number][] = [];
     try {
       for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) {
-        this.tree.addPage(pfn, order);
+        this.add(pfn, order);
         added.push([pfn, order]);
       }
     } catch (e) {
-      for (const [pfn, order] of added) this.tree.delPage(pfn, order);
+      for (const [pfn, order] of added) this.del(pfn, order);
       throw e;
     }
   }
@@ -141,7 +159,7 @@ export class KhoOut {
   /** kho_unpreserve_pages: the same NUMA-aware split as preserve (8fd2f26fa2a3). */
   unpreservePages(pa: number, nrPages: number): void {
     const nid = (pfn: number): number => this.env.mem.nidOf(pfn);
-    for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) this.tree.delPage(pfn, order);
+    for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) this.del(pfn, order);
   }
 
   /**
