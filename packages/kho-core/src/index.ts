@@ -8,3 +8,4 @@ export * from "./log.js";
 export * from "./block/index.js";
 export * from "./kho/index.js";
 export * from "./kexec/index.js";
+export * from "./host/index.js";

@@ -1,0 +1,130 @@
+import "reflect-metadata";
+import { inject, injectable, type DependencyContainer } from "tsyringe";
+import { KhoError } from "../errors.js";
+import type { Kernel } from "../kexec/kernel.js";
+import type { KhoIn } from "../kho/in.js";
+import type { KhoOut } from "../kho/out.js";
+import type { ScopedLog } from "../log.js";
+import type { PageAllocator } from "../mem/alloc.js";
+import type { PhysMem } from "../mem/phys.js";
+import type { ComposedKernel } from "./compose.js";
+import type { AnyPlugin, SubtreeVersion } from "./plugin.js";
+
+/** A typed key for a service one plugin provides and others resolve. */
+export interface ServiceToken<T> {
+  readonly key: symbol;
+  readonly description: string;
+  /** Carries T for inference only; never set. */
+  readonly _type?: T;
+}
+
+export function serviceToken<T>(name: string): ServiceToken<T> {
+  return { key: Symbol.for(`khosim.service.${name}`), description: name };
+}
+
+/** Container keys of what every kernel scope holds. */
+export const TOKENS = {
+  kernel: Symbol.for("khosim.Kernel"),
+  composed: Symbol.for("khosim.ComposedKernel"),
+  container: Symbol.for("khosim.Container"),
+} as const;
+
+/** What a plugin may know about the kernel it runs in. */
+export interface KernelInfo {
+  readonly release: string;
+  readonly generation: number;
+  readonly pageSize: number;
+  readonly cmdline: string;
+  readonly bootKind: "cold" | "kho";
+}
+
+/**
+ * The services of one booted kernel, built by its own child container so
+ * plugins of that kernel share them and nothing leaks to the next kernel.
+ */
+@injectable()
+export class KernelScope {
+  /** Bytes plugins reported as checked after a handover. */
+  verifiedBytes = 0;
+
+  constructor(
+    @inject(TOKENS.kernel) readonly kernel: Kernel,
+    @inject(TOKENS.composed) readonly composed: ComposedKernel,
+    @inject(TOKENS.container) readonly container: DependencyContainer,
+  ) {}
+}
+
+/**
+ * What a plugin's hooks receive: the kernel's services, the plugin's own
+ * per-kernel state, its log, and the service registry shared with other
+ * plugins of the same kernel.
+ */
+export class PluginContext<S = unknown> {
+  readonly log: ScopedLog;
+
+  constructor(
+    private readonly scope: KernelScope,
+    readonly plugin: AnyPlugin,
+    readonly state: S,
+  ) {
+    this.log = scope.kernel.log.scoped(plugin.logPrefix ?? `${plugin.name}: `);
+  }
+
+  get kernel(): KernelInfo {
+    const k = this.scope.kernel;
+    return { release: k.release, generation: k.generation, pageSize: k.mem.pageSize, cmdline: k.cmdline.text, bootKind: k.bootKind };
+  }
+
+  get mem(): PhysMem {
+    return this.scope.kernel.mem;
+  }
+
+  get alloc(): PageAllocator {
+    return this.scope.kernel.alloc;
+  }
+
+  /** True when this kernel runs KHO (kho=on and scratch reserved or inherited). */
+  get khoEnabled(): boolean {
+    return this.scope.kernel.khoEnabled && this.scope.kernel.out !== null;
+  }
+
+  /** The outgoing KHO; EOPNOTSUPP when KHO is off, as the kernel's stubs return. */
+  get kho(): KhoOut {
+    const out = this.scope.kernel.out;
+    if (!out) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
+    return out;
+  }
+
+  /** The incoming KHO, or null when this kernel was not booted by a KHO kexec. */
+  get khoIn(): KhoIn | null {
+    const i = this.scope.kernel.in;
+    return i && i.active ? i : null;
+  }
+
+  /** The version this kernel writes for one of this plugin's subtree nodes. */
+  writer(node: string): SubtreeVersion {
+    const plan = this.scope.composed.nodes.get(node);
+    if (!plan || plan.plugin !== this.plugin) throw new KhoError("ENOENT", `plugin "${this.plugin.name}" declares no subtree "${node}"`, node);
+    return plan.writer;
+  }
+
+  provide<T>(token: ServiceToken<T>, value: T): void {
+    this.scope.container.register(token.key, { useValue: value });
+  }
+
+  service<T>(token: ServiceToken<T>): T {
+    if (!this.scope.container.isRegistered(token.key, true))
+      throw new KhoError("ENOENT", `service "${token.description}" is not provided in this kernel`, this.plugin.name);
+    return this.scope.container.resolve<T>(token.key);
+  }
+
+  /** Reports bytes of handed-over data this plugin checked. */
+  verified(bytes: number): void {
+    this.scope.verifiedBytes += bytes;
+  }
+
+  /** panic() in this kernel. */
+  panic(reason: string): never {
+    return this.scope.kernel.panic(reason);
+  }
+}

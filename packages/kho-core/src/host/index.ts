@@ -1,0 +1,5 @@
+export * from "./plugin.js";
+export * from "./context.js";
+export * from "./compose.js";
+export * from "./report.js";
+export * from "./runner.js";

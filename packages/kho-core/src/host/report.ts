@@ -1,0 +1,100 @@
+import type { LogLine } from "../log.js";
+
+/** A subtree found in an incoming root FDT and what became of it. */
+export interface SubtreeOutcome {
+  readonly name: string;
+  /** The plugin that owns the node name; absent for orphans. */
+  readonly plugin?: string;
+  /** What the blob says it is (null: could not be identified). */
+  readonly compatible?: string | null;
+  /** What this kernel accepts for the node (refused subtrees). */
+  readonly accepted?: readonly string[];
+  readonly phys?: string;
+  readonly size?: number;
+  readonly reason?: string;
+}
+
+export type AnomalyKind = "poison" | "panic" | "corruption" | "hook-error";
+
+export interface Anomaly {
+  readonly kind: AnomalyKind;
+  readonly message: string;
+  readonly plugin?: string;
+  readonly address?: string;
+}
+
+export interface KernelRef {
+  readonly release: string;
+  readonly generation: number;
+}
+
+/**
+ * What one transition did: a cold boot or a kexec, from which kernel to
+ * which, what was handed over and what the next kernel made of it. Field
+ * names are stable (docs/report.md); everything is JSON-serialisable.
+ */
+export interface TransitionReport {
+  readonly index: number;
+  readonly kind: "cold-boot" | "kexec";
+  readonly from: KernelRef | null;
+  readonly to: (KernelRef & { readonly bootKind: "cold" | "kho" }) | null;
+  /** running: the target kernel is up; aborted: a prepare failed, `from` still runs; panicked: the target kernel panicked. */
+  readonly outcome: "running" | "aborted" | "panicked";
+  readonly abortedBy?: { readonly plugin: string; readonly reason: string };
+  readonly panic?: string;
+  readonly subtrees: {
+    readonly restored: SubtreeOutcome[];
+    readonly refused: SubtreeOutcome[];
+    readonly orphaned: SubtreeOutcome[];
+    readonly lost: SubtreeOutcome[];
+  };
+  /** What the outgoing kernel preserved (empty for a cold boot). */
+  readonly preserved: {
+    readonly blocks: number;
+    readonly pages: number;
+    readonly byOrder: Record<string, number>;
+    readonly byOwner: Record<string, number>;
+  };
+  /** Bytes of preserved pages found bit-identical after the kexec, and bytes plugins checked themselves. */
+  readonly verified: { readonly bytes: number; readonly pluginBytes: number; readonly mismatches: number };
+  readonly anomalies: Anomaly[];
+  /** The target kernel's log (the source kernel's on abort). */
+  readonly log: string[];
+}
+
+export function logLines(lines: readonly LogLine[]): string[] {
+  return lines.map((l) => `${l.prefix}${l.text}`);
+}
+
+function list(title: string, items: readonly SubtreeOutcome[], fmt: (s: SubtreeOutcome) => string): string[] {
+  return items.length ? [`  ${title}:`, ...items.map((s) => `    ${fmt(s)}`)] : [];
+}
+
+/** The human form of a report, as `kho sim` prints it. */
+export function formatReport(r: TransitionReport): string {
+  const head =
+    r.kind === "cold-boot"
+      ? `#${r.index} cold boot -> ${r.to?.release}`
+      : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} [${r.to?.bootKind ?? "-"} boot]`;
+  const lines = [head, `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`];
+  if (r.kind === "kexec") {
+    const orders = Object.entries(r.preserved.byOrder)
+      .map(([o, n]) => `order ${o}: ${n}`)
+      .join(", ");
+    const owners = Object.entries(r.preserved.byOwner)
+      .map(([o, n]) => `${o}: ${n}`)
+      .join(", ");
+    lines.push(`  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); pages by owner: ${owners || "none"}`);
+    lines.push(`  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ${r.verified.mismatches} mismatches`);
+  }
+  lines.push(
+    ...list("restored", r.subtrees.restored, (s) => `${s.name} (${s.compatible}) by ${s.plugin}, ${s.size} bytes at ${s.phys}`),
+    ...list("refused", r.subtrees.refused, (s) => `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`),
+    ...list("orphaned", r.subtrees.orphaned, (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`),
+    ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
+    ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
+    "  log:",
+    ...r.log.map((l) => `    ${l}`),
+  );
+  return lines.join("\n") + "\n";
+}
