@@ -1,0 +1,305 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  composeKernel,
+  defineAbi,
+  definePlugin,
+  defineStruct,
+  field,
+  KhoError,
+  LiveUpdateHost,
+  Machine,
+  serviceToken,
+  type IncomingHooks,
+  type KhoPlugin,
+  type PhysMem,
+  type SubtreeVersion,
+} from "../src/index.js";
+
+const machine = () => new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }, { start: "4GiB", size: "512MiB", nid: 0 }] });
+
+const blobLayout = defineStruct("blob_ser", { compatible: field.char(16), value: field.u64() }, { packed: true });
+function blobVersion(node: string, compatible: string): SubtreeVersion {
+  return {
+    abi: defineAbi({ name: node, title: node, summary: "test blob", compatible: [compatible], version: compatible, layout: blobLayout }),
+    identify: (b) => (b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null),
+  };
+}
+
+/** A plugin that hands a u64 over in its own subtree; hooks can be overridden per test. */
+interface BlobState {
+  pa: number;
+  got: bigint | null;
+}
+
+function blobPlugin(name: string, node: string, incoming?: IncomingHooks<BlobState>, compatible = `${node}-v1`): KhoPlugin<BlobState> {
+  const version = blobVersion(node, compatible);
+  return definePlugin<BlobState>({
+    name,
+    subtrees: [version],
+    state: () => ({ pa: 0, got: null }),
+    outgoing: {
+      init(ctx) {
+        ctx.state.pa = ctx.kho.allocPreserve(blobLayout.size);
+        blobLayout.writeAt(ctx.mem, ctx.state.pa, { compatible, value: 42n });
+        ctx.kho.addSubtree(node, ctx.state.pa, blobLayout.size);
+      },
+    },
+    incoming: incoming ?? {
+      restore(ctx, sub) {
+        ctx.state.got = blobLayout.readAt(ctx.mem, sub.phys).value;
+        ctx.khoIn!.restoreFree(sub.phys);
+      },
+    },
+  });
+}
+
+function memoryDigest(mem: PhysMem): string {
+  const h = createHash("sha256");
+  for (const pfn of mem.populatedPfns()) h.update(`${pfn}:`).update(mem.page(pfn));
+  h.update(`poisoned:${mem.poisonedPages}`);
+  return h.digest("hex");
+}
+
+describe("composeKernel", () => {
+  const a = definePlugin({ name: "a", dependsOn: ["b"] });
+  const b = definePlugin({ name: "b", dependsOn: ["c"] });
+  const c = definePlugin({ name: "c", dependsOn: ["a"] });
+
+  it("rejects a dependency cycle and names it", () => {
+    expect(() => composeKernel({ release: "r", plugins: [a, b, c] })).toThrowError(/cycle: a -> b -> c -> a/);
+  });
+
+  it("rejects a missing dependency naming both plugins", () => {
+    expect(() => composeKernel({ release: "r", plugins: [a, c] })).toThrowError(/plugin "a" depends on "b", which is not in this kernel/);
+  });
+
+  it("rejects two plugins claiming one subtree name", () => {
+    expect(() => composeKernel({ release: "r", plugins: [blobPlugin("one", "shared"), blobPlugin("two", "shared")] })).toThrowError(
+      /plugins "one" and "two" both claim subtree "shared"/,
+    );
+  });
+
+  it("rejects a subtree schema without a compatible string", () => {
+    const bare = definePlugin({
+      name: "bare",
+      subtrees: [{ abi: defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout }) }],
+    });
+    expect(() => composeKernel({ release: "r", plugins: [bare] })).toThrowError(/plugin "bare": subtree schema "bare" \(1\) has no compatible string/);
+  });
+
+  it("rejects duplicates, bad input and pins to versions nobody implements, as EINVAL", () => {
+    const x = blobPlugin("x", "node-x");
+    expect(() => composeKernel({ release: "r", plugins: [x, x] })).toThrowError(/listed twice/);
+    expect(() => composeKernel({ release: "", plugins: [] })).toThrowError(/release must not be empty/);
+    expect(() => composeKernel({ release: "r", plugins: [x], versions: { "node-x": { write: "node-x-v9" } } })).toThrowError(/implements no version "node-x-v9"/);
+    expect(() => composeKernel({ release: "r", plugins: [x], versions: { other: {} } })).toThrowError(/no plugin provides/);
+    expect(() => composeKernel({ release: "r", pageSize: 8192, plugins: [] })).toThrowError(KhoError);
+  });
+
+  it("orders plugins by dependencies, stable otherwise", () => {
+    const p = (name: string, dependsOn: string[] = []) => definePlugin({ name, dependsOn });
+    const k = composeKernel({ release: "r", plugins: [p("luo-memfd", ["luo"]), p("metadata"), p("luo"), p("hugetlb")] });
+    expect(k.plugins.map((x) => x.name)).toEqual(["luo", "luo-memfd", "metadata", "hugetlb"]);
+  });
+});
+
+describe("LiveUpdateHost", () => {
+  it("runs hooks in dependency order on boot and kexec", () => {
+    const calls: string[] = [];
+    const hooks = (name: string) =>
+      definePlugin({
+        name,
+        dependsOn: name === "child" ? ["parent"] : [],
+        setup: () => void calls.push(`${name}.setup`),
+        outgoing: { init: () => void calls.push(`${name}.init`), prepare: () => void calls.push(`${name}.prepare`) },
+        incoming: { early: () => void calls.push(`${name}.early`), finish: () => void calls.push(`${name}.finish`) },
+      });
+    const k = composeKernel({ release: "r", plugins: [hooks("child"), hooks("parent")] });
+    const host = new LiveUpdateHost(machine());
+    host.boot(k);
+    host.kexec(k);
+    expect(calls).toEqual([
+      "parent.setup", "child.setup", "parent.early", "child.early", "parent.init", "child.init",
+      "parent.finish", "child.finish", "parent.prepare", "child.prepare",
+      "parent.setup", "child.setup", "parent.early", "child.early", "parent.init", "child.init",
+    ]);
+  });
+
+  it("hands a subtree to the plugin that owns its node name", () => {
+    const p = blobPlugin("p", "node-p");
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [p] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [p] }));
+    expect(host.context(p).state).toMatchObject({ got: 42n });
+    expect(r.subtrees.restored).toEqual([expect.objectContaining({ name: "node-p", plugin: "p", compatible: "node-p-v1", size: 24 })]);
+    expect(r.preserved.byOwner).toMatchObject({ p: 1 });
+    expect(r.verified.bytes).toBeGreaterThan(0);
+    expect(r.verified.mismatches).toBe(0);
+  });
+
+  it("a failing prepare aborts: earlier plugins get abort newest first, the machine stays, memory is unchanged", () => {
+    const calls: string[] = [];
+    const ok = (name: string) =>
+      definePlugin({
+        name,
+        outgoing: { prepare: () => void calls.push(`${name}.prepare`), abort: () => void calls.push(`${name}.abort`) },
+      });
+    let failures = 1;
+    const bad = definePlugin({
+      name: "bad",
+      outgoing: {
+        prepare() {
+          if (failures-- > 0) throw new KhoError("ENOSPC", "no room to serialize");
+        },
+        abort: () => void calls.push("bad.abort"),
+      },
+    });
+    const k = composeKernel({ release: "A", plugins: [ok("first"), ok("second"), bad, ok("last"), blobPlugin("p", "node-p")] });
+    const host = new LiveUpdateHost(machine());
+    host.boot(k);
+    const before = memoryDigest(host.machine.mem);
+    const kernelBefore = host.kernel;
+    const r = host.kexec(composeKernel({ release: "B", plugins: [] }));
+    expect(r.outcome).toBe("aborted");
+    expect(r.abortedBy).toEqual({ plugin: "bad", reason: "no room to serialize" });
+    expect(calls).toEqual(["first.prepare", "second.prepare", "second.abort", "first.abort"]);
+    expect(host.kernel).toBe(kernelBefore);
+    expect(host.kernel.state).toBe("running");
+    expect(host.machine.handovers).toHaveLength(0);
+    expect(memoryDigest(host.machine.mem)).toBe(before);
+    // and it can retry once the cause is gone
+    expect(host.kexec(composeKernel({ release: "B", plugins: [] })).outcome).toBe("running");
+  });
+
+  it("contains an exception in one plugin's restore: its state is lost with the reason, the others go on", () => {
+    const broken = blobPlugin("broken", "node-broken", {
+      restore() {
+        throw new KhoError("EPROTO", "cannot parse my own blob");
+      },
+    });
+    const fine = blobPlugin("fine", "node-fine");
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [broken, fine] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [broken, fine] }));
+    expect(r.outcome).toBe("running");
+    expect(r.subtrees.lost).toEqual([expect.objectContaining({ name: "node-broken", plugin: "broken", reason: expect.stringMatching(/cannot parse my own blob/) })]);
+    expect(r.subtrees.restored.map((s) => s.name)).toEqual(["node-fine"]);
+    expect(host.context(fine).state).toMatchObject({ got: 42n });
+  });
+
+  it("a plugin that panics panics the kernel: the report says so and no further kexec is possible", () => {
+    const panicky = blobPlugin("panicky", "node-x", {
+      restore(ctx) {
+        ctx.panic("incoming tree failed to initialise");
+      },
+    });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [panicky] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [panicky] }));
+    expect(r.outcome).toBe("panicked");
+    expect(r.panic).toBe("incoming tree failed to initialise");
+    expect(r.anomalies).toContainEqual(expect.objectContaining({ kind: "panic" }));
+    expect(r.log.at(-1)).toBe("Kernel panic - not syncing: incoming tree failed to initialise");
+    expect(() => host.kexec(composeKernel({ release: "C", plugins: [] }))).toThrowError(/panicked: no kexec possible/);
+  });
+
+  it("reports a subtree no plugin of the next kernel owns as orphaned", () => {
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [blobPlugin("p", "node-p")] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [] }));
+    expect(r.subtrees.orphaned).toEqual([expect.objectContaining({ name: "node-p", size: 24 })]);
+  });
+
+  it("refuses a version the next kernel does not accept, naming both compatible strings, and accepts it when pinned", () => {
+    const v1 = blobPlugin("p", "node-p", undefined, "node-p-v1");
+    const both = definePlugin({ ...blobPlugin("p", "node-p", undefined, "node-p-v2"), subtrees: [blobVersion("node-p", "node-p-v2"), blobVersion("node-p", "node-p-v1")] });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [v1] }));
+    const refused = host.kexec(composeKernel({ release: "B", plugins: [both] }));
+    expect(refused.subtrees.refused).toEqual([expect.objectContaining({ name: "node-p", compatible: "node-p-v1", accepted: ["node-p-v2"] })]);
+    expect(refused.subtrees.restored).toEqual([]);
+
+    host.boot(composeKernel({ release: "A", plugins: [v1] }));
+    const pinned = host.kexec(composeKernel({ release: "B", plugins: [both], versions: { "node-p": { accept: ["node-p-v2", "node-p-v1"] } } }));
+    expect(pinned.subtrees.restored).toEqual([expect.objectContaining({ name: "node-p", compatible: "node-p-v1" })]);
+  });
+
+  it("a read of unpreserved memory in the next kernel is a poison anomaly naming the address and the reader", () => {
+    let stale = 0;
+    const careless = definePlugin({
+      name: "careless",
+      outgoing: {
+        init(ctx) {
+          stale = ctx.alloc.alloc(0);
+          ctx.mem.writeU64(stale, 7n);
+        },
+      },
+      incoming: {
+        early(ctx) {
+          if (ctx.kernel.bootKind === "kho") ctx.mem.readU64(stale);
+        },
+      },
+    });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [careless] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [careless] }));
+    const a = r.anomalies.find((x) => x.kind === "poison");
+    expect(a).toMatchObject({ plugin: "careless", address: `0x${stale.toString(16)}` });
+    expect(a?.message).toMatch(/careless \(early\) touched unowned memory/);
+    expect(r.subtrees.lost).toContainEqual(expect.objectContaining({ plugin: "careless" }));
+  });
+
+  it("flags a preserved page whose bytes changed across the kexec", () => {
+    let target = 0;
+    const scribbler = definePlugin({
+      name: "scribbler",
+      outgoing: {
+        init(ctx) {
+          target = ctx.kho.allocPreserve(64);
+          ctx.mem.writeU64(target, 1n);
+        },
+      },
+      incoming: {
+        early(ctx) {
+          if (ctx.kernel.bootKind === "kho") ctx.mem.writeU64(target, 2n);
+        },
+      },
+    });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [scribbler] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [] }));
+    expect(r.verified.mismatches).toBe(0);
+    host.boot(composeKernel({ release: "A", plugins: [scribbler] }));
+    const scribbled = `0x${target.toString(16)}`;
+    const bad = host.kexec(composeKernel({ release: "B", plugins: [scribbler] }));
+    expect(bad.verified.mismatches).toBe(1);
+    expect(bad.anomalies).toContainEqual(expect.objectContaining({ kind: "corruption", address: scribbled }));
+  });
+
+  it("plugins provide services to the plugins that depend on them, per kernel", () => {
+    const REGISTRY = serviceToken<string[]>("test.registry");
+    const provider = definePlugin({ name: "provider", setup: (ctx) => ctx.provide(REGISTRY, []) });
+    const user = definePlugin({ name: "user", dependsOn: ["provider"], setup: (ctx) => ctx.service(REGISTRY).push(ctx.kernel.release) });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [user, provider] }));
+    expect(host.context(provider).service(REGISTRY)).toEqual(["A"]);
+    host.kexec(composeKernel({ release: "B", plugins: [user, provider] }));
+    expect(host.context(provider).service(REGISTRY)).toEqual(["B"]);
+    const lonely = definePlugin({ name: "lonely", setup: (ctx) => void ctx.service(REGISTRY) });
+    const r = host.kexec(composeKernel({ release: "C", plugins: [lonely] }));
+    expect(r.anomalies).toContainEqual(expect.objectContaining({ kind: "hook-error", message: expect.stringMatching(/service "test.registry" is not provided/) }));
+  });
+
+  it("reports are JSON-serialisable as they are", () => {
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [blobPlugin("p", "node-p")] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [blobPlugin("p", "node-p")] }));
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
+  it("refuses a kernel built for another page size", () => {
+    const host = new LiveUpdateHost(machine());
+    expect(() => host.boot(composeKernel({ release: "A", pageSize: "16KiB", plugins: [] }))).toThrowError(/16384-byte pages, the machine has 4096/);
+  });
+});
