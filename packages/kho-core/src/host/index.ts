@@ -3,3 +3,4 @@ export * from "./context.js";
 export * from "./compose.js";
 export * from "./report.js";
 export * from "./runner.js";
+export * from "./scenario.js";

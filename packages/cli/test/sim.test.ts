@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import type { Io } from "../src/command.js";
+import { main } from "../src/main.js";
+
+function capture(): Io & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+  };
+  return io;
+}
+
+describe("kho sim", () => {
+  it("runs the built-in chain and prints a report per transition", async () => {
+    const io = capture();
+    expect(await main(["sim"], io)).toBe(0);
+    expect(io.stdout).toMatch(/^scenario default:/);
+    expect(io.stdout.match(/^#\d+ /gm)).toEqual(["#0 ", "#1 ", "#2 ", "#3 "]);
+    expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1 (count 1)");
+    expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1-custom (count 2)");
+    expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1 (count 3)");
+  });
+
+  it("--json prints the same chain as one JSON document", async () => {
+    const io = capture();
+    expect(await main(["sim", "--json"], io)).toBe(0);
+    const doc = JSON.parse(io.stdout) as { scenario: string; transitions: { kind: string; outcome: string; subtrees: { restored: { name: string }[] } }[] };
+    expect(doc.scenario).toBe("default");
+    expect(doc.transitions.map((t) => t.kind)).toEqual(["cold-boot", "kexec", "kexec", "kexec"]);
+    expect(doc.transitions.every((t) => t.outcome === "running")).toBe(true);
+    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toContain("kexec-metadata");
+  });
+
+  it("rejects unknown options", async () => {
+    const io = capture();
+    expect(await main(["sim", "--yaml"], io)).toBe(2);
+    expect(io.stderr).toMatch(/unknown option --yaml/);
+  });
+});
