@@ -39,7 +39,7 @@ describe("kho sim", () => {
 
   it("rejects unknown options", async () => {
     const io = capture();
-    expect(await main(["sim", "--yaml"], io)).toBe(2);
+    expect(await main(["sim", "--yaml=1"], io)).toBe(2);
     expect(io.stderr).toMatch(/unknown option --yaml/);
   });
 });
