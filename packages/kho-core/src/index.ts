@@ -9,3 +9,5 @@ export * from "./block/index.js";
 export * from "./kho/index.js";
 export * from "./kexec/index.js";
 export * from "./host/index.js";
+export * from "./image/index.js";
+export * from "./debugfs/index.js";

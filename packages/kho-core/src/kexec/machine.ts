@@ -5,7 +5,7 @@ import { hex, parseSize } from "../units.js";
 import type { HandoverRecord } from "../kho/in.js";
 import { encodeScratchArray } from "../kho/scratch.js";
 import { decodeRecord, encodeRecord } from "./handover.js";
-import { COLD_IMAGE_BASE, Kernel, type BootHooks, type KernelSpec } from "./kernel.js";
+import { COLD_IMAGE_BASE, Kernel, type BootHooks, type BootInput, type KernelSpec } from "./kernel.js";
 
 /** A machine as users describe it: page size and RAM ranges with node ids. */
 export interface MachineSpec {
@@ -65,6 +65,19 @@ export class Machine {
     const k = new Kernel(this.mem, spec, ++this.generation);
     this.kernel = k;
     k.boot({ imagePa: this.coldImageBase(k.imageSize), record: null, recordBytes: null }, hooks);
+    return k;
+  }
+
+  /**
+   * Boots `spec` with a boot input the caller supplies, as a boot loader
+   * does on a machine restored from a handover image: the record is what
+   * the image carried, and whether it is accepted is the kernel's call.
+   */
+  bootWith(spec: KernelSpec, input: BootInput, hooks?: BootHooks): Kernel {
+    if (this.kernel && this.kernel.state === "running") this.kernel.state = "gone";
+    const k = new Kernel(this.mem, spec, ++this.generation);
+    this.kernel = k;
+    k.boot(input, hooks);
     return k;
   }
 

@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Machine, kexecToImage, writeImageFile } from "@khosim/kho-core";
+import { main } from "../src/main.js";
+import type { Io } from "../src/command.js";
+
+function capture(): Io & { stdout: string; stderr: string } {
+  const io = {
+    stdout: "",
+    stderr: "",
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+  };
+  return io;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "khosim-cli-image-"));
+const imageFile = join(dir, "handover.core");
+{
+  const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "1GiB", nid: 0 }] });
+  const a = m.boot({ release: "7.2.0-rc1-a" });
+  const pa = a.alloc.alloc(1);
+  m.mem.write(pa, Uint8Array.of(1, 2, 3));
+  a.out!.preserveFolio({ pa, order: 1 });
+  writeImageFile(imageFile, kexecToImage(m, { release: "7.2.0-rc1-b" }).image);
+}
+
+describe("kho image", () => {
+  it("info prints segments, record, machine and release", async () => {
+    const io = capture();
+    expect(await main(["image", "info", imageFile], io)).toBe(0);
+    expect(io.stdout).toMatch(/^arch: x86_64\nrelease: 7\.2\.0-rc1-a\nmachine: page size 4096\n  ram 0x0\+0x40000000 node 0\nrecord: x86, 48 bytes\n  fdt 0x[0-9a-f]+\+0x1000 scratch/);
+    expect(io.stdout).toMatch(/segment: kernel image 0x[0-9a-f]+\+0x2000000/);
+    expect(io.stdout).toMatch(/  paddr 0x[0-9a-f]+ memsz 0x2000000 filesz 0x0/);
+  });
+
+  it("info --json is one JSON document", async () => {
+    const io = capture();
+    expect(await main(["image", "info", imageFile, "--json"], io)).toBe(0);
+    const info = JSON.parse(io.stdout) as { arch: string; record: { format: string }; loads: unknown[] };
+    expect(info.arch).toBe("x86_64");
+    expect(info.record.format).toBe("x86");
+    expect(info.loads.length).toBeGreaterThan(1);
+  });
+
+  it("a file that is not an image is an error with its errno, exit 1", async () => {
+    const bad = join(dir, "bad.core");
+    writeFileSync(bad, readFileSync(imageFile).subarray(0, 100));
+    const io = capture();
+    expect(await main(["image", "info", bad], io)).toBe(1);
+    expect(io.stderr).toMatch(/^kho image: EIO: /);
+    expect(await main(["image", "info"], capture())).toBe(2);
+  });
+});
+
+describe("kho debugfs", () => {
+  it("dump boots a kernel from the image and writes its kho/ view; decode reads it back", async () => {
+    const out = join(dir, "kho");
+    const io = capture();
+    expect(await main(["debugfs", "dump", imageFile, out, "--release", "c"], io)).toBe(0);
+    expect(io.stdout).toBe(`kho boot; wrote 3 file(s) to ${out}\n`);
+    const dec = capture();
+    expect(await main(["debugfs", "decode", out], dec)).toBe(0);
+    expect(dec.stdout).toMatch(/^in\/\n  fdt: ok, 152 bytes, totalsize 152\n    preserved-memory-map 0x[0-9a-f]+: radix tree unavailable/);
+    expect(dec.stdout).toMatch(/\nout\/\n  scratch 0x[0-9a-f]+\+0x[0-9a-f]+\n/);
+    const js = capture();
+    expect(await main(["debugfs", "decode", out, "--json"], js)).toBe(0);
+    const r = JSON.parse(js.stdout) as { in: { fdt: { status: string; compatible: string } }; out: { fdt: null } };
+    expect(r.in.fdt).toMatchObject({ status: "ok", compatible: "kho-v4" });
+    expect(r.out.fdt).toBeNull();
+  });
+
+  it("decode of a missing folder is ENOENT, exit 1", async () => {
+    const io = capture();
+    expect(await main(["debugfs", "decode", join(dir, "nope")], io)).toBe(1);
+    expect(io.stderr).toMatch(/^kho debugfs: ENOENT: /);
+  });
+});

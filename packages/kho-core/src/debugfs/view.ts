@@ -1,0 +1,110 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { isKhoError } from "../errors.js";
+import { be32 } from "../fdt/header.js";
+import { findProp, getName, subnodes } from "../fdt/ro.js";
+import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/kexec-handover.js";
+import type { Kernel } from "../kexec/kernel.js";
+import type { KhoScratch } from "../kho/scratch.js";
+import { hex } from "../units.js";
+
+/** The biggest blob the view copies out of simulated memory; a larger blob-size is refused with a warning. */
+export const MAX_DEBUGFS_BLOB = 256 << 20;
+
+/**
+ * The kernel's `/sys/kernel/debug/kho/` as files: path (relative to `kho/`)
+ * to contents, plus the warnings the kernel prints for incoming children it
+ * skips.
+ */
+export interface DebugfsView {
+  readonly files: Map<string, Uint8Array>;
+  readonly warnings: string[];
+}
+
+const text = new TextEncoder();
+
+/** One "0x%llx\n" line per area, lowercase, unpadded, array order. */
+function scratchLines(areas: readonly KhoScratch[], pick: (s: KhoScratch) => number): Uint8Array {
+  return text.encode(areas.map((s) => `${hex(pick(s))}\n`).join(""));
+}
+
+function u64le(v: Uint8Array): bigint {
+  return new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
+}
+
+/**
+ * The debugfs tree of a kernel, read now. Nothing exists when KHO is off or
+ * kho_init failed. `out/` holds the scratch array, `out/fdt` only on a cold
+ * boot (its length fixed at kho_init, so it may be a prefix of the live
+ * FDT) and one file per subtree added; `in/` exists on a KHO boot with the
+ * incoming root FDT (length = its totalsize) and every child with 8-byte
+ * `preserved-data` and `blob-size`.
+ */
+export function debugfsView(kernel: Kernel): DebugfsView {
+  const files = new Map<string, Uint8Array>();
+  const warnings: string[] = [];
+  const out = kernel.out;
+  if (!kernel.khoEnabled || !out) return { files, warnings };
+  const mem = kernel.mem;
+  files.set("out/scratch_phys", scratchLines(kernel.scratch, (s) => s.addr));
+  files.set("out/scratch_len", scratchLines(kernel.scratch, (s) => s.size));
+  // The file is a window of fixed length onto the live page, as a debugfs blob wrapper is.
+  if (out.fdtFileLength !== null) files.set("out/fdt", out.fdt.slice(0, out.fdtFileLength));
+  for (const [name, b] of out.subFdts) files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
+
+  const kin = kernel.in;
+  if (!kin || !kin.active) return { files, warnings };
+  const page = kin.fdt;
+  const total = Math.min(be32(page, 4), page.length);
+  files.set("in/fdt", page.slice(0, total));
+  const fdt = page.subarray(0, total);
+  let children: number[];
+  try {
+    children = [...subnodes(fdt, 0)];
+  } catch (e) {
+    if (!isKhoError(e)) throw e;
+    warnings.push(`KHO: in/fdt: cannot list subtrees: ${e.message}`);
+    return { files, warnings };
+  }
+  for (const node of children) {
+    const name = getName(fdt, node);
+    const data = findProp(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
+    const size = findProp(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
+    if (!data || data.value.length !== 8) {
+      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_SUB_TREE_PROP_NAME}`);
+      continue;
+    }
+    if (!size || size.value.length !== 8) {
+      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_BLOB_SIZE_PROP_NAME}`);
+      continue;
+    }
+    const pa = u64le(data.value);
+    const len = u64le(size.value);
+    if (len > BigInt(MAX_DEBUGFS_BLOB) || pa > BigInt(Number.MAX_SAFE_INTEGER)) {
+      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': blob ${hex(pa)}+${hex(len)} is too large to copy`);
+      continue;
+    }
+    try {
+      files.set(`in/sub_fdts/${name}`, mem.read(Number(pa), Number(len)));
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      // The kernel would map whatever is there; the simulator names the bad read instead.
+      warnings.push(`KHO: debugfs: incoming subtree '${name}' is unreadable: ${e.message}`);
+    }
+  }
+  return { files, warnings };
+}
+
+/**
+ * Writes the view under `dir` (which plays `kho/`): `dir/out/fdt`, ...
+ * Files are written with the usual mode rather than debugfs's 0400 so a
+ * second dump can overwrite the first.
+ */
+export function writeDebugfs(dir: string, view: DebugfsView): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [path, bytes] of view.files) {
+    const target = join(dir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, bytes);
+  }
+}
