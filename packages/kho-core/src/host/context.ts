@@ -88,11 +88,16 @@ export class PluginContext<S = unknown> {
     return this.scope.kernel.khoEnabled && this.scope.kernel.out !== null;
   }
 
-  /** The outgoing KHO; EOPNOTSUPP when KHO is off, as the kernel's stubs return. */
+  /**
+   * The outgoing KHO. It exists from kho_init on (the `init` hook and
+   * later); before that, or when KHO is off, using it is an error, as
+   * kho_add_subtree() before kho_init() is a NULL dereference in the kernel.
+   */
   get kho(): KhoOut {
-    const out = this.scope.kernel.out;
-    if (!out) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
-    return out;
+    const k = this.scope.kernel;
+    if (k.out) return k.out;
+    if (!k.khoEnabled) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
+    throw new KhoError("EINVAL", "outgoing KHO is not initialised yet: it is set up in kho_init, when the init hooks run", this.plugin.name);
   }
 
   /** The incoming KHO, or null when this kernel was not booted by a KHO kexec. */

@@ -1,4 +1,5 @@
 import type { AbiSchema } from "../abi/schema.js";
+import type { KhoIn } from "../kho/in.js";
 import type { PluginContext } from "./context.js";
 
 /**
@@ -6,7 +7,8 @@ import type { PluginContext } from "./context.js";
  * KHO node name, `abi.compatible[0]` the compatible string of this version.
  * `identify` tells which compatible an incoming blob carries (null when the
  * blob is too broken to say); FDT subtrees default to their root
- * `compatible` property.
+ * `compatible` property. The host asks every accepted version in turn, so
+ * versions may identify blobs differently.
  */
 export interface SubtreeVersion {
   readonly abi: AbiSchema;
@@ -23,6 +25,8 @@ export interface IncomingSubtree {
   readonly compatible: string;
   /** The version of this plugin that accepted it. */
   readonly version: SubtreeVersion;
+  /** The incoming KHO the subtree came from (restore, restorePages, restoreFree...). */
+  readonly khoIn: KhoIn;
 }
 
 /** An incoming subtree no accepted version matched. */

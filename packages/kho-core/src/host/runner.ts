@@ -252,8 +252,10 @@ export class LiveUpdateHost {
     const at = phys.value!;
     const bytes = size.value!;
     const blob = ctx.mem.read(at, Math.min(bytes, IDENTIFY_MAX));
-    const compat = identify(accept[0]!, blob);
-    const version = accept.find((v) => compat !== null && v.abi.compatible.includes(compat));
+    const seen = accept.map((v) => identify(v, blob));
+    const hit = accept.findIndex((v, i) => seen[i] !== null && v.abi.compatible.includes(seen[i]!));
+    const version = hit < 0 ? undefined : accept[hit];
+    const compat = hit < 0 ? (seen.find((c) => c !== null) ?? null) : seen[hit]!;
     const where = { name, plugin: p.name, phys: hex(at), size: bytes };
     if (!version) {
       const accepted = accept.flatMap((v) => v.abi.compatible.slice(0, 1));
@@ -262,7 +264,7 @@ export class LiveUpdateHost {
       return;
     }
     try {
-      p.incoming?.restore?.(ctx, { name, phys: at, size: bytes, compatible: compat!, version });
+      p.incoming?.restore?.(ctx, { name, phys: at, size: bytes, compatible: compat!, version, khoIn: ctx.khoIn! });
     } catch (e) {
       if (e instanceof KernelPanic) throw e;
       const message = e instanceof Error ? e.message : String(e);
