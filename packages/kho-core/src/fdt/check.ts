@@ -17,6 +17,7 @@ import {
   type FdtErrName,
 } from "./constants.js";
 import { FdtError } from "./errors.js";
+import type { FdtHeader } from "./header.js";
 
 /*
  * A faithful model of libfdt 1.6.1's validation (fdt_check_header and
@@ -26,7 +27,8 @@ import { FdtError } from "./errors.js";
  * which bound trips first.
  */
 
-const INT_MAX = 0x7fffffff;
+/** C's INT_MAX: libfdt keeps totalsize and offsets in an int, so nothing may reach past it. */
+export const INT_MAX = 0x7fffffff;
 
 /** Header size libfdt assumes for a given version word. */
 export function fdtHeaderSize(version: number): number {
@@ -98,6 +100,22 @@ export class FdtView {
     }
     return abs;
   }
+}
+
+/** The header words of a view, as the FdtHeader record. */
+export function headerOf(v: FdtView): FdtHeader {
+  return {
+    magic: v.magic,
+    totalsize: v.totalsize,
+    off_dt_struct: v.offStruct,
+    off_dt_strings: v.offStrings,
+    off_mem_rsvmap: v.offRsvmap,
+    version: v.version,
+    last_comp_version: v.lastComp,
+    boot_cpuid_phys: v.bootCpuid,
+    size_dt_strings: v.sizeStrings,
+    size_dt_struct: v.sizeStruct,
+  };
 }
 
 /** Result of one fdt_next_tag step: the tag and the next offset or a negative error. */
@@ -218,6 +236,49 @@ function checkBlock(hdrsize: number, totalsize: number, base: number, size: numb
   return checkOff(hdrsize, totalsize, end);
 }
 
+/** The first fdt_check_header rule a header breaks: libfdt's error, a message and the field at fault. */
+export interface HeaderFault {
+  err: FdtErrName;
+  message: string;
+  where: string;
+}
+
+/**
+ * The rules of fdt_check_header (libfdt 1.6.1) over header words the caller
+ * has already read, so that each caller keeps its own way of reading a short
+ * buffer; null when every rule holds.
+ */
+export function headerFault(h: FdtHeader): HeaderFault | null {
+  const bad = (err: FdtErrName, message: string, where: string): HeaderFault => ({ err, message, where });
+  if (h.magic !== FDT_MAGIC) return bad("FDT_ERR_BADMAGIC", `magic is ${hex(h.magic)}`, "header.magic");
+  if (h.version < FDT_FIRST_SUPPORTED_VERSION || h.last_comp_version > FDT_LAST_SUPPORTED_VERSION)
+    return bad("FDT_ERR_BADVERSION", `version ${h.version}, last compatible ${h.last_comp_version}`, "header.version");
+  if (h.version < h.last_comp_version)
+    return bad("FDT_ERR_BADVERSION", `version ${h.version} older than last compatible ${h.last_comp_version}`, "header.version");
+  const hdrsize = fdtHeaderSize(h.version);
+  const total = h.totalsize;
+  if (total < hdrsize || total > INT_MAX) return bad("FDT_ERR_TRUNCATED", `totalsize ${total} out of range`, "header.totalsize");
+  if (!checkOff(hdrsize, total, h.off_mem_rsvmap))
+    return bad("FDT_ERR_TRUNCATED", `reserve map at ${hex(h.off_mem_rsvmap)} outside the blob`, "header.off_mem_rsvmap");
+  if (h.version < 17) {
+    if (!checkOff(hdrsize, total, h.off_dt_struct))
+      return bad("FDT_ERR_TRUNCATED", `struct block at ${hex(h.off_dt_struct)} outside the blob`, "header.off_dt_struct");
+  } else if (!checkBlock(hdrsize, total, h.off_dt_struct, h.size_dt_struct)) {
+    return bad(
+      "FDT_ERR_TRUNCATED",
+      `struct block ${hex(h.off_dt_struct)}+${hex(h.size_dt_struct)} outside the blob`,
+      "header.off_dt_struct",
+    );
+  }
+  if (!checkBlock(hdrsize, total, h.off_dt_strings, h.size_dt_strings))
+    return bad(
+      "FDT_ERR_TRUNCATED",
+      `strings block ${hex(h.off_dt_strings)}+${hex(h.size_dt_strings)} outside the blob`,
+      "header.off_dt_strings",
+    );
+  return null;
+}
+
 /** fdt_check_header (libfdt 1.6.1). Throws FdtError on the first failed rule. */
 export function checkFdtHeader(blob: Uint8Array): void {
   const v = new FdtView(blob);
@@ -225,24 +286,8 @@ export function checkFdtHeader(blob: Uint8Array): void {
 }
 
 function checkHeaderView(v: FdtView): void {
-  if (v.magic !== FDT_MAGIC) fail("FDT_ERR_BADMAGIC", `magic is ${hex(v.magic)}`, "header.magic");
-  if (v.version < FDT_FIRST_SUPPORTED_VERSION || v.lastComp > FDT_LAST_SUPPORTED_VERSION)
-    fail("FDT_ERR_BADVERSION", `version ${v.version}, last compatible ${v.lastComp}`, "header.version");
-  if (v.version < v.lastComp)
-    fail("FDT_ERR_BADVERSION", `version ${v.version} older than last compatible ${v.lastComp}`, "header.version");
-  const hdrsize = fdtHeaderSize(v.version);
-  if (v.totalsize < hdrsize || v.totalsize > INT_MAX)
-    fail("FDT_ERR_TRUNCATED", `totalsize ${v.totalsize} out of range`, "header.totalsize");
-  if (!checkOff(hdrsize, v.totalsize, v.offRsvmap))
-    fail("FDT_ERR_TRUNCATED", `reserve map at ${hex(v.offRsvmap)} outside the blob`, "header.off_mem_rsvmap");
-  if (v.version < 17) {
-    if (!checkOff(hdrsize, v.totalsize, v.offStruct))
-      fail("FDT_ERR_TRUNCATED", `struct block at ${hex(v.offStruct)} outside the blob`, "header.off_dt_struct");
-  } else if (!checkBlock(hdrsize, v.totalsize, v.offStruct, v.sizeStruct)) {
-    fail("FDT_ERR_TRUNCATED", `struct block ${hex(v.offStruct)}+${hex(v.sizeStruct)} outside the blob`, "header.off_dt_struct");
-  }
-  if (!checkBlock(hdrsize, v.totalsize, v.offStrings, v.sizeStrings))
-    fail("FDT_ERR_TRUNCATED", `strings block ${hex(v.offStrings)}+${hex(v.sizeStrings)} outside the blob`, "header.off_dt_strings");
+  const f = headerFault(headerOf(v));
+  if (f) fail(f.err, f.message, f.where);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { KhoError } from "../errors.js";
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_NOP, FDT_PROP, FDT_RESERVE_ENTRY_SIZE, FDT_V1_SIZE } from "./constants.js";
-import { checkFull, FdtView } from "./check.js";
+import { checkFull, FdtView, headerOf } from "./check.js";
 import { latin1, type FdtMemReserve, type FdtNode, type FdtTree } from "./parse.js";
 
 /*
@@ -178,18 +178,7 @@ export function dtcReadBlob(blob: Uint8Array): FdtTree {
   }
   if (dt.word() !== FDT_END) die("Device tree blob doesn't end with FDT_END");
   return {
-    header: {
-      magic: v.magic,
-      totalsize: v.totalsize,
-      off_dt_struct: v.offStruct,
-      off_dt_strings: v.offStrings,
-      off_mem_rsvmap: v.offRsvmap,
-      version: v.version,
-      last_comp_version: v.lastComp,
-      boot_cpuid_phys: v.bootCpuid,
-      size_dt_strings: v.sizeStrings,
-      size_dt_struct: v.sizeStruct,
-    },
+    header: headerOf(v),
     memreserve,
     root: root.node,
   };

@@ -1,6 +1,6 @@
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP, FDT_RESERVE_ENTRY_SIZE } from "./constants.js";
 import { FdtError } from "./errors.js";
-import { checkFull, countMemReserve, FdtView, stepTag, nodeNameAt, propAt } from "./check.js";
+import { checkFull, countMemReserve, FdtView, headerOf, stepTag, nodeNameAt, propAt } from "./check.js";
 import type { FdtHeader } from "./header.js";
 
 export interface FdtProp {
@@ -32,22 +32,6 @@ export function latin1(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x2000) s += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
   return s;
-}
-
-/** Header words as read from a blob the caller has validated. */
-export function headerOf(v: FdtView): FdtHeader {
-  return {
-    magic: v.magic,
-    totalsize: v.totalsize,
-    off_dt_struct: v.offStruct,
-    off_dt_strings: v.offStrings,
-    off_mem_rsvmap: v.offRsvmap,
-    version: v.version,
-    last_comp_version: v.lastComp,
-    boot_cpuid_phys: v.bootCpuid,
-    size_dt_strings: v.sizeStrings,
-    size_dt_struct: v.sizeStruct,
-  };
 }
 
 export function memReserveOf(v: FdtView): FdtMemReserve[] {

@@ -18,18 +18,16 @@ import {
   FDT_NOP,
   FDT_PROP,
   FDT_TAGSIZE,
-  FDT_V1_SIZE,
-  FDT_V2_SIZE,
-  FDT_V3_SIZE,
-  FDT_V16_SIZE,
   FDT_V17_SIZE,
   FDT_FIRST_SUPPORTED_VERSION,
   FDT_LAST_SUPPORTED_VERSION,
   HDR,
+  fdtErrCode,
   type FdtErrName,
 } from "./constants.js";
+import { headerFault, INT_MAX } from "./check.js";
 import { FdtError } from "./errors.js";
-import { be32 } from "./header.js";
+import { be32, be64, readHeader } from "./header.js";
 
 /** Magic of an unfinished sequential-write blob (bitwise NOT of FDT_MAGIC). */
 export const FDT_SW_MAGIC = ~FDT_MAGIC >>> 0;
@@ -53,8 +51,6 @@ export const E_INTERNAL = -13;
 export const E_BADVALUE = -15;
 export const E_BADFLAGS = -18;
 
-const INT32_MAX = 0x7fffffff;
-
 /** The libfdt error name of a negative return code. */
 export function fdtErrName(rc: number): FdtErrName {
   return FDT_ERR_NAMES[-rc - 1] ?? "FDT_ERR_INTERNAL";
@@ -68,7 +64,7 @@ export function fdtCheck(rc: number, what: string, where?: string): number {
 
 /** libfdt's negative return code for an FdtError (the inverse of fdtCheck). */
 export function fdtErrno(e: FdtError): number {
-  return -(FDT_ERR_NAMES.indexOf(e.fdtErr) + 1);
+  return -fdtErrCode(e.fdtErr);
 }
 
 export function tagAlign(n: number): number {
@@ -94,15 +90,6 @@ export function decodeBytes(b: Uint8Array): string {
   return textDec.decode(b);
 }
 
-/** Header size for a DTB version (libfdt fdt_header_size_). */
-export function headerSizeFor(version: number): number {
-  if (version <= 1) return FDT_V1_SIZE;
-  if (version <= 2) return FDT_V2_SIZE;
-  if (version <= 3) return FDT_V3_SIZE;
-  if (version <= 16) return FDT_V16_SIZE;
-  return FDT_V17_SIZE;
-}
-
 // ---------------------------------------------------------------------------
 // Probes
 
@@ -123,40 +110,17 @@ export function roProbe(fdt: Uint8Array): number {
     return E_BADMAGIC;
   }
   const total = be32(fdt, HDR.totalsize);
-  return total < INT32_MAX ? total : E_TRUNCATED;
-}
-
-function checkOff(hdrsize: number, total: number, off: number): boolean {
-  return off >= hdrsize && off <= total;
-}
-
-function checkBlock(hdrsize: number, total: number, base: number, size: number): boolean {
-  return checkOff(hdrsize, total, base) && base + size <= 0xffffffff && checkOff(hdrsize, total, base + size);
+  return total < INT_MAX ? total : E_TRUNCATED;
 }
 
 /** fdt_check_header as a return code (0 or negative). */
 export function checkHeaderRc(fdt: Uint8Array): number {
   if (fdt.length < 8) return E_TRUNCATED;
-  if (be32(fdt, HDR.magic) !== FDT_MAGIC) return E_BADMAGIC;
-  const version = hword(fdt, HDR.version);
-  const lastComp = hword(fdt, HDR.last_comp_version);
-  if (version < FDT_FIRST_SUPPORTED_VERSION || lastComp > FDT_LAST_SUPPORTED_VERSION) return E_BADVERSION;
-  if (version < lastComp) return E_BADVERSION;
-  const hdrsize = headerSizeFor(version);
-  const total = hword(fdt, HDR.totalsize);
-  // Like libfdt this trusts totalsize beyond the view: the kernel checks the
-  // header only, and later reads here are bounded by the view anyway.
-  if (total < hdrsize || total > INT32_MAX) return E_TRUNCATED;
-  if (!checkOff(hdrsize, total, hword(fdt, HDR.off_mem_rsvmap))) return E_TRUNCATED;
-  if (version < 17) {
-    if (!checkOff(hdrsize, total, hword(fdt, HDR.off_dt_struct))) return E_TRUNCATED;
-  } else if (!checkBlock(hdrsize, total, hword(fdt, HDR.off_dt_struct), hword(fdt, HDR.size_dt_struct))) {
-    return E_TRUNCATED;
-  }
-  if (!checkBlock(hdrsize, total, hword(fdt, HDR.off_dt_strings), hword(fdt, HDR.size_dt_strings))) {
-    return E_TRUNCATED;
-  }
-  return 0;
+  // readHeader reads a word past the view as 0, as hword does. Like libfdt
+  // this trusts totalsize beyond the view: the kernel checks the header only,
+  // and later reads here are bounded by the view anyway.
+  const fault = headerFault(readHeader(fdt));
+  return fault ? -fdtErrCode(fault.err) : 0;
 }
 
 /**
@@ -651,6 +615,5 @@ export function getMemRsv(fdt: Uint8Array, n: number): { address: bigint; size: 
   if (n < 0 || abs > hword(fdt, HDR.totalsize) - 16 || abs + 16 > fdt.length) {
     throw new FdtError("FDT_ERR_BADOFFSET", "reserve entry outside the blob", `rsvmap entry ${n}`);
   }
-  const u64 = (o: number): bigint => (BigInt(be32(fdt, o)) << 32n) | BigInt(be32(fdt, o + 4));
-  return { address: u64(abs), size: u64(abs + 8) };
+  return { address: be64(fdt, abs), size: be64(fdt, abs + 8) };
 }

@@ -9,7 +9,7 @@
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_NOP, FDT_PROP, FDT_RESERVE_ENTRY_SIZE, FDT_TAGSIZE, HDR } from "./constants.js";
 import { KhoError } from "../errors.js";
 import { FdtError } from "./errors.js";
-import { alignUp, be32, setBe32, setBe64 } from "./header.js";
+import { alignUp, be32, hdrGet as get, hdrSet as set, setBe32, setBe64 } from "./header.js";
 import {
   E_BADLAYOUT,
   E_BADOFFSET,
@@ -39,12 +39,6 @@ import { cstrValue, toU64, u32be, u64be, u64le, type U64 } from "./sw.js";
 /** Where fdt_pack and a reordering fdt_open_into put the reserve map: the header rounded to 8. */
 export const FDT_RW_RSVMAP_OFFSET = alignUp(40, 8);
 
-function get(b: Uint8Array, f: keyof typeof HDR): number {
-  return be32(b, HDR[f]);
-}
-function set(b: Uint8Array, f: keyof typeof HDR, v: number): void {
-  setBe32(b, HDR[f], v >>> 0);
-}
 /** Header word of a header that starts at `base` inside the buffer. */
 function getAt(b: Uint8Array, base: number, f: keyof typeof HDR): number {
   return be32(b, base + HDR[f]);

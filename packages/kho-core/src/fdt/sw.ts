@@ -17,10 +17,9 @@ import {
   FDT_PROP,
   FDT_RESERVE_ENTRY_SIZE,
   FDT_TAGSIZE,
-  HDR,
 } from "./constants.js";
 import { KhoError } from "../errors.js";
-import { alignUp, be32, setBe32, setBe64 } from "./header.js";
+import { alignUp, be32, hdrGet as get, hdrSet as set, setBe32, setBe64 } from "./header.js";
 import {
   E_BADFLAGS,
   E_BADMAGIC,
@@ -41,12 +40,6 @@ const FDT_CREATE_FLAGS_ALL = FDT_CREATE_FLAG_NO_NAME_DEDUP;
 /** Reserve map offset of a fresh sequential-write blob: the header rounded to a reserve entry. */
 export const FDT_SW_RSVMAP_OFFSET = alignUp(FDT_HEADER_SIZE, FDT_RESERVE_ENTRY_SIZE);
 
-function get(b: Uint8Array, f: keyof typeof HDR): number {
-  return be32(b, HDR[f]);
-}
-function set(b: Uint8Array, f: keyof typeof HDR, v: number): void {
-  setBe32(b, HDR[f], v >>> 0);
-}
 
 /** A u64 given as number (must be a safe non-negative integer) or bigint (taken mod 2^64). */
 export type U64 = number | bigint;
