@@ -17,10 +17,6 @@ export class Cmdline {
     }
   }
 
-  has(name: string): boolean {
-    return this.params.has(name);
-  }
-
   /** The value of `name=value`; undefined when absent, null for a bare `name`. */
   get(name: string): string | null | undefined {
     return this.params.get(name);

@@ -62,10 +62,8 @@ export class KhoIn {
   /** page->private of stamped head pages: pfn -> order (magic implied). */
   private readonly stamps = new Map<number, number>();
   private warnedRestore = false;
-  /** Set once the reserve walk ran; null when it failed (no longer a KHO boot). */
-  private walked = false;
-  /** Incoming radix node pages, freed after the walk. */
-  nodePages: number[] = [];
+  /** The incoming radix tree's node pages: read by the walk, then free memory. */
+  nodePages: readonly number[] = [];
 
   private constructor(
     private readonly env: KhoInEnv,
@@ -151,7 +149,6 @@ export class KhoIn {
         this.reserveBlock(pa, order);
         return 0;
       });
-      this.walked = true;
     } catch (e) {
       if (!isKhoError(e)) throw e;
       log.err(`preserved memory walk failed: ${e.message}`);
@@ -286,14 +283,9 @@ export class KhoIn {
     if (rc !== 0) throw new KhoError("EINVAL", `broken incoming subtree "${name}"`, name);
     return { phys: phys.value!, size: size.value! };
   }
-
-  /** True once the reserve walk completed. */
-  get reserved(): boolean {
-    return this.walked;
-  }
 }
 
-/** The retrieve logic on an FDT (null: not a KHO boot); shared with debugfs decoding. */
+/** kho_retrieve_subtree on a given root FDT (null: not a KHO boot). */
 export function retrieveFrom(fdt: Uint8Array | null, name: string, phys: Ref<number> | null, size: Ref<number> | null, log?: ScopedLog): number {
   if (!fdt) return -2;
   if (!phys) return -22;
