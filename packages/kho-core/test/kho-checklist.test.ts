@@ -527,7 +527,7 @@ describe("KHO core: the incoming boot (checklist 20-25)", () => {
       // already handed out again by kernel B's own kho_init.
       expect(b.alloc.isFree(pa) || b.alloc.orderOf(pa) === 0, hex(pa)).toBe(true);
     }
-    expect(kin.nodePages.sort((x, y) => x - y)).toEqual([...nodes].sort((x, y) => x - y));
+    expect([...kin.nodePages].sort((x, y) => x - y)).toEqual([...nodes].sort((x, y) => x - y));
     const image = h.segments.find((s) => s.what === "kernel image")!;
     const array = h.segments.find((s) => s.what === "KHO scratch array")!;
     expect(array.pa).toBe(h.record!.scratchPa);
