@@ -3,21 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
-import type { Io } from "../src/command.js";
+import { capture } from "./helpers/io.js";
 
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
 
 /** A minimal valid v17 DTB: root with one string property, written by hand. */
 function tinyDtb(): Uint8Array {

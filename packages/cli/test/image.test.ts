@@ -4,21 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Machine, kexecToImage, writeImageFile } from "@khosim/kho-core";
 import { main } from "../src/main.js";
-import type { Io } from "../src/command.js";
+import { capture } from "./helpers/io.js";
 
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
 
 const dir = mkdtempSync(join(tmpdir(), "khosim-cli-image-"));
 const imageFile = join(dir, "handover.core");

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Io } from "../src/command.js";
+import { capture } from "./helpers/io.js";
 import { main } from "../src/main.js";
 
-function capture(): Io & { stdout: string; stderr: string } {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
 
 describe("kho sim", () => {
   it("runs the built-in chain and prints a report per transition", async () => {
