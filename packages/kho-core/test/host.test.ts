@@ -6,6 +6,7 @@ import {
   definePlugin,
   defineStruct,
   field,
+  Kernel,
   KhoError,
   LiveUpdateHost,
   Machine,
@@ -301,5 +302,23 @@ describe("LiveUpdateHost", () => {
   it("refuses a kernel built for another page size", () => {
     const host = new LiveUpdateHost(machine());
     expect(() => host.boot(composeKernel({ release: "A", pageSize: "16KiB", plugins: [] }))).toThrowError(/16384-byte pages, the machine has 4096/);
+  });
+});
+
+describe("hostile handover records", () => {
+  it("a record asking to map more than an early mapping allows disables KHO revival without reading it", () => {
+    const m = machine();
+    m.boot({ release: "A" });
+    const k = m.kernel!;
+    const next = new Kernel(m.mem, { release: "B" }, 2);
+    m.kernel = next;
+    next.boot({ imagePa: 64 << 20, record: { fdtPa: k.out!.fdtPa, fdtSize: 2 ** 40, scratchPa: 0x100000, scratchSize: 32 }, recordBytes: null });
+    expect(next.bootKind).toBe("cold");
+    expect(next.log.toString()).toMatch(/failed to memremap FDT[\s\S]*disabling KHO revival/);
+    const huge = new Kernel(m.mem, { release: "C" }, 3);
+    m.kernel = huge;
+    huge.boot({ imagePa: 64 << 20, record: { fdtPa: next.out!.fdtPa, fdtSize: 4096, scratchPa: 0x100000, scratchSize: 2 ** 40 }, recordBytes: null });
+    expect(huge.bootKind).toBe("cold");
+    expect(huge.log.toString()).toMatch(/failed to memremap scratch[\s\S]*disabling KHO revival/);
   });
 });

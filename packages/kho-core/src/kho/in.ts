@@ -20,6 +20,13 @@ import { splitRange } from "./split.js";
 import type { KhoVmalloc } from "./out.js";
 import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
 
+/**
+ * early_memremap() maps at most NR_FIX_BTMAPS (64) pages at once; a record
+ * asking for more cannot be mapped and KHO revival is disabled. This also
+ * bounds what a hostile record can make the simulator read.
+ */
+export const EARLY_MAP_MAX_PAGES = 64;
+
 /** `KHO_PAGE_MAGIC`, 'KHOP', kept in the upper half of a restored head page's `private`. */
 export const KHO_PAGE_MAGIC = 0x4b484f50;
 
@@ -86,8 +93,10 @@ export class KhoIn {
       log.warn("disabling KHO revival");
       return null;
     };
+    const mapMax = EARLY_MAP_MAX_PAGES * mem.pageSize;
     let fdt: Uint8Array;
     try {
+      if (rec.fdtSize > mapMax) throw new KhoError("E2BIG", `${rec.fdtSize} bytes exceed an early mapping`);
       fdt = mem.read(rec.fdtPa, rec.fdtSize);
     } catch (e) {
       if (!isKhoError(e)) throw e;
@@ -112,6 +121,7 @@ export class KhoIn {
     }
     let scratch: KhoScratch[];
     try {
+      if (rec.scratchSize > mapMax) throw new KhoError("E2BIG", `${rec.scratchSize} bytes exceed an early mapping`);
       scratch = readInheritedScratch(mem, rec.scratchPa, rec.scratchSize);
     } catch (e) {
       if (!isKhoError(e)) throw e;
