@@ -63,6 +63,28 @@ describe("PhysMem", () => {
     expect(mem.readU64(4092)).toBe(0x0102030405060708n);
   });
 
+  it("zero() clears partial and whole pages, over small and huge ranges alike", () => {
+    const mem = new PhysMem(4096, [{ start: 0, size: 64 << 20, nid: 0 }]);
+    const fill = () => {
+      for (const pa of [0x1000, 0x2000, 0x3000, 0x3ff0000]) mem.write(pa, new Uint8Array(4096).fill(0xaa));
+    };
+    fill();
+    mem.zero(0x1800, 0x1000); // second half of one page, first half of the next
+    expect(mem.readU8(0x17ff)).toBe(0xaa);
+    expect(mem.readU8(0x1800)).toBe(0);
+    expect(mem.readU8(0x27ff)).toBe(0);
+    expect(mem.readU8(0x2800)).toBe(0xaa);
+    expect(mem.populatedPages).toBe(4);
+    mem.zero(0x2a00, (64 << 20) - 0x2a00 - 16); // far more pages than are stored
+    expect(mem.readU8(0x29ff)).toBe(0xaa);
+    expect(mem.readU8(0x2a00)).toBe(0);
+    expect(mem.readU8(0x3000)).toBe(0);
+    expect(mem.populatedPages).toBe(2); // 0x1000 and 0x2000 keep bytes; 0x3000 and 0x3ff0000 were whole
+    fill();
+    mem.zero(0, 64 << 20);
+    expect(mem.populatedPages).toBe(0);
+  });
+
   it("refuses access outside RAM with EFAULT", () => {
     const mem = new PhysMem(16384, [{ start: 1 << 20, size: 1 << 20, nid: 0 }]);
     expect(() => mem.readU8(0)).toThrowError(expect.objectContaining({ code: "EFAULT" }));

@@ -144,13 +144,25 @@ export class PhysMem implements PageGeometry {
     });
   }
 
-  /** Zeroes a range; pages that become all-zero stop taking host memory when whole. */
+  /** Zeroes a range; whole pages stop taking host memory. */
   zero(pa: number, len: number): void {
     this.check(pa, len);
-    this.eachChunk(pa, len, (pfn, off, n) => {
-      if (off === 0 && n === this.pageSize) this.pages.delete(pfn);
-      else this.pages.get(pfn)?.fill(0, off, off + n);
-    });
+    const first = Math.floor(pa / this.pageSize);
+    const end = Math.ceil((pa + len) / this.pageSize);
+    if (end - first > this.pages.size) {
+      // A range larger than what is stored (a fresh 16 GiB memmap): visit only stored pages.
+      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.zeroIn(pfn, pa, len);
+      return;
+    }
+    for (let pfn = first; pfn < end; pfn++) if (this.pages.has(pfn)) this.zeroIn(pfn, pa, len);
+  }
+
+  private zeroIn(pfn: number, pa: number, len: number): void {
+    const base = pfn * this.pageSize;
+    const off = Math.max(pa, base) - base;
+    const stop = Math.min(pa + len, base + this.pageSize) - base;
+    if (off === 0 && stop === this.pageSize) this.pages.delete(pfn);
+    else this.pages.get(pfn)!.fill(0, off, stop);
   }
 
   private eachChunk(pa: number, len: number, fn: (pfn: number, off: number, n: number, at: number) => void): void {
