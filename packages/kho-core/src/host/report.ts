@@ -23,6 +23,12 @@ export interface Anomaly {
   readonly address?: string;
 }
 
+/** A scratch area as the report shows it (hex strings). */
+export interface ScratchArea {
+  readonly addr: string;
+  readonly size: string;
+}
+
 export interface KernelRef {
   readonly release: string;
   readonly generation: number;
@@ -37,7 +43,7 @@ export interface TransitionReport {
   readonly index: number;
   readonly kind: "cold-boot" | "kexec";
   readonly from: KernelRef | null;
-  readonly to: (KernelRef & { readonly bootKind: "cold" | "kho" }) | null;
+  readonly to: (KernelRef & { readonly bootKind: "cold" | "kho"; readonly khoEnabled: boolean; readonly scratch: readonly ScratchArea[] }) | null;
   /** running: the target kernel is up; aborted: a prepare failed, `from` still runs; panicked: the target kernel panicked. */
   readonly outcome: "running" | "aborted" | "panicked";
   readonly abortedBy?: { readonly plugin: string; readonly reason: string };
@@ -76,7 +82,9 @@ export function formatReport(r: TransitionReport): string {
     r.kind === "cold-boot"
       ? `#${r.index} cold boot -> ${r.to?.release}`
       : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} [${r.to?.bootKind ?? "-"} boot]`;
+  const scratch = r.to?.scratch.map((a) => `${a.addr}+${a.size}`).join(", ");
   const lines = [head, `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`];
+  if (r.to) lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}`);
   if (r.kind === "kexec") {
     const orders = Object.entries(r.preserved.byOrder)
       .map(([o, n]) => `order ${o}: ${n}`)

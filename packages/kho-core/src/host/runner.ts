@@ -336,7 +336,15 @@ export class LiveUpdateHost {
       index: this.reports.length,
       kind: a.kind,
       from: a.from,
-      to: a.aborted ? null : { release: k.release, generation: k.generation, bootKind: k.bootKind },
+      to: a.aborted
+        ? null
+        : {
+            release: k.release,
+            generation: k.generation,
+            bootKind: k.bootKind,
+            khoEnabled: k.khoEnabled,
+            scratch: k.scratch.map((x) => ({ addr: hex(x.addr), size: hex(x.size) })),
+          },
       outcome: a.aborted ? "aborted" : a.panic ? "panicked" : "running",
       ...(a.aborted ? { abortedBy: a.aborted } : {}),
       ...(a.panic ? { panic: a.panic } : {}),
