@@ -83,9 +83,11 @@ describe("generated C headers", () => {
 });
 
 describe("Markdown docs", () => {
-  it("docs/abi/ is up to date (run `npm run docs` after changing a schema)", () => {
+  it("docs/abi/ pages of the core ABIs are up to date (run `npm run docs` after changing a schema)", () => {
     const dir = resolve(import.meta.dirname, "../../../docs/abi");
+    // The index also lists plugin ABIs; the cli's test checks the whole folder.
     for (const [name, text] of renderAbiDocs()) {
+      if (name === "README.md") continue;
       expect(readFileSync(join(dir, name), "utf8"), `docs/abi/${name} is stale`).toBe(text);
     }
   });

@@ -4,6 +4,7 @@ import { fdtCommand } from "./fdt.js";
 import { radixCommand } from "./radix.js";
 import { imageCommand } from "./image.js";
 import { debugfsCommand } from "./debugfs.js";
+import { abiCommand } from "./abi.js";
 
 /** Every top-level command, in the order `kho help` lists them. */
-export const commands: readonly Command[] = [simCommand, radixCommand, fdtCommand, imageCommand, debugfsCommand];
+export const commands: readonly Command[] = [simCommand, abiCommand, radixCommand, fdtCommand, imageCommand, debugfsCommand];
