@@ -322,3 +322,20 @@ describe("hostile handover records", () => {
     expect(huge.log.toString()).toMatch(/failed to memremap scratch[\s\S]*disabling KHO revival/);
   });
 });
+
+describe("panics before the jump", () => {
+  it("a panic in prepare stops the running kernel: no abort hooks, no kexec", () => {
+    const calls: string[] = [];
+    const first = definePlugin({ name: "first", outgoing: { prepare: () => void calls.push("first.prepare"), abort: () => void calls.push("first.abort") } });
+    const fatal = definePlugin({ name: "fatal", outgoing: { prepare: (ctx) => ctx.panic("serialisation found a corrupted session list") } });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [first, fatal] }));
+    const r = host.kexec(composeKernel({ release: "B", plugins: [] }));
+    expect(r.outcome).toBe("panicked");
+    expect(r.panic).toBe("serialisation found a corrupted session list");
+    expect(calls).toEqual(["first.prepare"]);
+    expect(host.kernel.release).toBe("A");
+    expect(host.kernel.state).toBe("panicked");
+    expect(host.machine.handovers).toHaveLength(0);
+  });
+});

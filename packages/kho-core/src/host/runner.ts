@@ -130,6 +130,8 @@ export class LiveUpdateHost {
         this.call(p, "prepare", (ctx) => p.outgoing!.prepare!(ctx));
         prepared.push(p);
       } catch (e) {
+        // The running kernel itself panicked while preparing: no abort, no kexec.
+        if (e instanceof KernelPanic) return this.record({ kind: "kexec", from, snapshot: null, panic: e.reason });
         for (const q of prepared.reverse()) this.call(q, "abort", (ctx) => q.outgoing!.abort?.(ctx), true);
         const reason = e instanceof Error ? e.message : String(e);
         return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin: p.name, reason } });
