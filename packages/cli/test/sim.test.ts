@@ -24,6 +24,14 @@ describe("kho sim", () => {
     expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toContain("kexec-metadata");
   });
 
+  it("is deterministic: two runs print the same bytes", async () => {
+    const a = capture();
+    const b = capture();
+    await main(["sim", "--json"], a);
+    await main(["sim", "--json"], b);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
   it("rejects unknown options", async () => {
     const io = capture();
     expect(await main(["sim", "--yaml=1"], io)).toBe(2);
