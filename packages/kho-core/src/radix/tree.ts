@@ -55,6 +55,8 @@ export class KhoRadixTree {
   /** The last leaf touched and the key bits above it: consecutive keys share leaves. */
   private lastLeafKey = -1;
   private lastLeaf: Uint32Array | null = null;
+  /** The table level where the last descend without `create` found no node (for delPage's warning). */
+  private missLevel = 0;
 
   private constructor(
     readonly mem: PhysMem,
@@ -145,56 +147,8 @@ export class KhoRadixTree {
     const key = this.key(pfn, order);
     const bit = key & this.leafMask;
     const leafKey = Math.floor(key / this.leafSpan);
-    let leaf: Uint32Array;
-    if (leafKey === this.lastLeafKey && this.lastLeaf !== null) {
-      leaf = this.lastLeaf;
-    } else {
-      const hi = Math.floor(key / TWO_32);
-      const lo = key >>> 0;
-      let node = this.view(this.root);
-      let firstNew: Uint32Array | null = null;
-      let firstSlot = 0;
-      const fresh: number[] = [];
-      for (let l = this.geometry.depth - 1; l >= 1; l--) {
-        const w = this.index(hi, lo, l) << 1;
-        const clo = node[w]!;
-        const chi = node[w + 1]!;
-        if (clo !== 0 || chi !== 0) {
-          node = this.view(chi * TWO_32 + clo);
-          continue;
-        }
-        let pa: number;
-        try {
-          pa = this.newNode();
-        } catch (e) {
-          this.undo(fresh, firstNew, firstSlot);
-          throw e;
-        }
-        fresh.push(pa);
-        node[w] = pa >>> 0;
-        node[w + 1] = Math.floor(pa / TWO_32);
-        if (firstNew === null) {
-          firstNew = node;
-          firstSlot = w;
-        }
-        node = this.view(pa);
-      }
-      leaf = node;
-      this.lastLeafKey = leafKey;
-      this.lastLeaf = leaf;
-    }
+    const leaf = this.cachedLeaf(leafKey) ?? this.descend(key, leafKey, true)!;
     leaf[bit >>> 5]! |= 1 << (bit & 31);
-  }
-
-  private undo(fresh: readonly number[], firstNew: Uint32Array | null, slot: number): void {
-    if (firstNew !== null) {
-      firstNew[slot] = 0;
-      firstNew[slot + 1] = 0;
-    }
-    for (const pa of fresh) {
-      this.views.delete(pa);
-      this.alloc!.freeBlock(pa, 0);
-    }
   }
 
   /**
@@ -206,28 +160,81 @@ export class KhoRadixTree {
     const key = this.key(pfn, order);
     const bit = key & this.leafMask;
     const leafKey = Math.floor(key / this.leafSpan);
-    let leaf: Uint32Array;
-    if (leafKey === this.lastLeafKey && this.lastLeaf !== null) {
-      leaf = this.lastLeaf;
-    } else {
-      const hi = Math.floor(key / TWO_32);
-      const lo = key >>> 0;
-      let node = this.view(this.root);
-      for (let l = this.geometry.depth - 1; l >= 1; l--) {
-        const w = this.index(hi, lo, l) << 1;
-        const clo = node[w]!;
-        const chi = node[w + 1]!;
-        if (clo === 0 && chi === 0) {
-          this.warn(`kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${l} (key ${hex(key)})`);
-          return;
-        }
-        node = this.view(chi * TWO_32 + clo);
-      }
-      leaf = node;
-      this.lastLeafKey = leafKey;
-      this.lastLeaf = leaf;
+    const leaf = this.cachedLeaf(leafKey) ?? this.descend(key, leafKey, false);
+    if (leaf === null) {
+      this.warn(`kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`);
+      return;
     }
     leaf[bit >>> 5]! &= ~(1 << (bit & 31));
+  }
+
+  /**
+   * The last leaf touched when `leafKey` (the key bits above the leaf) names
+   * it, else null. Kept apart from descend and small so that the common case
+   * of consecutive keys sharing a leaf is inlined into addPage and delPage:
+   * calling the whole descent for every key measurably slows sequential adds.
+   */
+  private cachedLeaf(leafKey: number): Uint32Array | null {
+    return leafKey === this.lastLeafKey ? this.lastLeaf : null;
+  }
+
+  /**
+   * Finds the leaf of `key` from the root and remembers it as the last leaf
+   * touched. With `create`, missing tables and the leaf are allocated on the
+   * way, and a failed allocation undoes them before rethrowing. Without it, a
+   * missing node returns null with its level in missLevel and allocates
+   * nothing.
+   */
+  private descend(key: number, leafKey: number, create: boolean): Uint32Array | null {
+    const hi = Math.floor(key / TWO_32);
+    const lo = key >>> 0;
+    let node = this.view(this.root);
+    let firstNew: Uint32Array | null = null;
+    let firstSlot = 0;
+    // Pages allocated by this call, made only when one is: most descents allocate none.
+    let fresh: number[] | null = null;
+    for (let l = this.geometry.depth - 1; l >= 1; l--) {
+      const w = this.index(hi, lo, l) << 1;
+      const clo = node[w]!;
+      const chi = node[w + 1]!;
+      if (clo !== 0 || chi !== 0) {
+        node = this.view(chi * TWO_32 + clo);
+        continue;
+      }
+      if (!create) {
+        this.missLevel = l;
+        return null;
+      }
+      let pa: number;
+      try {
+        pa = this.newNode();
+      } catch (e) {
+        this.undo(fresh, firstNew, firstSlot);
+        throw e;
+      }
+      (fresh ??= []).push(pa);
+      node[w] = pa >>> 0;
+      node[w + 1] = Math.floor(pa / TWO_32);
+      if (firstNew === null) {
+        firstNew = node;
+        firstSlot = w;
+      }
+      node = this.view(pa);
+    }
+    this.lastLeafKey = leafKey;
+    this.lastLeaf = node;
+    return node;
+  }
+
+  private undo(fresh: readonly number[] | null, firstNew: Uint32Array | null, slot: number): void {
+    if (firstNew !== null) {
+      firstNew[slot] = 0;
+      firstNew[slot + 1] = 0;
+    }
+    for (const pa of fresh ?? []) {
+      this.views.delete(pa);
+      this.alloc!.freeBlock(pa, 0);
+    }
   }
 
   /**
