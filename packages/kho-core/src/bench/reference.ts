@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,30 +13,53 @@ export function referenceSource(): string {
   return process.env.KHOSIM_REFERENCE_SRC ?? resolve(here, "../../../../../shared/reference/radix_ref.c");
 }
 
-let built: string | undefined;
+export interface ReferenceBuild {
+  /** The binary's file name; also names the temporary folder (khosim-<name>-). */
+  readonly name: string;
+  /** What was being built, for the error message. */
+  readonly what: string;
+  /** Files written into the build folder before compiling, by file name. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Compiler arguments before `-o <binary>`, given the reference source and the build folder. */
+  readonly args: (src: string, dir: string) => readonly string[];
+}
+
+const builds = new Map<string, string>();
 
 /**
- * Compiles the reference into a temporary folder (once per process, removed
- * at exit) and returns the binary's path. Throws with the compiler's output
- * when there is no source or no working C compiler: comparisons against the
- * reference must fail, not pass vacuously.
+ * Compiles a program built from the C reference into a temporary folder
+ * (once per process and name, removed at exit) and returns the binary's
+ * path. Throws with the compiler's output when there is no source or no
+ * working C compiler: comparisons against the reference must fail, not pass
+ * vacuously.
  */
-export function referenceBinary(): string {
-  if (built !== undefined) return built;
+export function buildReference(b: ReferenceBuild): string {
+  const done = builds.get(b.name);
+  if (done !== undefined) return done;
   const src = referenceSource();
   if (!existsSync(src)) throw new Error(`C reference not found at ${src} (set KHOSIM_REFERENCE_SRC)`);
-  const dir = mkdtempSync(join(tmpdir(), "khosim-radix-ref-"));
+  const dir = mkdtempSync(join(tmpdir(), `khosim-${b.name.replaceAll("_", "-")}-`));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const out = join(dir, "radix_ref");
+  for (const [file, text] of Object.entries(b.files ?? {})) writeFileSync(join(dir, file), text);
+  const out = join(dir, b.name);
   const cc = process.env.CC ?? "cc";
   try {
-    execFileSync(cc, ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-o", out, src], { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cc, [...b.args(src, dir), "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot build the C reference with ${cc}: ${detail}`);
+    throw new Error(`cannot build ${b.what} with ${cc}: ${detail}`);
   }
-  built = out;
+  builds.set(b.name, out);
   return out;
+}
+
+/** The reference program itself (its `count` and `keys` commands); see buildReference. */
+export function referenceBinary(): string {
+  return buildReference({
+    name: "radix_ref",
+    what: "the C reference",
+    args: (src) => ["-O2", "-Wall", "-Wextra", "-std=gnu11", src],
+  });
 }
 
 /** Runs the reference with `args` and returns its standard output. */

@@ -1,8 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { referenceSource } from "../../src/bench/reference.js";
+import { buildReference } from "../../src/bench/reference.js";
 
 /**
  * The C reference's own `count` and `keys` commands only know their three
@@ -57,30 +55,18 @@ int main(int argc, char **argv)
 }
 `;
 
-let built: string | undefined;
-
 /**
  * Builds the driver once per process into a temporary folder. No source or
  * no compiler is an error: a comparison against the reference must never
  * pass by being skipped.
  */
 export function feedBinary(): string {
-  if (built !== undefined) return built;
-  const src = referenceSource();
-  if (!existsSync(src)) throw new Error(`C reference not found at ${src} (set KHOSIM_REFERENCE_SRC)`);
-  const dir = mkdtempSync(join(tmpdir(), "khosim-kho-feed-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const driver = join(dir, "kho_feed.c");
-  writeFileSync(driver, DRIVER);
-  const out = join(dir, "kho_feed");
-  const cc = process.env.CC ?? "cc";
-  try {
-    execFileSync(cc, ["-O2", "-std=gnu11", `-DRADIX_REF_SOURCE="${src}"`, "-o", out, driver], { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    throw new Error(`cannot build the reference driver with ${cc}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  built = out;
-  return out;
+  return buildReference({
+    name: "kho_feed",
+    what: "the reference driver",
+    files: { "kho_feed.c": DRIVER },
+    args: (src, dir) => ["-O2", "-std=gnu11", `-DRADIX_REF_SOURCE="${src}"`, join(dir, "kho_feed.c")],
+  });
 }
 
 export interface RadixOp {
