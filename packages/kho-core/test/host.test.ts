@@ -339,3 +339,19 @@ describe("panics before the jump", () => {
     expect(host.machine.handovers).toHaveLength(0);
   });
 });
+
+describe("loader failures", () => {
+  it("an image that does not fit in scratch aborts the kexec like a failed prepare", () => {
+    const calls: string[] = [];
+    const p = definePlugin({ name: "p", outgoing: { prepare: () => void calls.push("prepare"), abort: () => void calls.push("abort") } });
+    const host = new LiveUpdateHost(machine());
+    host.boot(composeKernel({ release: "A", plugins: [p] }));
+    const before = memoryDigest(host.machine.mem);
+    const r = host.kexec(composeKernel({ release: "huge", imageSize: "2GiB", plugins: [p] }));
+    expect(r.outcome).toBe("aborted");
+    expect(r.abortedBy).toMatchObject({ plugin: "kexec", reason: expect.stringMatching(/no room for the kernel image/) });
+    expect(calls).toEqual(["prepare", "abort"]);
+    expect(host.kernel.release).toBe("A");
+    expect(memoryDigest(host.machine.mem)).toBe(before);
+  });
+});

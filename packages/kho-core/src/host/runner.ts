@@ -124,6 +124,10 @@ export class LiveUpdateHost {
     this.reset();
     this.finish();
     const prepared: AnyPlugin[] = [];
+    const abort = (plugin: string, e: unknown): TransitionReport => {
+      for (const q of prepared.reverse()) this.call(q, "abort", (ctx) => q.outgoing!.abort?.(ctx), true);
+      return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin, reason: e instanceof Error ? e.message : String(e) } });
+    };
     for (const p of this.composed?.plugins ?? []) {
       if (!p.outgoing?.prepare) continue;
       try {
@@ -132,9 +136,7 @@ export class LiveUpdateHost {
       } catch (e) {
         // The running kernel itself panicked while preparing: no abort, no kexec.
         if (e instanceof KernelPanic) return this.record({ kind: "kexec", from, snapshot: null, panic: e.reason });
-        for (const q of prepared.reverse()) this.call(q, "abort", (ctx) => q.outgoing!.abort?.(ctx), true);
-        const reason = e instanceof Error ? e.message : String(e);
-        return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin: p.name, reason } });
+        return abort(p.name, e);
       }
     }
     const snapshot = this.snapshot(old);
@@ -142,6 +144,8 @@ export class LiveUpdateHost {
     try {
       this.machine.kexec(next.spec, this.hooks(next, snapshot));
     } catch (e) {
+      // The loader failed before the jump (no room for the image in scratch): as a failed prepare.
+      if (this.machine.kernel === old && isKhoError(e) && !(e instanceof KernelPanic)) return abort("kexec", e);
       if (!(e instanceof KernelPanic)) throw e;
       panic = e.reason;
     }
