@@ -98,6 +98,11 @@ describe("composeKernel", () => {
     expect(() => composeKernel({ release: "r", pageSize: 8192, plugins: [] })).toThrowError(KhoError);
   });
 
+  it("orders core plugins (part of kho_init) before all others", () => {
+    const k = composeKernel({ release: "r", plugins: [definePlugin({ name: "late" }), definePlugin({ name: "kho-part", core: true })] });
+    expect(k.plugins.map((x) => x.name)).toEqual(["kho-part", "late"]);
+  });
+
   it("orders plugins by dependencies, stable otherwise", () => {
     const p = (name: string, dependsOn: string[] = []) => definePlugin({ name, dependsOn });
     const k = composeKernel({ release: "r", plugins: [p("luo-memfd", ["luo"]), p("metadata"), p("luo"), p("hugetlb")] });

@@ -46,6 +46,7 @@ function truncateRelease(release: string): string {
  */
 export const kexecMetadataPlugin = definePlugin<KexecMetadataState>({
   name: "kexec-metadata",
+  core: true,
   logPrefix: "KHO: ",
   subtrees: [kexecMetadataSubtree],
   state: () => ({ incomingCount: 0, incomingRelease: null, blobPa: 0 }),

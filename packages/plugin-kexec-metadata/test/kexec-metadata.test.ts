@@ -62,12 +62,20 @@ describe("kexec-metadata", () => {
     expect(back.verified.pluginBytes).toBe(73);
   });
 
-  it("is the first subtree of every root FDT, on cold and KHO boots", () => {
+  it("is the first subtree of every root FDT, on cold and KHO boots, whatever the plugin order", () => {
+    const other = definePlugin({
+      name: "other",
+      outgoing: {
+        init(ctx) {
+          ctx.kho.addSubtree("other", ctx.kho.allocPreserve(8), 8);
+        },
+      },
+    });
     const host = new LiveUpdateHost(machine());
-    host.boot(kernel("A"));
-    expect([...host.kernel.out!.subFdts.keys()]).toEqual([KHO_METADATA_NODE_NAME]);
-    host.kexec(kernel("B"));
-    expect([...host.kernel.out!.subFdts.keys()]).toEqual([KHO_METADATA_NODE_NAME]);
+    host.boot(kernel("A", [other, kexecMetadataPlugin]));
+    expect([...host.kernel.out!.subFdts.keys()]).toEqual([KHO_METADATA_NODE_NAME, "other"]);
+    host.kexec(kernel("B", [other, kexecMetadataPlugin]));
+    expect([...host.kernel.out!.subFdts.keys()]).toEqual([KHO_METADATA_NODE_NAME, "other"]);
   });
 
   it("checklist 44: cold boot writes {1, release, 1}; receiving count 5 logs it and writes 6", () => {

@@ -41,6 +41,7 @@ export interface ComposedKernel {
 const pluginShape = z.looseObject({
   name: z.string().min(1),
   dependsOn: z.array(z.string().min(1)).optional(),
+  core: z.boolean().optional(),
   subtrees: z.array(z.looseObject({ abi: z.looseObject({ name: z.string().min(1), compatible: z.array(z.string()) }) })).optional(),
 });
 
@@ -60,7 +61,10 @@ function fail(message: string, where?: string): never {
   throw new KhoError("EINVAL", message, where);
 }
 
-/** Plugins in dependency order (stable: declaration order among equals); names the culprits of a cycle. */
+/**
+ * Plugins in dependency order (stable: declaration order among equals, core
+ * plugins first); names the culprits of a cycle.
+ */
 function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
   const byName = new Map<string, AnyPlugin>();
   for (const p of plugins) {
@@ -83,6 +87,7 @@ function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
     state.set(p.name, "done");
     out.push(p);
   };
+  for (const p of plugins) if (p.core) visit(p, []);
   for (const p of plugins) visit(p, []);
   return out;
 }

@@ -59,6 +59,11 @@ export interface KhoPlugin<S = unknown> {
   readonly name: string;
   readonly dependsOn?: readonly string[];
   readonly subtrees?: readonly SubtreeVersion[];
+  /**
+   * Part of KHO itself (kexec-metadata runs inside kho_init): ordered before
+   * every other plugin, so its subtree is always the first one added.
+   */
+  readonly core?: boolean;
   /** The pr_fmt of the kernel code the plugin stands for ("KHO: ", "luo: "); default "<name>: ". */
   readonly logPrefix?: string;
   state?(): S;
