@@ -360,3 +360,29 @@ describe("loader failures", () => {
     expect(memoryDigest(host.machine.mem)).toBe(before);
   });
 });
+
+describe("core plugins", () => {
+  it("a failing core plugin fails kho_init: KHO is off, its memory and scratch are given back, the next kexec is a cold boot", () => {
+    const broken = definePlugin({
+      name: "kho-part",
+      core: true,
+      outgoing: {
+        init(ctx) {
+          ctx.kho.allocPreserve(64);
+          throw new KhoError("ENOMEM", "no room for the metadata subtree");
+        },
+      },
+    });
+    const later = blobPlugin("later", "node-later");
+    const host = new LiveUpdateHost(machine());
+    const r = host.boot(composeKernel({ release: "A", plugins: [later, broken] }));
+    expect(r.to).toMatchObject({ khoEnabled: false, scratch: [] });
+    expect(r.anomalies).toContainEqual(expect.objectContaining({ kind: "hook-error", plugin: "kho-part" }));
+    expect(r.log).toContain("KHO: failed to initialize: no room for the metadata subtree");
+    expect(host.kernel.out).toBeNull();
+    expect(host.context(later).state.pa).toBe(0); // its init never ran: KHO was off
+    const next = host.kexec(composeKernel({ release: "B", plugins: [later] }));
+    expect(next.to?.bootKind).toBe("cold");
+    expect(host.machine.handovers.at(-1)?.record).toBeNull();
+  });
+});

@@ -169,7 +169,19 @@ export class LiveUpdateHost {
         if (snapshot) this.verify(snapshot);
         if (kernel.in?.active) this.routeSubtrees(kernel);
       },
-      khoInit: () => this.each("init", (p, ctx) => p.outgoing?.init?.(ctx)),
+      khoInit: () => {
+        // A core plugin is kho_init itself: its failure fails kho_init and turns KHO off.
+        for (const p of k.plugins.filter((x) => x.core)) {
+          try {
+            this.call(p, "init", (ctx) => p.outgoing?.init?.(ctx));
+          } catch (e) {
+            if (e instanceof KernelPanic) throw e;
+            this.hookFailed(p, "init", e);
+            throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} init: ${e instanceof Error ? e.message : String(e)}`, p.name);
+          }
+        }
+        this.each("init", (p, ctx) => (p.core ? undefined : p.outgoing?.init?.(ctx)));
+      },
     };
   }
 

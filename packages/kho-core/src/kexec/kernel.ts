@@ -223,6 +223,22 @@ export class Kernel {
     hooks.late?.(this);
   }
 
+  /**
+   * kho_init()'s error path: the root FDT is unpreserved and freed, the
+   * radix tree's pages freed, the scratch areas returned to the page
+   * allocator, and KHO is off for the rest of this kernel's life.
+   */
+  private disableKho(reason: string): void {
+    const out = this.out!;
+    out.unpreserveFree(out.fdtPa);
+    for (const pa of out.tree.nodePagePAs()) this.alloc.freeBlock(pa, 0);
+    for (const s of this.scratch) this.alloc.release(s.addr, s.size);
+    this.out = null;
+    this.scratch = [];
+    this.khoEnabled = false;
+    this.kholog.err(`failed to initialize: ${reason}`);
+  }
+
   /** kho_init(): radix root, root FDT, then the hook (kexec-metadata), then out/fdt on a cold boot. */
   private khoInit(hooks: BootHooks): void {
     try {
@@ -232,7 +248,13 @@ export class Kernel {
       this.khoEnabled = false;
       return;
     }
-    hooks.khoInit?.(this);
+    try {
+      hooks.khoInit?.(this);
+    } catch (e) {
+      if (e instanceof KernelPanic || !(e instanceof KhoError)) throw e;
+      this.disableKho(e.message);
+      return;
+    }
     if (this.bootKind === "cold") this.out.fdtFileLength = new DataView(this.out.fdt.buffer, this.out.fdt.byteOffset).getUint32(4, false);
   }
 }

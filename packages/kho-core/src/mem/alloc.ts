@@ -62,6 +62,12 @@ export class PageAllocator {
     this.free.remove(Math.floor(start / ps), Math.ceil((start + size) / ps));
   }
 
+  /** Gives a reserved byte range back to free memory (free_reserved_area). */
+  release(start: number, size: number): void {
+    const ps = this.mem.pageSize;
+    this.free.add(Math.ceil(start / ps), Math.floor((start + size) / ps));
+  }
+
   isFree(pa: number): boolean {
     return this.free.has(Math.floor(pa / this.mem.pageSize));
   }
