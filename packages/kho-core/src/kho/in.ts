@@ -12,13 +12,13 @@ import {
   KHO_FDT_SUB_TREE_PROP_NAME,
   KHO_VMALLOC_ALLOC,
   KHO_VMALLOC_HUGE_VMAP,
-  kho_vmalloc_chunk,
-  kho_vmalloc_hdr,
 } from "../abi/kexec-handover.js";
 import { readInheritedScratch, type KhoScratch } from "./scratch.js";
+import { propU64 } from "./prop.js";
 import { splitRange } from "./split.js";
+import { chunkEntries, khoFlagsToVm, vmallocChunkLayout } from "./vmalloc.js";
 import type { KhoVmalloc } from "./out.js";
-import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
+import type { Folio, VmArea } from "./types.js";
 
 /**
  * early_memremap() maps at most NR_FIX_BTMAPS (64) pages at once; a record
@@ -50,7 +50,7 @@ export interface KhoInEnv {
 
 /** A u64 property value, read unaligned and little-endian as KHO stores it. */
 function u64At(v: Uint8Array): number {
-  const n = new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
+  const n = propU64(v);
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }
 
@@ -248,30 +248,25 @@ export class KhoIn {
   restoreVmalloc(v: KhoVmalloc): VmArea | null {
     const { mem } = this.env;
     if (v.flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP)) return null;
-    const chunk = kho_vmalloc_chunk.at(mem.pageSize);
-    const slots = chunk.members.find((m) => m.name === "phys")!;
-    const capacity = (chunk.size - slots.offset) / 8;
+    const layout = vmallocChunkLayout(mem.pageSize);
     const group = 2 ** v.order;
     const pages: number[] = [];
     let cur = Number(v.first);
     let chunks = 0;
     while (cur) {
       if (++chunks > v.total_pages + 1) return null;
-      for (let i = 0; i < capacity; i++) {
-        const pa = mem.readU64Number(cur + slots.offset + 8 * i);
-        if (!pa) break;
+      for (const pa of chunkEntries(mem, layout, cur)) {
         if (pages.length + group > v.total_pages) return null;
         if (this.restorePages(pa, group) === null) return null;
         for (let j = 0; j < group; j++) pages.push(pa + j * mem.pageSize);
       }
       if (this.restorePages(cur, 1) === null) return null;
-      const next = mem.readU64Number(cur + kho_vmalloc_hdr.offsetOf("next"));
+      const next = mem.readU64Number(layout.nextAt(cur));
       this.env.alloc.freeBlock(cur, 0);
       cur = next;
     }
     if (pages.length !== v.total_pages) return null;
-    const vmFlags = (v.flags & KHO_VMALLOC_ALLOC ? VM_ALLOC : 0) | (v.flags & KHO_VMALLOC_HUGE_VMAP ? VM_ALLOW_HUGE_VMAP : 0);
-    return { nrPages: v.total_pages, order: v.order, vmFlags, pages };
+    return { nrPages: v.total_pages, order: v.order, vmFlags: khoFlagsToVm(v.flags), pages };
   }
 
   /**

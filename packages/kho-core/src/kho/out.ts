@@ -13,14 +13,12 @@ import {
   KHO_FDT_COMPATIBLE,
   KHO_FDT_MEMORY_MAP_PROP_NAME,
   KHO_FDT_SUB_TREE_PROP_NAME,
-  KHO_VMALLOC_ALLOC,
-  KHO_VMALLOC_HUGE_VMAP,
   kho_vmalloc,
-  kho_vmalloc_chunk,
-  kho_vmalloc_hdr,
 } from "../abi/kexec-handover.js";
 import type { KhoScratch } from "./scratch.js";
+import { propU64 } from "./prop.js";
 import { splitRange } from "./split.js";
+import { chunkEntries, vmallocChunkLayout, vmFlagsToKho } from "./vmalloc.js";
 import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
 
 /** What KHO needs from the kernel it runs in. */
@@ -108,6 +106,9 @@ export class KhoOut {
     }
   }
 
+  /** NUMA node of a page, for the split that keeps blocks on one node. */
+  private readonly nidOf = (pfn: number): number => this.env.mem.nidOf(pfn);
+
   private pfn(pa: number): number {
     return Math.floor(pa / this.env.mem.pageSize);
   }
@@ -143,10 +144,9 @@ export class KhoOut {
    */
   preservePages(pa: number, nrPages: number): void {
     this.checkScratchOverlap(pa, nrPages * this.env.mem.pageSize);
-    const nid = (pfn: number): number => this.env.mem.nidOf(pfn);
     const added: [number, number][] = [];
     try {
-      for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) {
+      for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, this.nidOf)) {
         this.add(pfn, order);
         added.push([pfn, order]);
       }
@@ -158,8 +158,7 @@ export class KhoOut {
 
   /** kho_unpreserve_pages: the same NUMA-aware split as preserve (8fd2f26fa2a3). */
   unpreservePages(pa: number, nrPages: number): void {
-    const nid = (pfn: number): number => this.env.mem.nidOf(pfn);
-    for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, nid)) this.del(pfn, order);
+    for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, this.nidOf)) this.del(pfn, order);
   }
 
   /**
@@ -203,11 +202,7 @@ export class KhoOut {
    */
   preserveVmalloc(area: VmArea): KhoVmalloc {
     if (area.vmFlags & ~(VM_ALLOC | VM_ALLOW_HUGE_VMAP)) throw new KhoError("EOPNOTSUPP", `vmalloc flags ${hex(area.vmFlags)} cannot be preserved`);
-    const flags = (area.vmFlags & VM_ALLOC ? KHO_VMALLOC_ALLOC : 0) | (area.vmFlags & VM_ALLOW_HUGE_VMAP ? KHO_VMALLOC_HUGE_VMAP : 0);
-    const chunk = kho_vmalloc_chunk.at(this.env.mem.pageSize);
-    const slots = chunk.members.find((m) => m.name === "phys")!;
-    const capacity = (chunk.size - slots.offset) / 8;
-    const physAt = (c: number, i: number): number => c + slots.offset + 8 * i;
+    const layout = vmallocChunkLayout(this.env.mem.pageSize);
     const value: KhoVmalloc = { first: 0n, total_pages: 0, flags: 0, order: 0 };
     const newChunk = (prev: number | null): number => {
       const pa = this.zeroedPage();
@@ -218,7 +213,7 @@ export class KhoOut {
         throw e;
       }
       if (prev === null) value.first = BigInt(pa);
-      else this.env.mem.writeU64(prev + kho_vmalloc_hdr.offsetOf("next"), pa);
+      else this.env.mem.writeU64(layout.nextAt(prev), pa);
       return pa;
     };
     try {
@@ -228,8 +223,8 @@ export class KhoOut {
       for (let i = 0; i < area.nrPages; i += group) {
         const pa = area.pages[i]!;
         this.preservePages(pa, group);
-        this.env.mem.writeU64(physAt(cur, idx++), pa);
-        if (idx === capacity) {
+        this.env.mem.writeU64(layout.slotAt(cur, idx++), pa);
+        if (idx === layout.capacity) {
           cur = newChunk(cur);
           idx = 0;
         }
@@ -239,25 +234,19 @@ export class KhoOut {
       throw e;
     }
     value.total_pages = area.nrPages;
-    value.flags = flags;
+    value.flags = vmFlagsToKho(area.vmFlags);
     value.order = area.order;
     return value;
   }
 
   /** kho_unpreserve_vmalloc: every chunk's own page and groups unpreserved, chunks freed. */
   unpreserveVmalloc(v: KhoVmalloc): void {
-    const chunk = kho_vmalloc_chunk.at(this.env.mem.pageSize);
-    const slots = chunk.members.find((m) => m.name === "phys")!;
-    const capacity = (chunk.size - slots.offset) / 8;
+    const layout = vmallocChunkLayout(this.env.mem.pageSize);
     let cur = Number(v.first);
     while (cur) {
       this.unpreservePages(cur, 1);
-      for (let i = 0; i < capacity; i++) {
-        const pa = this.env.mem.readU64Number(cur + slots.offset + 8 * i);
-        if (!pa) break;
-        this.unpreservePages(pa, 2 ** v.order);
-      }
-      const next = this.env.mem.readU64Number(cur + kho_vmalloc_hdr.offsetOf("next"));
+      for (const pa of chunkEntries(this.env.mem, layout, cur)) this.unpreservePages(pa, 2 ** v.order);
+      const next = this.env.mem.readU64Number(layout.nextAt(cur));
       this.env.alloc.freeBlock(cur, 0);
       cur = next;
     }
@@ -301,7 +290,7 @@ export class KhoOut {
     for (const node of subnodes(rw.buf, 0)) {
       const p = findProp(rw.buf, node, KHO_FDT_SUB_TREE_PROP_NAME);
       if (!p || p.value.length !== 8) continue;
-      if (new DataView(p.value.buffer, p.value.byteOffset, 8).getBigUint64(0, true) === BigInt(blobPa)) {
+      if (propU64(p.value) === BigInt(blobPa)) {
         for (const [n, b] of this.subFdts) if (b.pa === blobPa) this.subFdts.delete(n);
         rw.delNode(node);
         break;
