@@ -11,7 +11,7 @@ import { hex } from "../units.js";
 import type { ComposedKernel } from "./compose.js";
 import { KernelScope, PluginContext, TOKENS } from "./context.js";
 import type { AnyPlugin, KhoPlugin, SubtreeVersion } from "./plugin.js";
-import { logLines, type Anomaly, type SubtreeOutcome, type TransitionReport } from "./report.js";
+import { logLines, type Anomaly, type TransitionReport } from "./report.js";
 
 /** The bytes identify() sees of an incoming blob: enough for any header, bounded against hostile sizes. */
 const IDENTIFY_MAX = 64 << 10;
@@ -126,7 +126,7 @@ export class LiveUpdateHost {
     const prepared: AnyPlugin[] = [];
     const abort = (plugin: string, e: unknown): TransitionReport => {
       for (const q of prepared.reverse()) this.call(q, "abort", (ctx) => q.outgoing!.abort?.(ctx), true);
-      return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin, reason: e instanceof Error ? e.message : String(e) } });
+      return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin, reason: errorMessage(e) } });
     };
     for (const p of this.composed?.plugins ?? []) {
       if (!p.outgoing?.prepare) continue;
@@ -177,7 +177,7 @@ export class LiveUpdateHost {
           } catch (e) {
             if (e instanceof KernelPanic) throw e;
             this.hookFailed(p, "init", e);
-            throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} init: ${e instanceof Error ? e.message : String(e)}`, p.name);
+            throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} init: ${errorMessage(e)}`, p.name);
           }
         }
         this.each("init", (p, ctx) => (p.core ? undefined : p.outgoing?.init?.(ctx)));
@@ -225,11 +225,17 @@ export class LiveUpdateHost {
     }
   }
 
+  /** Records a touch of unowned memory as a poison anomaly; false when `e` is something else. */
+  private notePoison(p: AnyPlugin, e: unknown): boolean {
+    if (!isKhoError(e, "EHWPOISON")) return false;
+    this.anomalies.push({ kind: "poison", message: `use of unpreserved memory: ${e.message}`, plugin: p.name, address: e.where });
+    return true;
+  }
+
   private hookFailed(p: AnyPlugin, phase: string, e: unknown): void {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorMessage(e);
     this.failed.add(p.name);
-    if (isKhoError(e, "EHWPOISON")) this.anomalies.push({ kind: "poison", message: `use of unpreserved memory: ${message}`, plugin: p.name, address: e.where });
-    else this.anomalies.push({ kind: "hook-error", message: `${p.name} ${phase}: ${message}`, plugin: p.name });
+    if (!this.notePoison(p, e)) this.anomalies.push({ kind: "hook-error", message: `${p.name} ${phase}: ${message}`, plugin: p.name });
     this.subtrees.lost.push({ name: `(${p.name} state)`, plugin: p.name, reason: `${phase} failed: ${message}` });
   }
 
@@ -285,9 +291,9 @@ export class LiveUpdateHost {
       p.incoming?.restore?.(ctx, { name, phys: at, size: bytes, compatible: compat!, version, khoIn: ctx.khoIn! });
     } catch (e) {
       if (e instanceof KernelPanic) throw e;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       this.subtrees.lost.push({ ...where, compatible: compat, reason: message });
-      if (isKhoError(e, "EHWPOISON")) this.anomalies.push({ kind: "poison", message: `use of unpreserved memory: ${message}`, plugin: p.name, address: e.where });
+      this.notePoison(p, e);
       return;
     }
     this.subtrees.restored.push({ ...where, compatible: compat });
@@ -377,6 +383,10 @@ export class LiveUpdateHost {
     this.reports.push(report);
     return report;
   }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function digest(page: Uint8Array): string {

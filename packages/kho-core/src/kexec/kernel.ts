@@ -129,9 +129,9 @@ export class Kernel {
     throw new KernelPanic(this.release, reason);
   }
 
-  /** Memory the kernel reserved for itself before scratch is sized (memmap per node + image). */
-  private memmapBytes(ranges: readonly { size: number }[]): number {
-    return ranges.reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
+  /** Bytes of struct page for one node's memory (its memmap). */
+  private memmapBytes(nid: number): number {
+    return this.mem.ranges.filter((r) => r.nid === nid).reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
   }
 
   private scratchParams(): ScratchParams {
@@ -158,7 +158,7 @@ export class Kernel {
       perNode: { [this.mem.nidOf(imagePa / this.mem.pageSize)]: this.imageSize },
     };
     for (const nid of this.mem.nodes) {
-      const size = this.memmapBytes(this.mem.ranges.filter((r) => r.nid === nid));
+      const size = this.memmapBytes(nid);
       const pa = mb.alloc(size, this.mem.pageSize, { nid });
       if (pa === 0) this.panic(`Failed to allocate ${size} bytes of memmap for node ${nid}`);
       if (pa < 2 ** 32) reserved.belowLowLimit += size;
@@ -199,7 +199,7 @@ export class Kernel {
       this.scratchArrayPa = this.in.scratchPa;
       alloc.reserve(input.imagePa, this.imageSize);
       for (const nid of mem.nodes) {
-        const size = this.memmapBytes(mem.ranges.filter((r) => r.nid === nid));
+        const size = this.memmapBytes(nid);
         try {
           alloc.alloc(getOrder(size, mem.pageShift));
         } catch {
