@@ -42,7 +42,6 @@ export class KhoRadixTree {
   readonly root: number;
   private readonly views = new Map<number, Uint32Array>();
   private readonly warn: (message: string) => void;
-  private readonly pageShift: number;
   private readonly tableMask: number;
   private readonly leafMask: number;
   /** Key bit where the leaf-selecting part starts, as a divisor. */
@@ -67,7 +66,6 @@ export class KhoRadixTree {
     const g = radixGeometry(mem.pageSize, { legacyDepth: opts.legacyDepth === true });
     this.geometry = g;
     this.warn = opts.warn ?? (() => {});
-    this.pageShift = g.pageShift;
     this.tableMask = g.tableEntries - 1;
     this.leafMask = g.leafBits - 1;
     this.leafSpan = g.leafBits;
