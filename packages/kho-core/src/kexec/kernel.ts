@@ -12,7 +12,6 @@ import {
   parseKhoScratch,
   reserveScratch,
   SimMemblock,
-  type KernelReservedBytes,
   type KhoScratch,
   type ScratchParams,
 } from "../kho/scratch.js";
@@ -168,7 +167,7 @@ export class Kernel {
     if (this.khoEnabled) {
       const r = reserveScratch(this.mem, mb, {
         params: this.scratchParams(),
-        reserved: reserved as KernelReservedBytes,
+        reserved,
         alignment: defaultScratchAlignment(this.mem),
         log: (line, level) => this.log.print(level, "KHO: ", line),
       });
