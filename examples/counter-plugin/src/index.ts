@@ -1,5 +1,15 @@
 import { crc32 } from "node:zlib";
-import { definePlugin, hex, isKhoError, KhoError, type Folio, type IncomingSubtree, type PhysAccess, type PluginContext, type SubtreeVersion } from "@khosim/kho-core";
+import {
+  definePlugin,
+  type Folio,
+  hex,
+  type IncomingSubtree,
+  isKhoError,
+  KhoError,
+  type PhysAccess,
+  type PluginContext,
+  type SubtreeVersion,
+} from "@khosim/kho-core";
 import {
   COUNTER_NODE_NAME,
   COUNTER_V1_COMPATIBLE,
@@ -34,13 +44,25 @@ const codecs: Readonly<Record<string, Codec>> = {
   [COUNTER_V1_COMPATIBLE]: {
     size: counter_ser.size,
     read: (mem, pa) => counter_ser.readAt(mem, pa),
-    write: (mem, pa, b) => counter_ser.writeAt(mem, pa, { compatible: COUNTER_V1_COMPATIBLE, count: b.count, buf_pa: b.buf_pa, buf_len: b.buf_len }),
+    write: (mem, pa, b) =>
+      counter_ser.writeAt(mem, pa, {
+        compatible: COUNTER_V1_COMPATIBLE,
+        count: b.count,
+        buf_pa: b.buf_pa,
+        buf_len: b.buf_len,
+      }),
   },
   [COUNTER_V2_COMPATIBLE]: {
     size: counter_ser_v2.size,
     read: (mem, pa) => counter_ser_v2.readAt(mem, pa),
     write: (mem, pa, b) =>
-      counter_ser_v2.writeAt(mem, pa, { compatible: COUNTER_V2_COMPATIBLE, count: b.count, buf_pa: b.buf_pa, buf_len: b.buf_len, buf_crc32: b.buf_crc32 ?? 0 }),
+      counter_ser_v2.writeAt(mem, pa, {
+        compatible: COUNTER_V2_COMPATIBLE,
+        count: b.count,
+        buf_pa: b.buf_pa,
+        buf_len: b.buf_len,
+        buf_crc32: b.buf_crc32 ?? 0,
+      }),
   },
 };
 
@@ -126,7 +148,7 @@ export class CounterState {
    */
   claimBuffer(): Folio | null {
     const inc = this.incoming;
-    if (!inc || !inc.folio || inc.claimed || inc.released) return null;
+    if (!inc?.folio || inc.claimed || inc.released) return null;
     inc.claimed = true;
     return inc.folio;
   }
@@ -146,7 +168,8 @@ type Ctx = PluginContext<CounterState>;
 
 /** A u64 address as a number, or ERANGE: physical addresses fit 52 bits. */
 function physNumber(v: bigint, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new KhoError("ERANGE", `${what} ${hex(v)} is not a physical address`, COUNTER_NODE_NAME);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new KhoError("ERANGE", `${what} ${hex(v)} is not a physical address`, COUNTER_NODE_NAME);
   return Number(v);
 }
 
@@ -158,10 +181,17 @@ function physNumber(v: bigint, what: string): number {
  */
 function restore(ctx: Ctx, sub: IncomingSubtree): void {
   const kin = ctx.khoIn!; // restore only runs on a KHO boot
-  const inc: IncomingCounter = { compatible: sub.compatible, serPa: sub.phys, folio: null, claimed: false, released: false };
+  const inc: IncomingCounter = {
+    compatible: sub.compatible,
+    serPa: sub.phys,
+    folio: null,
+    claimed: false,
+    released: false,
+  };
   ctx.state.incoming = inc;
   const { compatible, codec } = codecOf(sub.version);
-  if (sub.size !== codec.size) throw new KhoError("EINVAL", `blob-size ${sub.size}, ${compatible} is ${codec.size} bytes`, hex(sub.phys));
+  if (sub.size !== codec.size)
+    throw new KhoError("EINVAL", `blob-size ${sub.size}, ${compatible} is ${codec.size} bytes`, hex(sub.phys));
   const blob = codec.read(ctx.mem, sub.phys);
   const bufPa = physNumber(blob.buf_pa, "buf_pa");
   let bytes: Uint8Array = new Uint8Array(0);
@@ -172,13 +202,23 @@ function restore(ctx: Ctx, sub: IncomingSubtree): void {
     const folio = kin.restoreFolio(bufPa);
     if (!folio) throw new KhoError("ENOENT", `buffer at ${hex(bufPa)} is not a preserved folio`, hex(bufPa));
     inc.folio = folio;
-    if (folio.pa !== bufPa) throw new KhoError("EINVAL", `buf_pa ${hex(bufPa)} is not the head of its folio ${hex(folio.pa)}`, hex(bufPa));
+    if (folio.pa !== bufPa)
+      throw new KhoError("EINVAL", `buf_pa ${hex(bufPa)} is not the head of its folio ${hex(folio.pa)}`, hex(bufPa));
     // Bounds before reading: buf_len comes from the old kernel and is trusted only up to the folio's size.
     const capacity = ctx.kernel.pageSize * 2 ** folio.order;
-    if (blob.buf_len > capacity) throw new KhoError("ERANGE", `buf_len ${blob.buf_len} exceeds its order-${folio.order} folio (${capacity} bytes)`, hex(bufPa));
+    if (blob.buf_len > capacity)
+      throw new KhoError(
+        "ERANGE",
+        `buf_len ${blob.buf_len} exceeds its order-${folio.order} folio (${capacity} bytes)`,
+        hex(bufPa),
+      );
     bytes = ctx.mem.read(bufPa, blob.buf_len);
     if (blob.buf_crc32 !== undefined && crc32(bytes) !== blob.buf_crc32)
-      throw new KhoError("EPROTO", `buffer crc32 ${hex(crc32(bytes))} does not match the blob's ${hex(blob.buf_crc32)}`, hex(bufPa));
+      throw new KhoError(
+        "EPROTO",
+        `buffer crc32 ${hex(crc32(bytes))} does not match the blob's ${hex(blob.buf_crc32)}`,
+        hex(bufPa),
+      );
   }
   ctx.state.adopt(blob.count, bytes);
   ctx.verified(codec.size + bytes.length);
@@ -240,7 +280,12 @@ export const counterPlugin = definePlugin<CounterState>({
       const savedBlob = ctx.mem.read(st.serPa, codec.size);
       try {
         if (bufPa) ctx.mem.write(bufPa, buffer);
-        codec.write(ctx.mem, st.serPa, { count: st.count, buf_pa: BigInt(bufPa), buf_len: buffer.length, buf_crc32: crc32(buffer) });
+        codec.write(ctx.mem, st.serPa, {
+          count: st.count,
+          buf_pa: BigInt(bufPa),
+          buf_len: buffer.length,
+          buf_crc32: crc32(buffer),
+        });
       } catch (e) {
         ctx.mem.write(st.serPa, savedBlob);
         if (bufPa) ctx.kho.unpreserveFree(bufPa);
@@ -271,7 +316,9 @@ export const counterPlugin = definePlugin<CounterState>({
     restore,
     /** Not misread: the count restarts at 0 and the old blob's pages stay reserved (the report lists them as refused). */
     refused(ctx, sub) {
-      ctx.log.warn(`refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} (this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`);
+      ctx.log.warn(
+        `refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} (this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`,
+      );
     },
     /**
      * The workload is done with the handover: the blob page (preserved,
@@ -286,7 +333,9 @@ export const counterPlugin = definePlugin<CounterState>({
       ctx.khoIn?.restoreFree(inc.serPa);
       const freeFolio = inc.folio !== null && !inc.claimed;
       if (freeFolio) ctx.alloc.freeBlock(inc.folio!.pa, inc.folio!.order);
-      ctx.log.info(`released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : inc.claimed ? " (buffer folio claimed)" : ""}`);
+      ctx.log.info(
+        `released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : inc.claimed ? " (buffer folio claimed)" : ""}`,
+      );
     },
   },
 });

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
 import { composeKernel, definePlugin, formatReport, LiveUpdateHost } from "@khosim/kho-core";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
+import { describe, expect, it } from "vitest";
 import { counter_ser, counterPlugin } from "../src/index.js";
 import { counter, counterLog, kernel, memoryDigest, pattern, smallMachine } from "./helpers.js";
 
@@ -193,7 +193,9 @@ describe("counter plugin: prepare and abort", () => {
     // Every other page, the blob and the scrubbed folio included, is as before.
     const nodes = new Set(host.kernel.out!.tree.nodePagePAs().map((pa) => pa / host.kernel.mem.pageSize));
     const after = memoryDigest(host.kernel.mem);
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((pfn) => before.get(pfn) !== after.get(pfn));
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+      (pfn) => before.get(pfn) !== after.get(pfn),
+    );
     expect(changed.filter((pfn) => !nodes.has(pfn))).toEqual([]);
     expect(host.kernel.alloc.freePages).toBe(freeBefore - (nodes.size - nodesBefore.length));
     expect(b.increment()).toBe(3n);

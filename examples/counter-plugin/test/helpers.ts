@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
-import { composeKernel, LiveUpdateHost, Machine, type AnyPlugin, type ComposedKernel, type PhysMem, type VersionPin } from "@khosim/kho-core";
+import {
+  type AnyPlugin,
+  type ComposedKernel,
+  composeKernel,
+  type LiveUpdateHost,
+  Machine,
+  type PhysMem,
+  type VersionPin,
+} from "@khosim/kho-core";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
-import { counterPlugin, type CounterState } from "../src/index.js";
+import { type CounterState, counterPlugin } from "../src/index.js";
 
 /** Small enough to boot in milliseconds, big enough for two 32 MiB images and scratch. */
 export const smallMachine = (): Machine =>

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
 import { composeKernel, definePlugin, formatReport, generateCHeader, LiveUpdateHost } from "@khosim/kho-core";
+import { describe, expect, it } from "vitest";
 import { counter_ser_v2, counterPlugin, counterV1, counterV2, identifyCounter } from "../src/index.js";
 import { counter, counterLog, kernel, pattern, smallMachine, V2_ONLY, V2_READS_V1 } from "./helpers.js";
 
@@ -31,7 +31,9 @@ describe("counter plugin: ABI versions and pins", () => {
     counter(host).write(pattern(3000, 5));
 
     const up = host.kexec(kernel("new", { counter: V2_READS_V1 }));
-    expect(up.subtrees.restored).toContainEqual(expect.objectContaining({ name: "counter", compatible: "counter-v1", size: 36 }));
+    expect(up.subtrees.restored).toContainEqual(
+      expect.objectContaining({ name: "counter", compatible: "counter-v1", size: 36 }),
+    );
     expect(counter(host).count).toBe(11n);
     expect(counter(host).bytes()).toEqual(pattern(3000, 5));
     expect(counter(host).writes).toBe("counter-v2");
@@ -39,7 +41,9 @@ describe("counter plugin: ABI versions and pins", () => {
 
     counter(host).increment();
     const again = host.kexec(kernel("newer", { counter: V2_READS_V1 }));
-    expect(again.subtrees.restored).toContainEqual(expect.objectContaining({ name: "counter", compatible: "counter-v2", size: 40 }));
+    expect(again.subtrees.restored).toContainEqual(
+      expect.objectContaining({ name: "counter", compatible: "counter-v2", size: 40 }),
+    );
     expect(counterLog(host)).toContain("restored count 12 and a 3000-byte buffer from counter-v2, crc32 ok");
     expect(again.verified.pluginBytes).toBe(73 + 40 + 3000);
   });
@@ -53,11 +57,21 @@ describe("counter plugin: ABI versions and pins", () => {
     const r = host.kexec(kernel("strict", { counter: V2_ONLY }));
     expect(r.outcome).toBe("running");
     expect(r.subtrees.refused).toEqual([
-      expect.objectContaining({ name: "counter", plugin: "counter", compatible: "counter-v1", accepted: ["counter-v2"], size: 36 }),
+      expect.objectContaining({
+        name: "counter",
+        plugin: "counter",
+        compatible: "counter-v1",
+        accepted: ["counter-v2"],
+        size: 36,
+      }),
     ]);
     expect(r.subtrees.restored.map((s) => s.name)).toEqual(["kexec-metadata"]);
     expect(formatReport(r)).toContain("counter by counter: blob is counter-v1, kernel accepts counter-v2");
-    expect(counterLog(host)).toEqual([expect.stringMatching(/^refusing counter-v1 at 0x[0-9a-f]+ \(this kernel accepts counter-v2\); the counter starts from 0$/)]);
+    expect(counterLog(host)).toEqual([
+      expect.stringMatching(
+        /^refusing counter-v1 at 0x[0-9a-f]+ \(this kernel accepts counter-v2\); the counter starts from 0$/,
+      ),
+    ]);
     // Never misread: nothing of the refused blob reached the state.
     expect(counter(host).count).toBe(0n);
     expect(counter(host).text()).toBe("");
@@ -69,13 +83,15 @@ describe("counter plugin: ABI versions and pins", () => {
     host.boot(kernel("new", { counter: V2_ONLY }));
     counter(host).increment();
     const r = host.kexec(kernel("old"));
-    expect(r.subtrees.refused).toEqual([expect.objectContaining({ name: "counter", compatible: "counter-v2", accepted: ["counter-v1"] })]);
+    expect(r.subtrees.refused).toEqual([
+      expect.objectContaining({ name: "counter", compatible: "counter-v2", accepted: ["counter-v1"] }),
+    ]);
   });
 
   it("a pin naming a version the plugin does not have fails at composition", () => {
-    expect(() => composeKernel({ release: "x", plugins: [counterPlugin], versions: { counter: { write: "counter-v3" } } })).toThrow(
-      'subtree "counter": plugin "counter" implements no version "counter-v3" (it has counter-v1, counter-v2)',
-    );
+    expect(() =>
+      composeKernel({ release: "x", plugins: [counterPlugin], versions: { counter: { write: "counter-v3" } } }),
+    ).toThrow('subtree "counter": plugin "counter" implements no version "counter-v3" (it has counter-v1, counter-v2)');
   });
 
   it("a v2 buffer changed after prepare fails its checksum: the subtree is lost, the state stays empty, finish still frees", () => {
@@ -97,7 +113,12 @@ describe("counter plugin: ABI versions and pins", () => {
     const r = host.kexec(kernel("B", { counter: V2_ONLY }));
     expect(r.outcome).toBe("running");
     expect(r.subtrees.lost).toEqual([
-      expect.objectContaining({ name: "counter", plugin: "counter", compatible: "counter-v2", reason: expect.stringMatching(/^buffer crc32 0x[0-9a-f]+ does not match/) }),
+      expect.objectContaining({
+        name: "counter",
+        plugin: "counter",
+        compatible: "counter-v2",
+        reason: expect.stringMatching(/^buffer crc32 0x[0-9a-f]+ does not match/),
+      }),
     ]);
     expect(counter(host).count).toBe(0n);
     const folio = counter(host).incoming!.folio!;

@@ -1,2 +1,2 @@
-export { main, stdio } from "./main.js";
 export type { Command, Io } from "./command.js";
+export { main, stdio } from "./main.js";

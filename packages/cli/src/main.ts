@@ -1,5 +1,5 @@
 import { KhoError } from "@khosim/kho-core";
-import { UsageError, type Command, type Io } from "./command.js";
+import { type Command, type Io, UsageError } from "./command.js";
 import { commands } from "./commands/index.js";
 
 export const stdio: Io = {
@@ -19,7 +19,11 @@ function help(list: readonly Command[]): string {
   ].join("\n");
 }
 
-export async function main(argv: readonly string[], io: Io = stdio, list: readonly Command[] = commands): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io = stdio,
+  list: readonly Command[] = commands,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     io.out(help(list));

@@ -1,4 +1,4 @@
-import { CORE_ABIS, type AbiSchema } from "@khosim/kho-core";
+import { type AbiSchema, CORE_ABIS } from "@khosim/kho-core";
 import { kexecMetadataV1 } from "@khosim/plugin-kexec-metadata";
 
 /** Every ABI this build knows: KHO's own, then each in-tree plugin's subtrees. */

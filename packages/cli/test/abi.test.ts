@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
 import { ABI_PAGE_SIZES, generateCHeader, renderAbiDocs } from "@khosim/kho-core";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { ALL_ABIS } from "../src/schemas.js";
 import { capture } from "./helpers/io.js";
@@ -16,7 +16,8 @@ describe("kho abi", () => {
     const dir = resolve(import.meta.dirname, "../../../docs/abi");
     const want = renderAbiDocs(ALL_ABIS);
     expect(readdirSync(dir).sort()).toEqual([...want.keys()].sort());
-    for (const [name, text] of want) expect(readFileSync(join(dir, name), "utf8"), `docs/abi/${name} is stale`).toBe(text);
+    for (const [name, text] of want)
+      expect(readFileSync(join(dir, name), "utf8"), `docs/abi/${name} is stale`).toBe(text);
   });
 
   it("docs --out writes every page and removes pages of ABIs that are gone", async () => {
@@ -50,7 +51,12 @@ describe("kho abi", () => {
   });
 
   it("rejects unknown ABIs, subcommands and page sizes with usage errors", async () => {
-    for (const args of [["abi", "doc", "nope"], ["abi", "frobnicate"], ["abi", "header", "kho-block", "--page-size", "8KiB"], ["abi", "docs"]]) {
+    for (const args of [
+      ["abi", "doc", "nope"],
+      ["abi", "frobnicate"],
+      ["abi", "header", "kho-block", "--page-size", "8KiB"],
+      ["abi", "docs"],
+    ]) {
       const io = capture();
       expect(await main(args, io), args.join(" ")).toBe(2);
       expect(io.stderr).toMatch(/^kho abi: /);

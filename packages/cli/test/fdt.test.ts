@@ -5,10 +5,10 @@ import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";
 
-
 /** A minimal valid v17 DTB: root with one string property, written by hand. */
 function tinyDtb(): Uint8Array {
-  const words = (...w: number[]): number[] => w.flatMap((n) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  const words = (...w: number[]): number[] =>
+    w.flatMap((n) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
   const struct = [...words(1, 0, 3, 3, 0), 0x68, 0x69, 0, 0, ...words(2, 9)];
   const strings = [...new TextEncoder().encode("model"), 0];
   const rsv = words(0, 0, 0, 0);

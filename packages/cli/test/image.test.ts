@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { kexecToImage, Machine, writeImageFile } from "@khosim/kho-core";
 import { describe, expect, it } from "vitest";
-import { Machine, kexecToImage, writeImageFile } from "@khosim/kho-core";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";
-
 
 const dir = mkdtempSync(join(tmpdir(), "khosim-cli-image-"));
 const imageFile = join(dir, "handover.core");
@@ -22,9 +21,11 @@ describe("kho image", () => {
   it("info prints segments, record, machine and release", async () => {
     const io = capture();
     expect(await main(["image", "info", imageFile], io)).toBe(0);
-    expect(io.stdout).toMatch(/^arch: x86_64\nrelease: 7\.2\.0-rc1-a\nmachine: page size 4096\n  ram 0x0\+0x40000000 node 0\nrecord: x86, 48 bytes\n  fdt 0x[0-9a-f]+\+0x1000 scratch/);
+    expect(io.stdout).toMatch(
+      /^arch: x86_64\nrelease: 7\.2\.0-rc1-a\nmachine: page size 4096\n {2}ram 0x0\+0x40000000 node 0\nrecord: x86, 48 bytes\n {2}fdt 0x[0-9a-f]+\+0x1000 scratch/,
+    );
     expect(io.stdout).toMatch(/segment: kernel image 0x[0-9a-f]+\+0x2000000/);
-    expect(io.stdout).toMatch(/  paddr 0x[0-9a-f]+ memsz 0x2000000 filesz 0x0/);
+    expect(io.stdout).toMatch(/ {2}paddr 0x[0-9a-f]+ memsz 0x2000000 filesz 0x0/);
   });
 
   it("info --json is one JSON document", async () => {
@@ -54,8 +55,10 @@ describe("kho debugfs", () => {
     expect(io.stdout).toBe(`kho boot; wrote 3 file(s) to ${out}\n`);
     const dec = capture();
     expect(await main(["debugfs", "decode", out], dec)).toBe(0);
-    expect(dec.stdout).toMatch(/^in\/\n  fdt: ok, 152 bytes, totalsize 152\n    preserved-memory-map 0x[0-9a-f]+: radix tree unavailable/);
-    expect(dec.stdout).toMatch(/\nout\/\n  scratch 0x[0-9a-f]+\+0x[0-9a-f]+\n/);
+    expect(dec.stdout).toMatch(
+      /^in\/\n {2}fdt: ok, 152 bytes, totalsize 152\n {4}preserved-memory-map 0x[0-9a-f]+: radix tree unavailable/,
+    );
+    expect(dec.stdout).toMatch(/\nout\/\n {2}scratch 0x[0-9a-f]+\+0x[0-9a-f]+\n/);
     const js = capture();
     expect(await main(["debugfs", "decode", out, "--json"], js)).toBe(0);
     const r = JSON.parse(js.stdout) as { in: { fdt: { status: string; compatible: string } }; out: { fdt: null } };

@@ -3,24 +3,34 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/main.js";
 import type { Io } from "../src/command.js";
+import { main } from "../src/main.js";
 
 // The C reference beside the repository, built for this file; no compiler means a failed test, not a skipped one.
-const REFERENCE_SRC = process.env.KHOSIM_REFERENCE_SRC ?? resolve(import.meta.dirname, "../../../../shared/reference/radix_ref.c");
+const REFERENCE_SRC =
+  process.env.KHOSIM_REFERENCE_SRC ?? resolve(import.meta.dirname, "../../../../shared/reference/radix_ref.c");
 let refDir = "";
 let ref = "";
 beforeAll(() => {
   refDir = mkdtempSync(join(tmpdir(), "khosim-cli-radix-"));
   ref = join(refDir, "radix_ref");
-  execFileSync(process.env.CC ?? "cc", ["-O2", "-std=gnu11", "-o", ref, REFERENCE_SRC], { stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync(process.env.CC ?? "cc", ["-O2", "-std=gnu11", "-o", ref, REFERENCE_SRC], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 });
 afterAll(() => rmSync(refDir, { recursive: true, force: true }));
 
 async function kho(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t) };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -30,7 +40,14 @@ describe("kho radix", () => {
     const r = await kho("radix", "geometry", "--page-size", "16KiB", "--json");
     expect(r.code).toBe(0);
     expect(r.out.trimEnd().split("\n")).toHaveLength(1);
-    expect(JSON.parse(r.out)).toMatchObject({ pageSize: 16384, depth: 5, tableEntries: 2048, leafBits: 131072, levelShifts: [17, 28, 39, 50], legacyDepth: false });
+    expect(JSON.parse(r.out)).toMatchObject({
+      pageSize: 16384,
+      depth: 5,
+      tableEntries: 2048,
+      leafBits: 131072,
+      levelShifts: [17, 28, 39, 50],
+      legacyDepth: false,
+    });
     const old = JSON.parse((await kho("radix", "geometry", "--page-size", "16KiB", "--legacy-depth", "--json")).out);
     expect(old).toMatchObject({ depth: 4, levelShifts: [17, 28, 39], legacyDepth: true, coveredBits: 50, keyBits: 51 });
   });
@@ -48,11 +65,19 @@ describe("kho radix", () => {
   });
 
   it("key prints the key in lowercase hex and decode inverts it", async () => {
-    expect(await kho("radix", "key", "--page-size", "4KiB", "0x1000", "0")).toEqual({ code: 0, out: "0x10000000000001\n", err: "" });
+    expect(await kho("radix", "key", "--page-size", "4KiB", "0x1000", "0")).toEqual({
+      code: 0,
+      out: "0x10000000000001\n",
+      err: "",
+    });
     expect((await kho("radix", "key", "--page-size", "4KiB", "0x200000", "9")).out).toBe("0x80000000001\n");
-    expect((await kho("radix", "key", "--page-size", "4KiB", "0xfffffffffffff000", "0")).out).toBe("0x1fffffffffffff\n");
+    expect((await kho("radix", "key", "--page-size", "4KiB", "0xfffffffffffff000", "0")).out).toBe(
+      "0x1fffffffffffff\n",
+    );
     expect((await kho("radix", "decode", "--page-size", "4KiB", "0x10000000000001")).out).toBe("0x1000 0\n");
-    expect((await kho("radix", "decode", "--page-size", "4KiB", "0x1fffffffffffff")).out).toBe("0xfffffffffffff000 0\n");
+    expect((await kho("radix", "decode", "--page-size", "4KiB", "0x1fffffffffffff")).out).toBe(
+      "0xfffffffffffff000 0\n",
+    );
     expect((await kho("radix", "decode", "--page-size", "16KiB", "0x1")).out).toBe("0x0 50\n");
   });
 
@@ -74,7 +99,20 @@ describe("kho radix", () => {
           [0, 10000, 0, 1n],
           [4, 2000, 5, 99n],
         ] as const) {
-          const args = ["--page-shift", String(pageShift), "--pages", String(pages), "--order", String(order), "--pattern", pattern, "--seed", String(seed), "--delete-every", String(deleteEvery)];
+          const args = [
+            "--page-shift",
+            String(pageShift),
+            "--pages",
+            String(pages),
+            "--order",
+            String(order),
+            "--pattern",
+            pattern,
+            "--seed",
+            String(seed),
+            "--delete-every",
+            String(deleteEvery),
+          ];
           const r = await kho("radix", "count", ...args, "--hash");
           expect(r.code).toBe(0);
           expect(r.out).toBe(execFileSync(ref, ["count", ...args, "--hash"], { encoding: "utf8" }));

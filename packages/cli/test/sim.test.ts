@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { capture } from "./helpers/io.js";
 import { main } from "../src/main.js";
-
+import { capture } from "./helpers/io.js";
 
 describe("kho sim", () => {
   it("runs the built-in chain and prints a report per transition", async () => {
@@ -17,7 +16,10 @@ describe("kho sim", () => {
   it("--json prints the same chain as one JSON document", async () => {
     const io = capture();
     expect(await main(["sim", "--json"], io)).toBe(0);
-    const doc = JSON.parse(io.stdout) as { scenario: string; transitions: { kind: string; outcome: string; subtrees: { restored: { name: string }[] } }[] };
+    const doc = JSON.parse(io.stdout) as {
+      scenario: string;
+      transitions: { kind: string; outcome: string; subtrees: { restored: { name: string }[] } }[];
+    };
     expect(doc.scenario).toBe("default");
     expect(doc.transitions.map((t) => t.kind)).toEqual(["cold-boot", "kexec", "kexec", "kexec"]);
     expect(doc.transitions.every((t) => t.outcome === "running")).toBe(true);

@@ -25,7 +25,8 @@ const SUFFIX: Record<string, number> = {
  */
 export function parseSize(text: string | number, what = "size"): number {
   if (typeof text === "number") {
-    if (!Number.isSafeInteger(text) || text < 0) throw new KhoError("EINVAL", `${what}: ${text} is not a size in bytes`);
+    if (!Number.isSafeInteger(text) || text < 0)
+      throw new KhoError("EINVAL", `${what}: ${text} is not a size in bytes`);
     return text;
   }
   const s = text.trim();
@@ -33,7 +34,8 @@ export function parseSize(text: string | number, what = "size"): number {
   if (hex) return checked(Number.parseInt(hex[1]!, 16), text, what);
   const m = /^(\d+)\s*([a-z]*)$/i.exec(s);
   const mult = m ? SUFFIX[m[2]!.toLowerCase()] : undefined;
-  if (!m || mult === undefined) throw new KhoError("EINVAL", `${what}: cannot parse "${text}" (expected e.g. 4096, 0x1000, 4KiB, 2MiB, 1TiB)`);
+  if (!m || mult === undefined)
+    throw new KhoError("EINVAL", `${what}: cannot parse "${text}" (expected e.g. 4096, 0x1000, 4KiB, 2MiB, 1TiB)`);
   return checked(Number(m[1]) * mult, text, what);
 }
 

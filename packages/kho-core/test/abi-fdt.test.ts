@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { defineFdtNode, isKhoError, khoRootFdt, parseFdt, prop, readHeader, type FdtValue } from "../src/index.js";
 import { FdtSw } from "../src/fdt/sw.js";
+import { defineFdtNode, type FdtValue, isKhoError, khoRootFdt, parseFdt, prop, readHeader } from "../src/index.js";
 
 function expectKho(fn: () => unknown, code: string, where?: string): void {
   try {

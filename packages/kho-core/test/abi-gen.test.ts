@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { z } from "zod";
 import { afterAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   ABI_PAGE_SIZES,
   CORE_ABIS,
@@ -55,20 +55,28 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("generated C headers", () => {
   const cases = [...CORE_ABIS, luoAbi, metadataAbi].flatMap((s) => ABI_PAGE_SIZES.map((ps) => [s, ps] as const));
-  it.each(cases.map(([s, ps]) => [s.name, ps, s] as const))("%s (PAGE_SIZE %d) compiles and its asserts hold", (name, ps, s) => {
-    const header = join(tmp, `${name}-${ps}.h`);
-    const source = join(tmp, `${name}-${ps}.c`);
-    writeFileSync(header, generateCHeader(s, { pageSize: ps }));
-    writeFileSync(source, `#include "${header}"\nint main(void) { return 0; }\n`);
-    // No skip when gcc is missing: execFileSync throws ENOENT and the test fails.
-    execFileSync("gcc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", source], { stdio: "pipe" });
-  });
+  it.each(cases.map(([s, ps]) => [s.name, ps, s] as const))(
+    "%s (PAGE_SIZE %d) compiles and its asserts hold",
+    (name, ps, s) => {
+      const header = join(tmp, `${name}-${ps}.h`);
+      const source = join(tmp, `${name}-${ps}.c`);
+      writeFileSync(header, generateCHeader(s, { pageSize: ps }));
+      writeFileSync(source, `#include "${header}"\nint main(void) { return 0; }\n`);
+      // No skip when gcc is missing: execFileSync throws ENOENT and the test fails.
+      execFileSync("gcc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", source], { stdio: "pipe" });
+    },
+  );
 
   it("a wrong layout fails to compile (the asserts are real)", () => {
-    const lie = generateCHeader(luoAbi).replace("offsetof(struct luo_ser, flbs_pa) == 24", "offsetof(struct luo_ser, flbs_pa) == 20");
+    const lie = generateCHeader(luoAbi).replace(
+      "offsetof(struct luo_ser, flbs_pa) == 24",
+      "offsetof(struct luo_ser, flbs_pa) == 20",
+    );
     const source = join(tmp, "lie.c");
     writeFileSync(source, `${lie}\nint main(void) { return 0; }\n`);
-    expect(() => execFileSync("gcc", ["-std=c11", "-Wall", "-Werror", "-fsyntax-only", source], { stdio: "pipe" })).toThrow();
+    expect(() =>
+      execFileSync("gcc", ["-std=c11", "-Wall", "-Werror", "-fsyntax-only", source], { stdio: "pipe" }),
+    ).toThrow();
   });
 
   it("states the alignment rule, packing and compatible macro", () => {
@@ -104,10 +112,15 @@ describe("Markdown docs", () => {
 describe("JSON Schema", () => {
   it("describes toJson output, u64 as decimal strings", () => {
     const js = generateJsonSchema(kho_data) as { properties: Record<string, { type: string; pattern: string }> };
-    expect(js.properties["fdt_addr"]!.type).toBe("string");
+    expect(js.properties.fdt_addr!.type).toBe("string");
     const value = { fdt_addr: 0x1000n, fdt_size: 4096n, scratch_addr: (1n << 64n) - 1n, scratch_size: 48n };
     const json = kho_data.toJson(value);
-    expect(json).toEqual({ fdt_addr: "4096", fdt_size: "4096", scratch_addr: "18446744073709551615", scratch_size: "48" });
+    expect(json).toEqual({
+      fdt_addr: "4096",
+      fdt_size: "4096",
+      scratch_addr: "18446744073709551615",
+      scratch_size: "48",
+    });
     expect(kho_data.jsonSchema.safeParse(json).success).toBe(true);
     const chunk = generateJsonSchema(kho_vmalloc_chunk.at(4096)) as { properties: { phys: { minItems: number } } };
     expect(chunk.properties.phys.minItems).toBe(511);

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  type AnyField,
+  type AnyStruct,
   ArrayField,
   BytesField,
   CharField,
@@ -13,10 +15,8 @@ import {
   kho_scratch,
   kho_vmalloc,
   kho_vmalloc_chunk,
-  setup_data,
   StructLayout,
-  type AnyField,
-  type AnyStruct,
+  setup_data,
 } from "../src/index.js";
 
 /** Values a field accepts, derived from the same declaration the codec uses. */
@@ -90,7 +90,7 @@ describe.each(layouts.map((l) => [l.name, l] as const))("%s round trips", (_, la
   it("random bytes decode to a value that re-encodes to them, or to a KhoError", () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: layout.size + 4 }), (bytes) => {
-        let v;
+        let v: ReturnType<typeof layout.decode>;
         try {
           v = layout.decode(bytes);
         } catch (e) {

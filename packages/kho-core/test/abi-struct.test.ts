@@ -8,8 +8,8 @@ import {
   kho_scratch,
   kho_vmalloc,
   kho_vmalloc_chunk,
-  setup_data,
   type PhysAccess,
+  setup_data,
 } from "../src/index.js";
 
 /** Test-only declarations of plugin structs, to show the vocabulary covers them. */
@@ -59,7 +59,11 @@ describe("core layouts match the spec", () => {
   });
 
   it("kho_vmalloc_chunk fills exactly one page of each size", () => {
-    for (const [ps, n] of [[4096, 511], [16384, 2047], [65536, 8191]] as const) {
+    for (const [ps, n] of [
+      [4096, 511],
+      [16384, 2047],
+      [65536, 8191],
+    ] as const) {
       const chunk = kho_vmalloc_chunk.at(ps);
       expect(chunk.size).toBe(ps);
       expect(chunk.offsetOf("phys")).toBe(8);
@@ -89,7 +93,11 @@ describe("struct codec", () => {
   });
 
   it("little-endian by default, big-endian on request", () => {
-    const s = defineStruct("ends", { le: field.u32(), be: field.u32({ endian: "be" }), be64: field.u64({ endian: "be" }) }, { packed: true });
+    const s = defineStruct(
+      "ends",
+      { le: field.u32(), be: field.u32({ endian: "be" }), be64: field.u64({ endian: "be" }) },
+      { packed: true },
+    );
     const b = s.encode({ le: 0x01020304, be: 0x01020304, be64: 0x0102030405060708n });
     expect(Array.from(b)).toEqual([4, 3, 2, 1, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
@@ -131,11 +139,7 @@ describe("struct codec", () => {
     bad[0] = 2;
     throwsKho(() => kho_kexec_metadata.decode(bad), "ERANGE", /^kho_kexec_metadata\.version$/);
     throwsKho(() => kho_kexec_metadata.decode(new Uint8Array(72)), "EINVAL", /^kho_kexec_metadata$/);
-    throwsKho(
-      () => kho_block_header_ser.encode({ next: -1n, count: 0n }),
-      "ERANGE",
-      /^kho_block_header_ser\.next$/,
-    );
+    throwsKho(() => kho_block_header_ser.encode({ next: -1n, count: 0n }), "ERANGE", /^kho_block_header_ser\.next$/);
   });
 
   it("reads and writes at a physical address", () => {

@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import {
   BLOCK_HEADER_SIZE,
+  type BlockBackend,
   KHO_MAX_BLOCKS,
   KhoBlockSet,
   KhoError,
@@ -10,7 +11,6 @@ import {
   PhysMem,
   readBlockHeader,
   writeBlockHeader,
-  type BlockBackend,
 } from "../src/index.js";
 
 const MiB = 2 ** 20;
@@ -63,7 +63,7 @@ function machine(bytes = 64 * MiB, pageSize = 4096): PhysMem {
 
 /** Writes a chain the way a previous kernel left it: page i links to page i+1. */
 function writeChain(mem: PhysMem, pages: readonly number[], count: (i: number) => bigint): void {
-  pages.forEach((pa, i) => writeBlockHeader(mem, pa, { next: pages[i + 1] ?? 0, count: count(i) }));
+  for (const [i, pa] of pages.entries()) writeBlockHeader(mem, pa, { next: pages[i + 1] ?? 0, count: count(i) });
 }
 
 function pagesFrom(first: number, n: number, pageSize = 4096): number[] {
@@ -180,7 +180,10 @@ describe("block set, outgoing", () => {
     const [kept] = set.blocks as [number];
     backend.failAt = 4; // the third block of the next grow
     expectKhoError(() => set.grow(51 * 4), "ENOMEM");
-    const added = backend.calls.filter((c) => c[0] === "alloc").map((c) => c[1]).slice(1);
+    const added = backend.calls
+      .filter((c) => c[0] === "alloc")
+      .map((c) => c[1])
+      .slice(1);
     expect(added).toHaveLength(2);
     expect(backend.freed("unpreserveFree")).toEqual([...added].reverse());
     expect(set.blocks).toEqual([kept]);
@@ -272,7 +275,8 @@ describe("block set, outgoing", () => {
             const it = set.iterator();
             const filled = Math.min(o.n, set.nblocks * cpb);
             for (let i = 0; i < filled; i++) expect(it.reserveEntry()).not.toBeNull();
-            set.blocks.forEach((pa, i) => expect(readBlockHeader(mem, pa).count).toBe(BigInt(Math.max(0, Math.min(cpb, filled - i * cpb)))));
+            for (const [i, pa] of set.blocks.entries())
+              expect(readBlockHeader(mem, pa).count).toBe(BigInt(Math.max(0, Math.min(cpb, filled - i * cpb))));
           }
           expect(set.nblocks).toBe(Math.ceil(count / cpb));
           expect(walk(mem, set.headPa)).toEqual(set.blocks);

@@ -3,15 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  Machine,
+  type BootHooks,
   debugfs_kho_kexec_metadata,
   debugfs_luo_ser,
   debugfsView,
   decodeDebugfs,
   decodeDebugfsDir,
-  writeDebugfs,
-  type BootHooks,
   type Kernel,
+  Machine,
+  writeDebugfs,
 } from "../src/index.js";
 
 const text = new TextDecoder();
@@ -21,7 +21,10 @@ function metadataHook(count: number): BootHooks {
   return {
     khoInit(k: Kernel) {
       const pa = k.out!.allocPreserve(debugfs_kho_kexec_metadata.size);
-      k.mem.write(pa, debugfs_kho_kexec_metadata.encode({ version: 1, previous_release: k.release, kexec_count: count }));
+      k.mem.write(
+        pa,
+        debugfs_kho_kexec_metadata.encode({ version: 1, previous_release: k.release, kexec_count: count }),
+      );
       k.out!.addSubtree("kexec-metadata", pa, debugfs_kho_kexec_metadata.size);
     },
   };
@@ -29,7 +32,10 @@ function metadataHook(count: number): BootHooks {
 
 function addLuo(k: Kernel): number {
   const pa = k.out!.allocPreserve(32);
-  k.mem.write(pa, debugfs_luo_ser.encode({ compatible: "luo-v5", liveupdate_num: 1n, sessions_pa: 0n, flbs_pa: 0x123000n }));
+  k.mem.write(
+    pa,
+    debugfs_luo_ser.encode({ compatible: "luo-v5", liveupdate_num: 1n, sessions_pa: 0n, flbs_pa: 0x123000n }),
+  );
   k.out!.addSubtree("LUO", pa, 32);
   return pa;
 }
@@ -40,8 +46,12 @@ describe("debugfs view", () => {
     const k = m.boot({ release: "a" });
     const v = debugfsView(k);
     expect(k.scratch.length).toBe(4); // lowmem, global, node 0, node 1
-    expect(text.decode(v.files.get("out/scratch_phys"))).toBe(k.scratch.map((s) => `0x${s.addr.toString(16)}\n`).join(""));
-    expect(text.decode(v.files.get("out/scratch_len"))).toBe(k.scratch.map((s) => `0x${s.size.toString(16)}\n`).join(""));
+    expect(text.decode(v.files.get("out/scratch_phys"))).toBe(
+      k.scratch.map((s) => `0x${s.addr.toString(16)}\n`).join(""),
+    );
+    expect(text.decode(v.files.get("out/scratch_len"))).toBe(
+      k.scratch.map((s) => `0x${s.size.toString(16)}\n`).join(""),
+    );
     expect(text.decode(v.files.get("out/scratch_len"))).toMatch(/^(0x[0-9a-f]+\n){4}$/);
     // A KHO boot shows the inherited array unchanged.
     const k2 = m.kexec({ release: "b" });
@@ -67,7 +77,10 @@ describe("debugfs view", () => {
     const v2 = debugfsView(k2);
     expect(v2.files.has("out/fdt")).toBe(false);
     expect(v2.files.get("in/fdt")!.length).toBe(285);
-    expect([...v2.files.keys()].filter((p) => p.startsWith("in/sub_fdts/")).sort()).toEqual(["in/sub_fdts/LUO", "in/sub_fdts/kexec-metadata"]);
+    expect([...v2.files.keys()].filter((p) => p.startsWith("in/sub_fdts/")).sort()).toEqual([
+      "in/sub_fdts/LUO",
+      "in/sub_fdts/kexec-metadata",
+    ]);
     expect(v2.files.get("out/sub_fdts/kexec-metadata")!.length).toBe(73);
   });
 
@@ -114,7 +127,13 @@ describe("decoding a copy of debugfs kho/", () => {
     expect(meta.decoded).toEqual({ kind: "kexec-metadata", version: 1, previousRelease: "7.2.0-rc1-a", kexecCount: 1 });
     expect(meta.problems).toEqual([]);
     const luo = r.in!.subFdts.find((b) => b.name === "LUO")!;
-    expect(luo.decoded).toEqual({ kind: "luo", compatible: "luo-v5", liveupdateNum: "1", sessionsPa: "0x0", flbsPa: "0x123000" });
+    expect(luo.decoded).toEqual({
+      kind: "luo",
+      compatible: "luo-v5",
+      liveupdateNum: "1",
+      sessionsPa: "0x0",
+      flbsPa: "0x123000",
+    });
     expect(luo.unavailable).toEqual(["FLB page at 0x123000: unavailable: memory pages are not part of a debugfs copy"]);
     expect(r.out!.fdt).toBeNull();
     expect(r.out!.scratch!.areas.length).toBe(4);
@@ -131,9 +150,16 @@ describe("decoding a copy of debugfs kho/", () => {
   });
 
   it("bad blobs are reported with the next kernel's complaints; FDT blobs parse, others are raw", () => {
-    const meta72 = debugfs_kho_kexec_metadata.encode({ version: 1, previous_release: "x", kexec_count: 5 }).subarray(0, 72);
+    const meta72 = debugfs_kho_kexec_metadata
+      .encode({ version: 1, previous_release: "x", kexec_count: 5 })
+      .subarray(0, 72);
     const v2 = debugfs_kho_kexec_metadata.encode({ version: 2, previous_release: "x", kexec_count: 5 });
-    const luo4 = debugfs_luo_ser.encode({ compatible: "luo-v4", liveupdate_num: 3n, sessions_pa: 0x5000n, flbs_pa: 0x6000n });
+    const luo4 = debugfs_luo_ser.encode({
+      compatible: "luo-v4",
+      liveupdate_num: 3n,
+      sessions_pa: 0x5000n,
+      flbs_pa: 0x6000n,
+    });
     const m = new Machine();
     const k = m.boot({ release: "a" });
     const files = new Map<string, Uint8Array>([

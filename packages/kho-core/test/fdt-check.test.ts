@@ -4,9 +4,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkFull, FdtError, fdtVerdict, parseFdt, toCanon } from "../src/index.js";
-import { buildCorpus, type CorpusBlob } from "./helpers/corpus-set.js";
 import { buildCanonTool, buildDtb, requireTools, runCanon } from "./helpers/corpus.js";
-import { randomTree } from "./helpers/corpus-set.js";
+import { buildCorpus, type CorpusBlob, randomTree } from "./helpers/corpus-set.js";
 
 let dir = "";
 let tool = "";
@@ -19,7 +18,11 @@ beforeAll(() => {
   dir = c.dir;
   blobs = c.blobs;
   tool = buildCanonTool(dir);
-  ref = runCanon(tool, dir, blobs.map((b) => b.path));
+  ref = runCanon(
+    tool,
+    dir,
+    blobs.map((b) => b.path),
+  );
 }, 60_000);
 
 /** libfdt 1.6.1 faults on pre-v16 roots without '/'; the model reports BADSTRUCTURE there. */
@@ -37,15 +40,24 @@ describe("checkFull and toCanon against libfdt 1.6.1", () => {
     expect(blobs.length).toBeGreaterThan(1000);
     expect(valid).toBeGreaterThan(150);
     expect(invalid).toBeGreaterThan(500);
-    const names = new Set(blobs.map((b) => ref.get(b.path)!).filter((r) => r.startsWith("INVALID")).map((r) => r.trim()));
-    for (const n of ["BADMAGIC", "BADVERSION", "TRUNCATED", "BADSTRUCTURE", "BADOFFSET"]) expect(names).toContain(`INVALID FDT_ERR_${n}`);
+    const names = new Set(
+      blobs
+        .map((b) => ref.get(b.path)!)
+        .filter((r) => r.startsWith("INVALID"))
+        .map((r) => r.trim()),
+    );
+    for (const n of ["BADMAGIC", "BADVERSION", "TRUNCATED", "BADSTRUCTURE", "BADOFFSET"])
+      expect(names).toContain(`INVALID FDT_ERR_${n}`);
   });
 
   it("prints the same canon listing (or INVALID name) as the C tool for every blob", () => {
     const mismatches: string[] = [];
     for (const b of blobs) {
       const got = toCanon(b.blob);
-      if (got !== expected(b.path)) mismatches.push(`${b.name} (${b.path}):\n  libfdt: ${expected(b.path).slice(0, 300)}\n  ours:   ${got.slice(0, 300)}`);
+      if (got !== expected(b.path))
+        mismatches.push(
+          `${b.name} (${b.path}):\n  libfdt: ${expected(b.path).slice(0, 300)}\n  ours:   ${got.slice(0, 300)}`,
+        );
     }
     expect(mismatches.slice(0, 5).join("\n")).toBe("");
     expect(mismatches.length).toBe(0);
@@ -94,7 +106,9 @@ describe("checkFull and toCanon against libfdt 1.6.1", () => {
       }
       const t = parseFdt(b.blob);
       const names: string[] = [];
-      const visit = (n: { name: string; children: { name: string; children: never[] }[] } | ReturnType<typeof parseFdt>["root"]): void => {
+      const visit = (
+        n: { name: string; children: { name: string; children: never[] }[] } | ReturnType<typeof parseFdt>["root"],
+      ): void => {
         names.push(n.name);
         for (const c of n.children) visit(c);
       };

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DtsError, fdtVerdict, parseFdt, toDts } from "../src/index.js";
-import { buildCorpus, randomTree, type CorpusBlob } from "./helpers/corpus-set.js";
-import { buildDtb, requireTools, runDtc, type DtcResult } from "./helpers/corpus.js";
+import { buildDtb, type DtcResult, requireTools, runDtc } from "./helpers/corpus.js";
+import { buildCorpus, type CorpusBlob, randomTree } from "./helpers/corpus-set.js";
 
 let valid: CorpusBlob[] = [];
 let dtc = new Map<string, DtcResult>();
@@ -14,7 +14,10 @@ beforeAll(() => {
   requireTools();
   const c = buildCorpus();
   valid = c.blobs.filter((b) => fdtVerdict(b.blob) === null);
-  dtc = runDtc(c.dir, valid.map((b) => b.path));
+  dtc = runDtc(
+    c.dir,
+    valid.map((b) => b.path),
+  );
 }, 60_000);
 
 /** toDts output, or "refused" where it throws DtsError like dtc failing. */
@@ -37,7 +40,10 @@ describe("toDts against dtc 1.6.1 -I dtb -O dts", () => {
       const exp = r.status === 0 ? r.stdout : "refused";
       if (r.status === 0) printed++;
       const got = ours(b.blob);
-      if (got !== exp) mismatches.push(`${b.name} (${b.path}) dtc=${r.status}\n--- dtc\n${exp.slice(0, 600)}\n--- ours\n${got.slice(0, 600)}`);
+      if (got !== exp)
+        mismatches.push(
+          `${b.name} (${b.path}) dtc=${r.status}\n--- dtc\n${exp.slice(0, 600)}\n--- ours\n${got.slice(0, 600)}`,
+        );
     }
     expect(mismatches.slice(0, 3).join("\n")).toBe("");
     expect(printed).toBeGreaterThan(100);
@@ -71,7 +77,10 @@ describe("fast-check: random trees print like dtc", () => {
       }),
       { numRuns: 150, seed: 0xd7c },
     );
-    const r = runDtc(dir, cases.map((c) => c.path));
+    const r = runDtc(
+      dir,
+      cases.map((c) => c.path),
+    );
     for (const c of cases) {
       const d = r.get(c.path)!;
       expect(ours(c.blob), c.path).toBe(d.status === 0 ? d.stdout : "refused");

@@ -20,8 +20,6 @@ import {
 import { FdtRw } from "../src/fdt/rw.js";
 import { FdtSw } from "../src/fdt/sw.js";
 import {
-  Script,
-  TsHarness,
   at,
   compileHarness,
   firstDifference,
@@ -29,7 +27,9 @@ import {
   le64,
   runHarness,
   runTs,
+  Script,
   splitSequences,
+  TsHarness,
   unhex,
 } from "./helpers/fdt-harness.js";
 
@@ -49,7 +49,7 @@ beforeAll(() => {
 /** Runs a script through both sides, fails on the first differing line, returns the TS side. */
 function same(script: Script | string[]): { lines: string[]; ts: TsHarness } {
   const lines = script instanceof Script ? script.lines : script;
-  const text = lines.join("\n") + "\n";
+  const text = `${lines.join("\n")}\n`;
   const want = runHarness(harness, text);
   const ts = new TsHarness();
   const got = ts.run(text);
@@ -165,9 +165,17 @@ describe("sequential write vs libfdt", () => {
 
   it("reserve entries, nested nodes, odd value lengths and string de-duplication", () => {
     const s = new Script().buf(1024, 9).create(1000).rsv(0x1000, 0x2000).rsv(0xffff_ffff_0000n, 0x10).finishRsvmap();
-    s.begin("").prop("compatible", "vendor,board\0generic").prop("#address-cells", new Uint8Array([0, 0, 0, 2]));
-    s.begin("cpus").prop("reg", new Uint8Array([1])).prop("empty", new Uint8Array(0));
-    s.begin("cpu@0").prop("compatible", "arm,cortex").prop("reg", new Uint8Array([1, 2, 3, 4, 5])).end().end();
+    s.begin("")
+      .prop("compatible", "vendor,board\0generic")
+      .prop("#address-cells", new Uint8Array([0, 0, 0, 2]));
+    s.begin("cpus")
+      .prop("reg", new Uint8Array([1]))
+      .prop("empty", new Uint8Array(0));
+    s.begin("cpu@0")
+      .prop("compatible", "arm,cortex")
+      .prop("reg", new Uint8Array([1, 2, 3, 4, 5]))
+      .end()
+      .end();
     s.begin("memory@80000000").prop("patible", "suffix").prop("device_type", "memory").end();
     s.end().finish().dump().checkHeader().rsvmap().children("/").props("/cpus/cpu@0");
     const { ts } = same(s);
@@ -180,7 +188,16 @@ describe("sequential write vs libfdt", () => {
 
   it("NO_NAME_DEDUP stores every name again", () => {
     const { ts } = same(
-      new Script().buf(512, 1).create(512, 1).finishRsvmap().begin("").prop("a", "x").prop("a", "y").end().finish().dump(),
+      new Script()
+        .buf(512, 1)
+        .create(512, 1)
+        .finishRsvmap()
+        .begin("")
+        .prop("a", "x")
+        .prop("a", "y")
+        .end()
+        .finish()
+        .dump(),
     );
     expect(hdr(ts.buf).size_dt_strings).toBe(4);
   });
@@ -309,7 +326,8 @@ describe("the KHO root FDT vs libfdt", () => {
     const k = new Recorder();
     khoInit(k, 4096, R, M);
     const names = ["LUO", "memblock", "kho_test", "hugetlb"];
-    names.forEach((n, i) => expect(khoAddSubtree(k, 4096, n, 0x1000_0000n * BigInt(i + 1), 100 + i)).toBe(0));
+    for (const [i, n] of names.entries())
+      expect(khoAddSubtree(k, 4096, n, 0x1000_0000n * BigInt(i + 1), 100 + i)).toBe(0);
     khoRemoveSubtree(k, 4096, 0x2000_0000n); // memblock
     khoRemoveSubtree(k, 4096, 0x9999_0000n); // no match: only re-packed
     k.x((s) => s.dump().children("/"));
@@ -459,7 +477,14 @@ describe("read-write editing vs libfdt", () => {
   it("open_into reorders through the room after the old tree, or fails when there is none", () => {
     const s = base(1024, 8).openInto(1024).pack();
     // A reserve map at 24 overlapping the header words: blob counts as misordered.
-    s.dump().poke(16, unhex("00000018")).openInto(300).dump().poke(16, unhex("00000018")).openInto(1024).dump().checkHeader();
+    s.dump()
+      .poke(16, unhex("00000018"))
+      .openInto(300)
+      .dump()
+      .poke(16, unhex("00000018"))
+      .openInto(1024)
+      .dump()
+      .checkHeader();
     const { lines } = same(s);
     expect(lines.filter((l) => l === "-3").length).toBeGreaterThanOrEqual(1);
   });
@@ -563,31 +588,75 @@ const value = fc.uint8Array({ minLength: 0, maxLength: 20 });
 const pick = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs);
 
 const swOp = fc.oneof(
-  fc.tuple(fc.constant("begin"), pick(NAMES)).map(([, n]) => (s: Script) => s.begin(n)),
-  fc.tuple(pick(PROPS), value).map(([p, v]) => (s: Script) => s.prop(p, v)),
+  fc.tuple(fc.constant("begin"), pick(NAMES)).map(
+    ([, n]) =>
+      (s: Script) =>
+        s.begin(n),
+  ),
+  fc.tuple(pick(PROPS), value).map(
+    ([p, v]) =>
+      (s: Script) =>
+        s.prop(p, v),
+  ),
   fc.constant((s: Script) => s.end()),
 );
 
 const rwOp = (size: number): fc.Arbitrary<(s: Script) => Script> =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(PATHS, pick(NAMES)).map(([p, n]) => (s: Script) => s.addSubnode(p, n)) },
     {
       weight: 4,
-      arbitrary: fc.tuple(PATHS, pick(PROPS), value).map(([p, n, v]) => (s: Script) => s.setprop(p, n, v)),
+      arbitrary: fc.tuple(PATHS, pick(NAMES)).map(
+        ([p, n]) =>
+          (s: Script) =>
+            s.addSubnode(p, n),
+      ),
     },
-    { weight: 2, arbitrary: fc.tuple(PATHS, pick(PROPS)).map(([p, n]) => (s: Script) => s.delprop(p, n)) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(PATHS, pick(PROPS), value).map(
+        ([p, n, v]) =>
+          (s: Script) =>
+            s.setprop(p, n, v),
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(PATHS, pick(PROPS)).map(
+        ([p, n]) =>
+          (s: Script) =>
+            s.delprop(p, n),
+      ),
+    },
     { weight: 2, arbitrary: PATHS.map((p) => (s: Script) => s.delNode(p)) },
     {
       weight: 1,
-      arbitrary: fc.tuple(PATHS, pick(PROPS), value).map(([p, n, v]) => (s: Script) => s.appendprop(p, n, v)),
+      arbitrary: fc.tuple(PATHS, pick(PROPS), value).map(
+        ([p, n, v]) =>
+          (s: Script) =>
+            s.appendprop(p, n, v),
+      ),
     },
-    { weight: 1, arbitrary: fc.tuple(PATHS, pick(NAMES)).map(([p, n]) => (s: Script) => s.setName(p, n)) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(PATHS, pick(NAMES)).map(
+        ([p, n]) =>
+          (s: Script) =>
+            s.setName(p, n),
+      ),
+    },
     { weight: 2, arbitrary: fc.constant((s: Script) => s.pack()) },
     { weight: 2, arbitrary: fc.integer({ min: 0, max: size }).map((n) => (s: Script) => s.openInto(n)) },
     { weight: 1, arbitrary: fc.constant((s: Script) => s.addMemRsv(0x1000, 0x2000)) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 }).map((n) => (s: Script) => s.delMemRsv(n)) },
     { weight: 1, arbitrary: PATHS.map((p) => (s: Script) => s.children(p)) },
-    { weight: 1, arbitrary: fc.tuple(PATHS, pick(PROPS)).map(([p, n]) => (s: Script) => s.getprop(p, n)) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(PATHS, pick(PROPS)).map(
+        ([p, n]) =>
+          (s: Script) =>
+            s.getprop(p, n),
+      ),
+    },
     { weight: 1, arbitrary: fc.constant((s: Script) => s.dump()) },
   );
 
@@ -620,7 +689,10 @@ const sequence = fc
   .record({
     size: fc.oneof(fc.integer({ min: 64, max: 400 }), fc.integer({ min: 400, max: 2048 })),
     seed: fc.integer({ min: 0, max: 255 }),
-    slack: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 64 }) }),
+    slack: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 64 }) },
+    ),
     rsv: fc.integer({ min: 0, max: 2 }),
     finish: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     tree,
@@ -629,7 +701,10 @@ const sequence = fc
     fc.record({
       p: fc.constant(p),
       // A few raw calls after the tree, misuse included (stray END_NODE, late properties).
-      sw: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(swOp, { maxLength: 3 }) }),
+      sw: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(swOp, { maxLength: 3 }) },
+      ),
       rw: fc.array(rwOp(p.size), { minLength: 4, maxLength: 24 }),
       open: fc.oneof(
         { weight: 4, arbitrary: fc.constant(p.size) },
@@ -656,7 +731,9 @@ function edited(script: string[], out: string[]): boolean {
   return script.some((l, i) => {
     const cmd = l.split(" ")[0];
     const r = Number(out[i]);
-    return (cmd === "add_subnode" && r >= 0) || ((cmd === "setprop" || cmd === "del_node" || cmd === "delprop") && r === 0);
+    return (
+      (cmd === "add_subnode" && r >= 0) || ((cmd === "setprop" || cmd === "del_node" || cmd === "delprop") && r === 0)
+    );
   });
 }
 
@@ -667,8 +744,8 @@ describe("random call sequences vs libfdt", () => {
     const seed = Number(process.env.FDT_SEED ?? 0x6b686f);
     const seqs = fc.sample(sequence, { numRuns, seed });
     const script: string[] = seqs.flatMap((s) => s.lines);
-    const want = splitSequences(runHarness(harness, script.join("\n") + "\n"));
-    const got = splitSequences(runTs(script.join("\n") + "\n"));
+    const want = splitSequences(runHarness(harness, `${script.join("\n")}\n`));
+    const got = splitSequences(runTs(`${script.join("\n")}\n`));
     expect(got.length).toBe(seqs.length);
     expect(want.length).toBe(seqs.length);
     let nonTrivial = 0;

@@ -6,24 +6,39 @@ import {
   definePlugin,
   defineStruct,
   field,
+  type IncomingHooks,
   Kernel,
   KhoError,
+  type KhoPlugin,
   LiveUpdateHost,
   Machine,
-  serviceToken,
-  type IncomingHooks,
-  type KhoPlugin,
   type PhysMem,
   type SubtreeVersion,
+  serviceToken,
 } from "../src/index.js";
 
-const machine = () => new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }, { start: "4GiB", size: "512MiB", nid: 0 }] });
+const machine = () =>
+  new Machine({
+    pageSize: "4KiB",
+    ram: [
+      { start: 0, size: "512MiB", nid: 0 },
+      { start: "4GiB", size: "512MiB", nid: 0 },
+    ],
+  });
 
 const blobLayout = defineStruct("blob_ser", { compatible: field.char(16), value: field.u64() }, { packed: true });
 function blobVersion(node: string, compatible: string): SubtreeVersion {
   return {
-    abi: defineAbi({ name: node, title: node, summary: "test blob", compatible: [compatible], version: compatible, layout: blobLayout }),
-    identify: (b) => (b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null),
+    abi: defineAbi({
+      name: node,
+      title: node,
+      summary: "test blob",
+      compatible: [compatible],
+      version: compatible,
+      layout: blobLayout,
+    }),
+    identify: (b) =>
+      b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null,
   };
 }
 
@@ -33,7 +48,12 @@ interface BlobState {
   got: bigint | null;
 }
 
-function blobPlugin(name: string, node: string, incoming?: IncomingHooks<BlobState>, compatible = `${node}-v1`): KhoPlugin<BlobState> {
+function blobPlugin(
+  name: string,
+  node: string,
+  incoming?: IncomingHooks<BlobState>,
+  compatible = `${node}-v1`,
+): KhoPlugin<BlobState> {
   const version = blobVersion(node, compatible);
   return definePlugin<BlobState>({
     name,
@@ -72,13 +92,15 @@ describe("composeKernel", () => {
   });
 
   it("rejects a missing dependency naming both plugins", () => {
-    expect(() => composeKernel({ release: "r", plugins: [a, c] })).toThrowError(/plugin "a" depends on "b", which is not in this kernel/);
+    expect(() => composeKernel({ release: "r", plugins: [a, c] })).toThrowError(
+      /plugin "a" depends on "b", which is not in this kernel/,
+    );
   });
 
   it("rejects two plugins claiming one subtree name", () => {
-    expect(() => composeKernel({ release: "r", plugins: [blobPlugin("one", "shared"), blobPlugin("two", "shared")] })).toThrowError(
-      /plugins "one" and "two" both claim subtree "shared"/,
-    );
+    expect(() =>
+      composeKernel({ release: "r", plugins: [blobPlugin("one", "shared"), blobPlugin("two", "shared")] }),
+    ).toThrowError(/plugins "one" and "two" both claim subtree "shared"/);
   });
 
   it("rejects a subtree schema without a compatible string", () => {
@@ -86,26 +108,38 @@ describe("composeKernel", () => {
       name: "bare",
       subtrees: [{ abi: defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout }) }],
     });
-    expect(() => composeKernel({ release: "r", plugins: [bare] })).toThrowError(/plugin "bare": subtree schema "bare" \(1\) has no compatible string/);
+    expect(() => composeKernel({ release: "r", plugins: [bare] })).toThrowError(
+      /plugin "bare": subtree schema "bare" \(1\) has no compatible string/,
+    );
   });
 
   it("rejects duplicates, bad input and pins to versions nobody implements, as EINVAL", () => {
     const x = blobPlugin("x", "node-x");
     expect(() => composeKernel({ release: "r", plugins: [x, x] })).toThrowError(/listed twice/);
     expect(() => composeKernel({ release: "", plugins: [] })).toThrowError(/release must not be empty/);
-    expect(() => composeKernel({ release: "r", plugins: [x], versions: { "node-x": { write: "node-x-v9" } } })).toThrowError(/implements no version "node-x-v9"/);
-    expect(() => composeKernel({ release: "r", plugins: [x], versions: { other: {} } })).toThrowError(/no plugin provides/);
+    expect(() =>
+      composeKernel({ release: "r", plugins: [x], versions: { "node-x": { write: "node-x-v9" } } }),
+    ).toThrowError(/implements no version "node-x-v9"/);
+    expect(() => composeKernel({ release: "r", plugins: [x], versions: { other: {} } })).toThrowError(
+      /no plugin provides/,
+    );
     expect(() => composeKernel({ release: "r", pageSize: 8192, plugins: [] })).toThrowError(KhoError);
   });
 
   it("orders core plugins (part of kho_init) before all others", () => {
-    const k = composeKernel({ release: "r", plugins: [definePlugin({ name: "late" }), definePlugin({ name: "kho-part", core: true })] });
+    const k = composeKernel({
+      release: "r",
+      plugins: [definePlugin({ name: "late" }), definePlugin({ name: "kho-part", core: true })],
+    });
     expect(k.plugins.map((x) => x.name)).toEqual(["kho-part", "late"]);
   });
 
   it("orders plugins by dependencies, stable otherwise", () => {
     const p = (name: string, dependsOn: string[] = []) => definePlugin({ name, dependsOn });
-    const k = composeKernel({ release: "r", plugins: [p("luo-memfd", ["luo"]), p("metadata"), p("luo"), p("hugetlb")] });
+    const k = composeKernel({
+      release: "r",
+      plugins: [p("luo-memfd", ["luo"]), p("metadata"), p("luo"), p("hugetlb")],
+    });
     expect(k.plugins.map((x) => x.name)).toEqual(["luo", "luo-memfd", "metadata", "hugetlb"]);
   });
 });
@@ -126,9 +160,22 @@ describe("LiveUpdateHost", () => {
     host.boot(k);
     host.kexec(k);
     expect(calls).toEqual([
-      "parent.setup", "child.setup", "parent.early", "child.early", "parent.init", "child.init",
-      "parent.finish", "child.finish", "parent.prepare", "child.prepare",
-      "parent.setup", "child.setup", "parent.early", "child.early", "parent.init", "child.init",
+      "parent.setup",
+      "child.setup",
+      "parent.early",
+      "child.early",
+      "parent.init",
+      "child.init",
+      "parent.finish",
+      "child.finish",
+      "parent.prepare",
+      "child.prepare",
+      "parent.setup",
+      "child.setup",
+      "parent.early",
+      "child.early",
+      "parent.init",
+      "child.init",
     ]);
   });
 
@@ -138,7 +185,9 @@ describe("LiveUpdateHost", () => {
     host.boot(composeKernel({ release: "A", plugins: [p] }));
     const r = host.kexec(composeKernel({ release: "B", plugins: [p] }));
     expect(host.context(p).state).toMatchObject({ got: 42n });
-    expect(r.subtrees.restored).toEqual([expect.objectContaining({ name: "node-p", plugin: "p", compatible: "node-p-v1", size: 24 })]);
+    expect(r.subtrees.restored).toEqual([
+      expect.objectContaining({ name: "node-p", plugin: "p", compatible: "node-p-v1", size: 24 }),
+    ]);
     expect(r.preserved.byOwner).toMatchObject({ p: 1 });
     expect(r.verified.bytes).toBeGreaterThan(0);
     expect(r.verified.mismatches).toBe(0);
@@ -161,7 +210,10 @@ describe("LiveUpdateHost", () => {
         abort: () => void calls.push("bad.abort"),
       },
     });
-    const k = composeKernel({ release: "A", plugins: [ok("first"), ok("second"), bad, ok("last"), blobPlugin("p", "node-p")] });
+    const k = composeKernel({
+      release: "A",
+      plugins: [ok("first"), ok("second"), bad, ok("last"), blobPlugin("p", "node-p")],
+    });
     const host = new LiveUpdateHost(machine());
     host.boot(k);
     const before = memoryDigest(host.machine.mem);
@@ -189,7 +241,13 @@ describe("LiveUpdateHost", () => {
     host.boot(composeKernel({ release: "A", plugins: [broken, fine] }));
     const r = host.kexec(composeKernel({ release: "B", plugins: [broken, fine] }));
     expect(r.outcome).toBe("running");
-    expect(r.subtrees.lost).toEqual([expect.objectContaining({ name: "node-broken", plugin: "broken", reason: expect.stringMatching(/cannot parse my own blob/) })]);
+    expect(r.subtrees.lost).toEqual([
+      expect.objectContaining({
+        name: "node-broken",
+        plugin: "broken",
+        reason: expect.stringMatching(/cannot parse my own blob/),
+      }),
+    ]);
     expect(r.subtrees.restored.map((s) => s.name)).toEqual(["node-fine"]);
     expect(host.context(fine).state).toMatchObject({ got: 42n });
   });
@@ -219,15 +277,22 @@ describe("LiveUpdateHost", () => {
 
   it("refuses a version the next kernel does not accept, naming both compatible strings, and accepts it when pinned", () => {
     const v1 = blobPlugin("p", "node-p", undefined, "node-p-v1");
-    const both = definePlugin({ ...blobPlugin("p", "node-p", undefined, "node-p-v2"), subtrees: [blobVersion("node-p", "node-p-v2"), blobVersion("node-p", "node-p-v1")] });
+    const both = definePlugin({
+      ...blobPlugin("p", "node-p", undefined, "node-p-v2"),
+      subtrees: [blobVersion("node-p", "node-p-v2"), blobVersion("node-p", "node-p-v1")],
+    });
     const host = new LiveUpdateHost(machine());
     host.boot(composeKernel({ release: "A", plugins: [v1] }));
     const refused = host.kexec(composeKernel({ release: "B", plugins: [both] }));
-    expect(refused.subtrees.refused).toEqual([expect.objectContaining({ name: "node-p", compatible: "node-p-v1", accepted: ["node-p-v2"] })]);
+    expect(refused.subtrees.refused).toEqual([
+      expect.objectContaining({ name: "node-p", compatible: "node-p-v1", accepted: ["node-p-v2"] }),
+    ]);
     expect(refused.subtrees.restored).toEqual([]);
 
     host.boot(composeKernel({ release: "A", plugins: [v1] }));
-    const pinned = host.kexec(composeKernel({ release: "B", plugins: [both], versions: { "node-p": { accept: ["node-p-v2", "node-p-v1"] } } }));
+    const pinned = host.kexec(
+      composeKernel({ release: "B", plugins: [both], versions: { "node-p": { accept: ["node-p-v2", "node-p-v1"] } } }),
+    );
     expect(pinned.subtrees.restored).toEqual([expect.objectContaining({ name: "node-p", compatible: "node-p-v1" })]);
   });
 
@@ -286,7 +351,11 @@ describe("LiveUpdateHost", () => {
   it("plugins provide services to the plugins that depend on them, per kernel", () => {
     const REGISTRY = serviceToken<string[]>("test.registry");
     const provider = definePlugin({ name: "provider", setup: (ctx) => ctx.provide(REGISTRY, []) });
-    const user = definePlugin({ name: "user", dependsOn: ["provider"], setup: (ctx) => ctx.service(REGISTRY).push(ctx.kernel.release) });
+    const user = definePlugin({
+      name: "user",
+      dependsOn: ["provider"],
+      setup: (ctx) => ctx.service(REGISTRY).push(ctx.kernel.release),
+    });
     const host = new LiveUpdateHost(machine());
     host.boot(composeKernel({ release: "A", plugins: [user, provider] }));
     expect(host.context(provider).service(REGISTRY)).toEqual(["A"]);
@@ -294,7 +363,12 @@ describe("LiveUpdateHost", () => {
     expect(host.context(provider).service(REGISTRY)).toEqual(["B"]);
     const lonely = definePlugin({ name: "lonely", setup: (ctx) => void ctx.service(REGISTRY) });
     const r = host.kexec(composeKernel({ release: "C", plugins: [lonely] }));
-    expect(r.anomalies).toContainEqual(expect.objectContaining({ kind: "hook-error", message: expect.stringMatching(/service "test.registry" is not provided/) }));
+    expect(r.anomalies).toContainEqual(
+      expect.objectContaining({
+        kind: "hook-error",
+        message: expect.stringMatching(/service "test.registry" is not provided/),
+      }),
+    );
   });
 
   it("reports are JSON-serialisable as they are", () => {
@@ -306,7 +380,9 @@ describe("LiveUpdateHost", () => {
 
   it("refuses a kernel built for another page size", () => {
     const host = new LiveUpdateHost(machine());
-    expect(() => host.boot(composeKernel({ release: "A", pageSize: "16KiB", plugins: [] }))).toThrowError(/16384-byte pages, the machine has 4096/);
+    expect(() => host.boot(composeKernel({ release: "A", pageSize: "16KiB", plugins: [] }))).toThrowError(
+      /16384-byte pages, the machine has 4096/,
+    );
   });
 });
 
@@ -317,12 +393,20 @@ describe("hostile handover records", () => {
     const k = m.kernel!;
     const next = new Kernel(m.mem, { release: "B" }, 2);
     m.kernel = next;
-    next.boot({ imagePa: 64 << 20, record: { fdtPa: k.out!.fdtPa, fdtSize: 2 ** 40, scratchPa: 0x100000, scratchSize: 32 }, recordBytes: null });
+    next.boot({
+      imagePa: 64 << 20,
+      record: { fdtPa: k.out!.fdtPa, fdtSize: 2 ** 40, scratchPa: 0x100000, scratchSize: 32 },
+      recordBytes: null,
+    });
     expect(next.bootKind).toBe("cold");
     expect(next.log.toString()).toMatch(/failed to memremap FDT[\s\S]*disabling KHO revival/);
     const huge = new Kernel(m.mem, { release: "C" }, 3);
     m.kernel = huge;
-    huge.boot({ imagePa: 64 << 20, record: { fdtPa: next.out!.fdtPa, fdtSize: 4096, scratchPa: 0x100000, scratchSize: 2 ** 40 }, recordBytes: null });
+    huge.boot({
+      imagePa: 64 << 20,
+      record: { fdtPa: next.out!.fdtPa, fdtSize: 4096, scratchPa: 0x100000, scratchSize: 2 ** 40 },
+      recordBytes: null,
+    });
     expect(huge.bootKind).toBe("cold");
     expect(huge.log.toString()).toMatch(/failed to memremap scratch[\s\S]*disabling KHO revival/);
   });
@@ -331,8 +415,14 @@ describe("hostile handover records", () => {
 describe("panics before the jump", () => {
   it("a panic in prepare stops the running kernel: no abort hooks, no kexec", () => {
     const calls: string[] = [];
-    const first = definePlugin({ name: "first", outgoing: { prepare: () => void calls.push("first.prepare"), abort: () => void calls.push("first.abort") } });
-    const fatal = definePlugin({ name: "fatal", outgoing: { prepare: (ctx) => ctx.panic("serialisation found a corrupted session list") } });
+    const first = definePlugin({
+      name: "first",
+      outgoing: { prepare: () => void calls.push("first.prepare"), abort: () => void calls.push("first.abort") },
+    });
+    const fatal = definePlugin({
+      name: "fatal",
+      outgoing: { prepare: (ctx) => ctx.panic("serialisation found a corrupted session list") },
+    });
     const host = new LiveUpdateHost(machine());
     host.boot(composeKernel({ release: "A", plugins: [first, fatal] }));
     const r = host.kexec(composeKernel({ release: "B", plugins: [] }));
@@ -348,13 +438,19 @@ describe("panics before the jump", () => {
 describe("loader failures", () => {
   it("an image that does not fit in scratch aborts the kexec like a failed prepare", () => {
     const calls: string[] = [];
-    const p = definePlugin({ name: "p", outgoing: { prepare: () => void calls.push("prepare"), abort: () => void calls.push("abort") } });
+    const p = definePlugin({
+      name: "p",
+      outgoing: { prepare: () => void calls.push("prepare"), abort: () => void calls.push("abort") },
+    });
     const host = new LiveUpdateHost(machine());
     host.boot(composeKernel({ release: "A", plugins: [p] }));
     const before = memoryDigest(host.machine.mem);
     const r = host.kexec(composeKernel({ release: "huge", imageSize: "2GiB", plugins: [p] }));
     expect(r.outcome).toBe("aborted");
-    expect(r.abortedBy).toMatchObject({ plugin: "kexec", reason: expect.stringMatching(/no room for the kernel image/) });
+    expect(r.abortedBy).toMatchObject({
+      plugin: "kexec",
+      reason: expect.stringMatching(/no room for the kernel image/),
+    });
     expect(calls).toEqual(["prepare", "abort"]);
     expect(host.kernel.release).toBe("A");
     expect(memoryDigest(host.machine.mem)).toBe(before);

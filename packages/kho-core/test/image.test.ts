@@ -4,25 +4,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  bootFromImage,
+  captureImage,
+  decodeImage,
   Elf64_Ehdr,
   Elf64_Nhdr,
   Elf64_Phdr,
+  encodeImage,
+  type HandoverImage,
+  imageInfo,
   KhoError,
+  kexecToImage,
+  loadImage,
   Machine,
   NT_KHOSIM_MACHINE,
   NT_KHOSIM_RECORD,
   NT_KHOSIM_RELEASE,
   NT_KHOSIM_SEGMENTS,
-  bootFromImage,
-  captureImage,
-  decodeImage,
-  encodeImage,
-  imageInfo,
-  kexecToImage,
-  loadImage,
   readImageFile,
   writeImageFile,
-  type HandoverImage,
 } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "khosim-image-"));
@@ -53,11 +53,23 @@ interface Preserved {
 }
 
 /** A cold boot that preserves two folios with known contents, then a kexec captured as an image. */
-function scenario(handover: "x86" | "dt" = "x86", pageSize = "4KiB"): { machine: Machine; image: HandoverImage; folios: Preserved[] } {
-  const machine = new Machine({ pageSize, ram: [{ start: 0, size: "2GiB", nid: 0 }, { start: "2GiB", size: "2GiB", nid: 1 }] });
+function scenario(
+  handover: "x86" | "dt" = "x86",
+  pageSize = "4KiB",
+): { machine: Machine; image: HandoverImage; folios: Preserved[] } {
+  const machine = new Machine({
+    pageSize,
+    ram: [
+      { start: 0, size: "2GiB", nid: 0 },
+      { start: "2GiB", size: "2GiB", nid: 1 },
+    ],
+  });
   const a = machine.boot({ release: "7.2.0-rc1-a", handover });
   const folios: Preserved[] = [];
-  for (const [order, seed] of [[0, 1], [3, 2]] as const) {
+  for (const [order, seed] of [
+    [0, 1],
+    [3, 2],
+  ] as const) {
     const pa = a.alloc.alloc(order);
     const data = pattern(machine.mem.pageSize * 2 ** order, seed);
     machine.mem.write(pa, data);
@@ -82,7 +94,11 @@ describe("ELF core images", () => {
     const text = readelf(["-hlW"], file);
     expect(text).toMatch(/Type:\s+CORE \(Core file\)/);
     expect(text).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
-    const loads = [...text.matchAll(/^\s+LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+RWE\s+0x1000$/gm)];
+    const loads = [
+      ...text.matchAll(
+        /^\s+LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+RWE\s+0x1000$/gm,
+      ),
+    ];
     expect(loads.length).toBe(image.loads.length);
     loads.forEach((m, i) => {
       const l = image.loads[i]!;
@@ -103,7 +119,10 @@ describe("ELF core images", () => {
     const file = join(dir, "notes.core");
     writeImageFile(file, image);
     const text = readelf(["-nW"], file);
-    const notes = [...text.matchAll(/^\s+KHOSIM\s+(0x[0-9a-f]+)\s+Unknown note type: \((0x[0-9a-f]+)\)/gm)].map((m) => [Number(m[2]), Number(m[1])]);
+    const notes = [...text.matchAll(/^\s+KHOSIM\s+(0x[0-9a-f]+)\s+Unknown note type: \((0x[0-9a-f]+)\)/gm)].map((m) => [
+      Number(m[2]),
+      Number(m[1]),
+    ]);
     expect(notes).toEqual([
       [NT_KHOSIM_RECORD, 8 + 48],
       [NT_KHOSIM_MACHINE, 8 + 2 * 24],
@@ -176,7 +195,14 @@ describe("many segments", () => {
   it("past 65534 program headers the count moves to section 0 (PN_XNUM), and reads back", () => {
     const n = 70000;
     const loads = Array.from({ length: n }, (_, i) => ({ pa: i * 2 * 4096, memsz: 4096, data: new Uint8Array(0) }));
-    const image: HandoverImage = { arch: "x86_64", machine: { pageSize: 4096, ram: [{ start: 0, size: 2 * n * 4096, nid: 0 }] }, release: null, record: null, segments: [], loads };
+    const image: HandoverImage = {
+      arch: "x86_64",
+      machine: { pageSize: 4096, ram: [{ start: 0, size: 2 * n * 4096, nid: 0 }] },
+      release: null,
+      record: null,
+      segments: [],
+      loads,
+    };
     const file = join(dir, "xnum.core");
     writeImageFile(file, image);
     expect(readelf(["-hW"], file)).toMatch(/Number of program headers:\s+65535 \(70001\)/);
@@ -188,9 +214,12 @@ describe("many segments", () => {
 
 describe("hostile images", () => {
   const good = encodeImage(scenario().image);
-  const u32 = (b: Uint8Array, off: number, v: number): void => new DataView(b.buffer, b.byteOffset).setUint32(off, v, true);
-  const u64 = (b: Uint8Array, off: number, v: bigint): void => new DataView(b.buffer, b.byteOffset).setBigUint64(off, v, true);
-  const phdr = (i: number, field: "p_offset" | "p_paddr" | "p_filesz" | "p_memsz"): number => 64 + i * 56 + Elf64_Phdr.offsetOf(field);
+  const u32 = (b: Uint8Array, off: number, v: number): void =>
+    new DataView(b.buffer, b.byteOffset).setUint32(off, v, true);
+  const u64 = (b: Uint8Array, off: number, v: bigint): void =>
+    new DataView(b.buffer, b.byteOffset).setBigUint64(off, v, true);
+  const phdr = (i: number, field: "p_offset" | "p_paddr" | "p_filesz" | "p_memsz"): number =>
+    64 + i * 56 + Elf64_Phdr.offsetOf(field);
 
   function expectError(bytes: Uint8Array, code: string, where: RegExp): void {
     let err: unknown;
@@ -210,11 +239,31 @@ describe("hostile images", () => {
   };
 
   it("bad magic, class, endianness, type and machine are EINVAL", () => {
-    expectError(mutate((b) => (b[0] = 0)), "EINVAL", /e_ident/);
-    expectError(mutate((b) => (b[4] = 1)), "EINVAL", /ei_class/);
-    expectError(mutate((b) => (b[5] = 2)), "EINVAL", /ei_data/);
-    expectError(mutate((b) => (b[16] = 2)), "EINVAL", /e_type/);
-    expectError(mutate((b) => (b[18] = 40)), "EINVAL", /e_machine/);
+    expectError(
+      mutate((b) => (b[0] = 0)),
+      "EINVAL",
+      /e_ident/,
+    );
+    expectError(
+      mutate((b) => (b[4] = 1)),
+      "EINVAL",
+      /ei_class/,
+    );
+    expectError(
+      mutate((b) => (b[5] = 2)),
+      "EINVAL",
+      /ei_data/,
+    );
+    expectError(
+      mutate((b) => (b[16] = 2)),
+      "EINVAL",
+      /e_type/,
+    );
+    expectError(
+      mutate((b) => (b[18] = 40)),
+      "EINVAL",
+      /e_machine/,
+    );
   });
 
   it("truncated files are EIO at every cut, never a crash", () => {
@@ -225,23 +274,66 @@ describe("hostile images", () => {
   });
 
   it("absurd counts and offsets are refused before anything is sized by them", () => {
-    expectError(mutate((b) => ((b[56] = 0xfe), (b[57] = 0xff))), "EIO", /e_phnum/);
-    expectError(mutate((b) => u64(b, 32, 1n << 62n)), "EIO", /e_phoff/);
-    expectError(mutate((b) => u32(b, phdr(0, "p_filesz"), 0x7fffffff)), "EIO", /PT_NOTE/);
-    expectError(mutate((b) => u64(b, phdr(1, "p_filesz"), 1n << 40n)), "EIO", /PT_LOAD/);
+    expectError(
+      mutate((b) => {
+        b[56] = 0xfe;
+        b[57] = 0xff;
+      }),
+      "EIO",
+      /e_phnum/,
+    );
+    expectError(
+      mutate((b) => u64(b, 32, 1n << 62n)),
+      "EIO",
+      /e_phoff/,
+    );
+    expectError(
+      mutate((b) => u32(b, phdr(0, "p_filesz"), 0x7fffffff)),
+      "EIO",
+      /PT_NOTE/,
+    );
+    expectError(
+      mutate((b) => u64(b, phdr(1, "p_filesz"), 1n << 40n)),
+      "EIO",
+      /PT_LOAD/,
+    );
   });
 
   it("segments outside RAM, unaligned or overlapping are refused", () => {
-    expectError(mutate((b) => u64(b, phdr(1, "p_paddr"), 5n << 30n)), "ERANGE", /phdr\[1\] PT_LOAD/);
-    expectError(mutate((b) => u64(b, phdr(1, "p_paddr"), 0x100800n)), "EINVAL", /phdr\[1\] PT_LOAD/);
-    expectError(mutate((b) => u64(b, phdr(2, "p_paddr"), BigInt(scenario().image.loads[0]!.pa))), "EINVAL", /PT_LOAD/);
-    expectError(mutate((b) => u64(b, phdr(1, "p_memsz"), 0n)), "EINVAL", /phdr\[1\] PT_LOAD/);
+    expectError(
+      mutate((b) => u64(b, phdr(1, "p_paddr"), 5n << 30n)),
+      "ERANGE",
+      /phdr\[1\] PT_LOAD/,
+    );
+    expectError(
+      mutate((b) => u64(b, phdr(1, "p_paddr"), 0x100800n)),
+      "EINVAL",
+      /phdr\[1\] PT_LOAD/,
+    );
+    expectError(
+      mutate((b) => u64(b, phdr(2, "p_paddr"), BigInt(scenario().image.loads[0]!.pa))),
+      "EINVAL",
+      /PT_LOAD/,
+    );
+    expectError(
+      mutate((b) => u64(b, phdr(1, "p_memsz"), 0n)),
+      "EINVAL",
+      /phdr\[1\] PT_LOAD/,
+    );
   });
 
   it("malformed notes are EINVAL naming the note", () => {
     const notesAt = Number(new DataView(good.buffer).getBigUint64(64 + 8, true));
-    expectError(mutate((b) => u32(b, notesAt, 0xffffff)), "EINVAL", /note\[0\]/);
+    expectError(
+      mutate((b) => u32(b, notesAt, 0xffffff)),
+      "EINVAL",
+      /note\[0\]/,
+    );
     // The record note's size field disagrees with its descriptor.
-    expectError(mutate((b) => u32(b, notesAt + 12 + 8 + 4, 47)), "EINVAL", /note\[0\] KHOSIM/);
+    expectError(
+      mutate((b) => u32(b, notesAt + 12 + 8 + 4, 47)),
+      "EINVAL",
+      /note\[0\] KHOSIM/,
+    );
   });
 });

@@ -1,37 +1,37 @@
 import { describe, expect, it } from "vitest";
 import {
   FdtRw,
-  KhoBlockSet,
-  KhoError,
-  Machine,
+  type Folio,
   getName,
   hex,
+  type Kernel,
+  KhoBlockSet,
+  KhoError,
   kho_vmalloc_chunk,
+  Machine,
+  type MachineSpec,
   properties,
+  type Ref,
   retrieveFrom,
   splitRange,
   subnodes,
   VM_ALLOC,
-  type Folio,
-  type Kernel,
-  type MachineSpec,
-  type Ref,
 } from "../src/index.js";
 import {
-  GiB,
-  KiB,
-  MiB,
   ascii,
   be32,
   claimBlock,
   coldBoot,
   expectKhoError,
   fdtHeader,
+  GiB,
   inOf,
   isPacked,
+  KiB,
   keyStr,
   keysOf,
   le64,
+  MiB,
   machineSpec,
   outOf,
   rootFdtBytes,
@@ -158,16 +158,55 @@ describe("KHO core: preservation (checklist 8-11)", () => {
 function workedExample(R: number, M: number): Uint8Array {
   const PROP = 3;
   const bytes = [
-    ...be32(0xd00dfeed), ...be32(233), ...be32(56), ...be32(176), ...be32(40), ...be32(17), ...be32(16), ...be32(0), ...be32(57), ...be32(120),
+    ...be32(0xd00dfeed),
+    ...be32(233),
+    ...be32(56),
+    ...be32(176),
+    ...be32(40),
+    ...be32(17),
+    ...be32(16),
+    ...be32(0),
+    ...be32(57),
+    ...be32(120),
     ...new Array<number>(16).fill(0),
-    ...be32(1), 0, 0, 0, 0,
-    ...be32(PROP), ...be32(7), ...be32(21), ...ascii("kho-v4"), 0, 0,
-    ...be32(PROP), ...be32(8), ...be32(0), ...le64(R),
-    ...be32(1), ...ascii("kexec-metadata"), 0, 0,
-    ...be32(PROP), ...be32(8), ...be32(47), ...le64(73),
-    ...be32(PROP), ...be32(8), ...be32(32), ...le64(M),
-    ...be32(2), ...be32(2), ...be32(9),
-    ...ascii("preserved-memory-map"), 0, ...ascii("compatible"), 0, ...ascii("preserved-data"), 0, ...ascii("blob-size"), 0,
+    ...be32(1),
+    0,
+    0,
+    0,
+    0,
+    ...be32(PROP),
+    ...be32(7),
+    ...be32(21),
+    ...ascii("kho-v4"),
+    0,
+    0,
+    ...be32(PROP),
+    ...be32(8),
+    ...be32(0),
+    ...le64(R),
+    ...be32(1),
+    ...ascii("kexec-metadata"),
+    0,
+    0,
+    ...be32(PROP),
+    ...be32(8),
+    ...be32(47),
+    ...le64(73),
+    ...be32(PROP),
+    ...be32(8),
+    ...be32(32),
+    ...le64(M),
+    ...be32(2),
+    ...be32(2),
+    ...be32(9),
+    ...ascii("preserved-memory-map"),
+    0,
+    ...ascii("compatible"),
+    0,
+    ...ascii("preserved-data"),
+    0,
+    ...ascii("blob-size"),
+    0,
   ];
   return Uint8Array.from(bytes);
 }
@@ -273,7 +312,9 @@ describe("KHO core: the root FDT (checklist 12-17)", () => {
     const pa = addBlob(k, "gone");
     const strings = (): string => {
       const h = fdtHeader(out.fdt);
-      return Buffer.from(out.fdt.subarray(h.off_dt_strings!, h.off_dt_strings! + h.size_dt_strings!)).toString("latin1");
+      return Buffer.from(out.fdt.subarray(h.off_dt_strings!, h.off_dt_strings! + h.size_dt_strings!)).toString(
+        "latin1",
+      );
     };
     const withNode = strings();
     expect(withNode).toBe("preserved-memory-map\0compatible\0preserved-data\0blob-size\0");
@@ -343,7 +384,12 @@ describe("KHO core: the root FDT (checklist 12-17)", () => {
 });
 
 /** Cold boot, preserve one seeded folio, let `edit` tamper with the root FDT, kexec. */
-function kexecWithEditedRoot(edit: (rw: FdtRw, k: Kernel) => void): { a: Kernel; b: Kernel; machine: Machine; folio: Folio } {
+function kexecWithEditedRoot(edit: (rw: FdtRw, k: Kernel) => void): {
+  a: Kernel;
+  b: Kernel;
+  machine: Machine;
+  folio: Folio;
+} {
   const { machine, k } = coldBoot();
   const folio = { pa: k.alloc.alloc(2), order: 2 };
   outOf(k).preserveFolio(folio);
@@ -393,7 +439,10 @@ describe("KHO core: rejected handovers (checklist 18-19)", () => {
   it("checklist 19: preserved-memory-map missing, 4 bytes long, or zero is rejected", () => {
     const variants: [string, (rw: FdtRw, k: Kernel) => void][] = [
       ["missing", (rw) => rw.delprop(0, "preserved-memory-map")],
-      ["4 bytes", (rw, k) => rw.setprop(0, "preserved-memory-map", Uint8Array.from(le64(outOf(k).tree.root).slice(0, 4)))],
+      [
+        "4 bytes",
+        (rw, k) => rw.setprop(0, "preserved-memory-map", Uint8Array.from(le64(outOf(k).tree.root).slice(0, 4))),
+      ],
       ["zero", (rw) => rw.setprop(0, "preserved-memory-map", new Uint8Array(8))],
     ];
     for (const [what, edit] of variants) {
@@ -531,7 +580,8 @@ describe("KHO core: the incoming boot (checklist 20-25)", () => {
     const image = h.segments.find((s) => s.what === "kernel image")!;
     const array = h.segments.find((s) => s.what === "KHO scratch array")!;
     expect(array.pa).toBe(h.record!.scratchPa);
-    for (const seg of [image, array]) for (let pa = seg.pa; pa < seg.pa + seg.size; pa += 4096) expect(kin.pagePrivate(pa / 4096)).toBe(0n);
+    for (const seg of [image, array])
+      for (let pa = seg.pa; pa < seg.pa + seg.size; pa += 4096) expect(kin.pagePrivate(pa / 4096)).toBe(0n);
     expect(kin.stampedBlocks).toBe(out.preserved().length);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KhoError, hex, type Folio } from "../src/index.js";
-import { Rng, claimBlock, coldBoot, csumPartial, fillFolio, inOf, machineSpec, outOf } from "./helpers/kho-machine.js";
+import { type Folio, hex, KhoError } from "../src/index.js";
+import { claimBlock, coldBoot, csumPartial, fillFolio, inOf, machineSpec, outOf, Rng } from "./helpers/kho-machine.js";
 
 /** Reads `fn` expecting the poison error; returns it. */
 function poisonError(fn: () => unknown): KhoError {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { KhoRadixTree, type Folio } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { type Folio, KhoRadixTree } from "../src/index.js";
 import { claimBlock, coldBoot, inOf, machineSpec, stamp } from "./helpers/kho-machine.js";
 import { feedReference, type RadixOp } from "./helpers/kho-radix-ref.js";
 
@@ -27,7 +27,10 @@ function walkOrder(blocks: Iterable<Folio>): Folio[] {
   return [...blocks].sort((a, b) => b.order - a.order || a.pa - b.pa);
 }
 
-const blockArb = fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), order: fc.integer({ min: 0, max: 7 }) });
+const blockArb = fc.record({
+  at: fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+  order: fc.integer({ min: 0, max: 7 }),
+});
 const opArb = fc.record({
   block: fc.nat(),
   kind: fc.constantFrom("folio" as const, "pages" as const),
@@ -44,84 +47,88 @@ describe("KHO core: properties over preserve/unpreserve interleavings", () => {
   ] as const) {
     it(`after a kexec the walk and the stamps are exactly the live set, and the node-page count is the C reference's (${pageSize / 1024} KiB)`, () => {
       fc.assert(
-        fc.property(fc.array(blockArb, { minLength: 1, maxLength: 12 }), fc.array(opArb, { minLength: 1, maxLength: 40 }), (blockSpecs, ops) => {
-          const { machine, k, out } = coldBoot(machineSpec(pageSize));
-          const ps = pageSize;
-          const totalPages = k.mem.totalBytes / ps;
-          // Blocks the test owns, spread over all of RAM so many leaves and tables are used.
-          const blocks: { pfn: number; order: number }[] = [];
-          for (const b of blockSpecs) {
-            const pfn = Math.floor(Math.floor(b.at * totalPages) / 2 ** b.order) * 2 ** b.order;
-            if (claimBlock(k, pfn, b.order)) blocks.push({ pfn, order: b.order });
-          }
-          fc.pre(blocks.length > 0);
-
-          const live = new Map<string, Folio>();
-          const refOps: RadixOp[] = [{ op: "a", pa: out.fdtPa, order: 0 }];
-          live.set(`${out.fdtPa}/0`, { pa: out.fdtPa, order: 0 });
-          const apply = (del: boolean, keys: [number, number][]): void => {
-            for (const [pfn, order] of keys) {
-              const f = { pa: pfn * ps, order };
-              if (del) live.delete(`${f.pa}/${order}`);
-              else live.set(`${f.pa}/${order}`, f);
-              refOps.push({ op: del ? "d" : "a", pa: f.pa, order });
+        fc.property(
+          fc.array(blockArb, { minLength: 1, maxLength: 12 }),
+          fc.array(opArb, { minLength: 1, maxLength: 40 }),
+          (blockSpecs, ops) => {
+            const { machine, k, out } = coldBoot(machineSpec(pageSize));
+            const ps = pageSize;
+            const totalPages = k.mem.totalBytes / ps;
+            // Blocks the test owns, spread over all of RAM so many leaves and tables are used.
+            const blocks: { pfn: number; order: number }[] = [];
+            for (const b of blockSpecs) {
+              const pfn = Math.floor(Math.floor(b.at * totalPages) / 2 ** b.order) * 2 ** b.order;
+              if (claimBlock(k, pfn, b.order)) blocks.push({ pfn, order: b.order });
             }
-          };
-          for (const op of ops) {
-            const b = blocks[op.block % blocks.length]!;
-            if (op.kind === "folio") {
-              const f = { pa: b.pfn * ps, order: b.order };
-              if (op.del) out.unpreserveFolio(f);
-              else out.preserveFolio(f);
-              apply(op.del, [[b.pfn, b.order]]);
-            } else {
-              const size = 2 ** b.order;
-              const off = op.off % size;
-              const len = 1 + (op.len % (size - off));
-              if (op.del) out.unpreservePages((b.pfn + off) * ps, len);
-              else out.preservePages((b.pfn + off) * ps, len);
-              apply(op.del, modelSplit(b.pfn + off, len));
+            fc.pre(blocks.length > 0);
+
+            const live = new Map<string, Folio>();
+            const refOps: RadixOp[] = [{ op: "a", pa: out.fdtPa, order: 0 }];
+            live.set(`${out.fdtPa}/0`, { pa: out.fdtPa, order: 0 });
+            const apply = (del: boolean, keys: [number, number][]): void => {
+              for (const [pfn, order] of keys) {
+                const f = { pa: pfn * ps, order };
+                if (del) live.delete(`${f.pa}/${order}`);
+                else live.set(`${f.pa}/${order}`, f);
+                refOps.push({ op: del ? "d" : "a", pa: f.pa, order });
+              }
+            };
+            for (const op of ops) {
+              const b = blocks[op.block % blocks.length]!;
+              if (op.kind === "folio") {
+                const f = { pa: b.pfn * ps, order: b.order };
+                if (op.del) out.unpreserveFolio(f);
+                else out.preserveFolio(f);
+                apply(op.del, [[b.pfn, b.order]]);
+              } else {
+                const size = 2 ** b.order;
+                const off = op.off % size;
+                const len = 1 + (op.len % (size - off));
+                if (op.del) out.unpreservePages((b.pfn + off) * ps, len);
+                else out.preservePages((b.pfn + off) * ps, len);
+                apply(op.del, modelSplit(b.pfn + off, len));
+              }
             }
-          }
 
-          const expected = walkOrder(live.values());
-          const ref = feedReference(k.mem.pageShift, refOps);
-          expect(ref.walk).toEqual(expected.map((f) => [f.pa, f.order]));
-          // Nodes are never freed: the count reflects every key ever added.
-          expect(out.tree.nodePagePAs().length).toBe(ref.treePages);
-          expect(out.preserved()).toEqual(expected);
+            const expected = walkOrder(live.values());
+            const ref = feedReference(k.mem.pageShift, refOps);
+            expect(ref.walk).toEqual(expected.map((f) => [f.pa, f.order]));
+            // Nodes are never freed: the count reflects every key ever added.
+            expect(out.tree.nodePagePAs().length).toBe(ref.treePages);
+            expect(out.preserved()).toEqual(expected);
 
-          let incoming: Folio[] = [];
-          const b = machine.kexec(
-            { release: "B" },
-            {
-              early(kb) {
-                // The next kernel's view of the handed-over tree, before the reserve walk.
-                const tree = KhoRadixTree.adopt(kb.mem, inOf(kb).memMapPa);
-                tree.walk((pa, order) => {
-                  incoming.push({ pa, order });
-                  return 0;
-                });
-                expect(tree.nodePagePAs().length).toBe(ref.treePages);
+            let incoming: Folio[] = [];
+            const b = machine.kexec(
+              { release: "B" },
+              {
+                early(kb) {
+                  // The next kernel's view of the handed-over tree, before the reserve walk.
+                  const tree = KhoRadixTree.adopt(kb.mem, inOf(kb).memMapPa);
+                  tree.walk((pa, order) => {
+                    incoming.push({ pa, order });
+                    return 0;
+                  });
+                  expect(tree.nodePagePAs().length).toBe(ref.treePages);
+                },
               },
-            },
-          );
-          expect(incoming).toEqual(expected);
-          incoming = [];
+            );
+            expect(incoming).toEqual(expected);
+            incoming = [];
 
-          // Stamps: page->private is written once per key in walk order, so
-          // when two live keys share a head page the later one (smaller order) stays.
-          const heads = new Map<number, number>();
-          for (const f of expected) heads.set(f.pa / ps, f.order);
-          const kin = inOf(b);
-          expect(kin.stampedBlocks).toBe(heads.size);
-          for (const [pfn, order] of heads) expect(kin.pagePrivate(pfn)).toBe(stamp(order));
-          for (const [pfn, order] of heads) {
-            expect(kin.restoreFolio(pfn * ps)).toEqual({ pa: pfn * ps, order });
-            expect(kin.restoreFolio(pfn * ps)).toBeNull();
-          }
-          expect(kin.stampedBlocks).toBe(0);
-        }),
+            // Stamps: page->private is written once per key in walk order, so
+            // when two live keys share a head page the later one (smaller order) stays.
+            const heads = new Map<number, number>();
+            for (const f of expected) heads.set(f.pa / ps, f.order);
+            const kin = inOf(b);
+            expect(kin.stampedBlocks).toBe(heads.size);
+            for (const [pfn, order] of heads) expect(kin.pagePrivate(pfn)).toBe(stamp(order));
+            for (const [pfn, order] of heads) {
+              expect(kin.restoreFolio(pfn * ps)).toEqual({ pa: pfn * ps, order });
+              expect(kin.restoreFolio(pfn * ps)).toBeNull();
+            }
+            expect(kin.stampedBlocks).toBe(0);
+          },
+        ),
         { seed: 0x6b686f + pageSize, numRuns: runs },
       );
     });

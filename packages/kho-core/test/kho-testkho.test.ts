@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Machine, VM_ALLOC, isKhoError, type Folio } from "../src/index.js";
-import { MiB, Rng, coldBoot, expectKhoError, inOf, keysOf, machineSpec, outOf } from "./helpers/kho-machine.js";
-import { KHO_TEST_NODE, defaultBudget, generateData, preserveTestData, restoreTestData } from "./helpers/kho-testkho.js";
+import { type Folio, isKhoError, Machine, VM_ALLOC } from "../src/index.js";
+import { coldBoot, expectKhoError, inOf, keysOf, MiB, machineSpec, outOf, Rng } from "./helpers/kho-machine.js";
+import {
+  defaultBudget,
+  generateData,
+  KHO_TEST_NODE,
+  preserveTestData,
+  restoreTestData,
+} from "./helpers/kho-testkho.js";
 
 /**
  * A port of lib/test_kho.c (spec 11): random-order folios with seeded

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { IntervalSet, KhoError, PageAllocator, PhysMem, parseSize, getOrder, ctz, ilog2 } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { ctz, getOrder, IntervalSet, ilog2, KhoError, PageAllocator, PhysMem, parseSize } from "../src/index.js";
 
 const GiB = 2 ** 30;
 const TiB = 2 ** 40;
@@ -94,11 +94,12 @@ describe("PhysMem", () => {
   it("rejects bad page sizes and unaligned or overlapping ranges", () => {
     expect(() => new PhysMem(8192, [])).toThrowError(/page size/);
     expect(() => new PhysMem(4096, [{ start: 100, size: 4096, nid: 0 }])).toThrowError(/aligned/);
-    expect(() =>
-      new PhysMem(4096, [
-        { start: 0, size: 8192, nid: 0 },
-        { start: 4096, size: 8192, nid: 1 },
-      ]),
+    expect(
+      () =>
+        new PhysMem(4096, [
+          { start: 0, size: 8192, nid: 0 },
+          { start: 4096, size: 8192, nid: 1 },
+        ]),
     ).toThrowError(/overlap/);
   });
 

@@ -1,6 +1,18 @@
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { KEY_PATTERNS, KhoError, countTree, decodeKey, encodeKey, formatCount, hex, keyPath, keyStream, radixGeometry, type CountSpec } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import {
+  type CountSpec,
+  countTree,
+  decodeKey,
+  encodeKey,
+  formatCount,
+  hex,
+  KEY_PATTERNS,
+  KhoError,
+  keyPath,
+  keyStream,
+  radixGeometry,
+} from "../src/index.js";
 import { referenceCountLine, referenceKeys, runReference } from "./helpers/reference.js";
 
 interface RefVector {
@@ -26,7 +38,15 @@ interface RefPageSize {
   vectors: RefVector[];
 }
 
-const spec = (s: Partial<CountSpec>): CountSpec => ({ pageShift: 12, pages: 1000, order: 0, pattern: "seq", seed: 1n, deleteEvery: 0, ...s });
+const spec = (s: Partial<CountSpec>): CountSpec => ({
+  pageShift: 12,
+  pages: 1000,
+  order: 0,
+  pattern: "seq",
+  seed: 1n,
+  deleteEvery: 0,
+  ...s,
+});
 
 describe("radix tree against the C reference", () => {
   it("geometry, encode, table path, leaf bit and decode match every reference vector", () => {
@@ -35,8 +55,26 @@ describe("radix tree against the C reference", () => {
     for (const ps of doc.page_sizes) {
       const g = radixGeometry(ps.page_size);
       const old = radixGeometry(ps.page_size, { legacyDepth: true });
-      expect([g.order0Log2, g.tableLog2, g.bitmapLog2, g.depth, old.depth, g.maxOrder, g.keyBits, g.coveredBits, old.coveredBits]).toEqual([
-        ps.order0_log2, ps.table_size_log2, ps.bitmap_size_log2, ps.depth, ps.depth_old, ps.max_order, ps.key_bits, ps.covered_bits, ps.covered_bits_old,
+      expect([
+        g.order0Log2,
+        g.tableLog2,
+        g.bitmapLog2,
+        g.depth,
+        old.depth,
+        g.maxOrder,
+        g.keyBits,
+        g.coveredBits,
+        old.coveredBits,
+      ]).toEqual([
+        ps.order0_log2,
+        ps.table_size_log2,
+        ps.bitmap_size_log2,
+        ps.depth,
+        ps.depth_old,
+        ps.max_order,
+        ps.key_bits,
+        ps.covered_bits,
+        ps.covered_bits_old,
       ]);
       expect(ps.vectors.length).toBeGreaterThan(20);
       for (const v of ps.vectors) {
@@ -59,7 +97,10 @@ describe("radix tree against the C reference", () => {
         ] as const) {
           const s = spec({ pageShift, pattern, order, seed, pages: 300 });
           const ks = keyStream(s);
-          const mine = Array.from({ length: s.pages }, (_, i): [bigint, number] => [BigInt(ks.pfnAt(i)) << BigInt(pageShift), order]);
+          const mine = Array.from({ length: s.pages }, (_, i): [bigint, number] => [
+            BigInt(ks.pfnAt(i)) << BigInt(pageShift),
+            order,
+          ]);
           expect(mine).toEqual(referenceKeys(s));
         }
   });

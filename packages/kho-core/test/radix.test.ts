@@ -1,16 +1,16 @@
-import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import {
-  KhoError,
-  KhoRadixTree,
-  PageAllocator,
-  PhysMem,
   decodeKey,
   encodeKey,
   encodePfnKey,
+  KhoError,
+  KhoRadixTree,
   keyPath,
-  radixGeometry,
+  PageAllocator,
+  PhysMem,
   type RadixNodeAllocator,
+  radixGeometry,
 } from "../src/index.js";
 
 const GiB = 2 ** 30;
@@ -105,12 +105,16 @@ describe("radix geometry and keys", () => {
     for (const s of SIZES) {
       const g = radixGeometry(s);
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: g.maxOrder }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (order, raw) => {
-          const pa = raw & ~((1n << BigInt(g.pageShift + order)) - 1n);
-          const d = decodeKey(g, encodeKey(g, pa, order));
-          expect(BigInt(d.phys)).toBe(pa);
-          expect(d.order).toBe(order);
-        }),
+        fc.property(
+          fc.integer({ min: 0, max: g.maxOrder }),
+          fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          (order, raw) => {
+            const pa = raw & ~((1n << BigInt(g.pageShift + order)) - 1n);
+            const d = decodeKey(g, encodeKey(g, pa, order));
+            expect(BigInt(d.phys)).toBe(pa);
+            expect(d.order).toBe(order);
+          },
+        ),
         { numRuns: 300 },
       );
     }
@@ -241,7 +245,12 @@ describe("KhoRadixTree", () => {
     const { tree } = machine(4096);
     for (let i = 0; i < 10; i++) tree.addPage(i, 0);
     let calls = 0;
-    expect(tree.walk((phys) => (++calls, phys === 4 * 4096 ? -22 : 0))).toBe(-22);
+    expect(
+      tree.walk((phys) => {
+        calls++;
+        return phys === 4 * 4096 ? -22 : 0;
+      }),
+    ).toBe(-22);
     expect(calls).toBe(5);
     expect(tree.walk(() => 0)).toBe(0);
   });
@@ -264,7 +273,8 @@ describe("KhoRadixTree", () => {
       tree.addPage(0x1234, 0);
       const g = tree.geometry;
       const path = [tree.root];
-      for (const idx of keyPath(g, encodePfnKey(g, 0x1234, 0)).tableIndices) path.push(mem.readU64Number(path.at(-1)! + 8 * idx));
+      for (const idx of keyPath(g, encodePfnKey(g, 0x1234, 0)).tableIndices)
+        path.push(mem.readU64Number(path.at(-1)! + 8 * idx));
       edit(mem, tree, path);
       const incoming = KhoRadixTree.adopt(mem, tree.root);
       return () => incoming.walk(() => 0);
@@ -277,7 +287,9 @@ describe("KhoRadixTree", () => {
     });
     it("a child pointing back to an ancestor", () => {
       const walk = corrupted((mem, t, path) => slot(mem, path[3]!, 9, t.root));
-      expect(walk).toThrow(expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/already part of the tree/) }));
+      expect(walk).toThrow(
+        expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/already part of the tree/) }),
+      );
     });
     it("two slots sharing one child (exponential revisits otherwise)", () => {
       const walk = corrupted((mem, _t, path) => slot(mem, path[1]!, 100, path[2]!));
@@ -285,7 +297,9 @@ describe("KhoRadixTree", () => {
     });
     it("a misaligned child", () => {
       const walk = corrupted((mem, _t, path) => slot(mem, path[4]!, 1, path[4]! + 8));
-      expect(walk).toThrow(expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/not page aligned/) }));
+      expect(walk).toThrow(
+        expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/not page aligned/) }),
+      );
     });
     it("a u64 above 2^53", () => {
       const walk = corrupted((mem, _t, path) => slot(mem, path[1]!, 3, 0xffff_ffff_ffff_f000n));
@@ -293,7 +307,9 @@ describe("KhoRadixTree", () => {
     });
     it("a root slot beyond the key width", () => {
       const walk = corrupted((mem, _t, path) => slot(mem, path[0]!, 4, path[1]!));
-      expect(walk).toThrow(expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/beyond the 53-bit key space/) }));
+      expect(walk).toThrow(
+        expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/beyond the 53-bit key space/) }),
+      );
     });
   });
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { KhoError, PhysMem, kho_scratch } from "../src/index.js";
+import { KhoError, kho_scratch, PhysMem } from "../src/index.js";
 import {
   DEFAULT_LOW_ADDRESS_LIMIT,
   DEFAULT_SCRATCH_PARAMS,
-  SimMemblock,
   decodeScratchArray,
   defaultScratchAlignment,
   encodeScratchArray,
@@ -11,8 +10,9 @@ import {
   parseKhoScratch,
   readInheritedScratch,
   reserveScratch,
-  scratchSizes,
   type ScratchParams,
+  SimMemblock,
+  scratchSizes,
 } from "../src/kho/scratch.js";
 
 const MiB = 2 ** 20;
@@ -36,10 +36,18 @@ describe("kho_scratch= parsing", () => {
   });
 
   it.each([
-    ["16M,512M,256M", [16n * 2n ** 20n, 512n * 2n ** 20n, 256n * 2n ** 20n], "lowmem: 16MiB global: 512MiB pernode: 256MiB"],
+    [
+      "16M,512M,256M",
+      [16n * 2n ** 20n, 512n * 2n ** 20n, 256n * 2n ** 20n],
+      "lowmem: 16MiB global: 512MiB pernode: 256MiB",
+    ],
     ["0x1000000,1g,0", [16n * 2n ** 20n, 2n ** 30n, 0n], "lowmem: 16MiB global: 1024MiB pernode: 0MiB"],
     ["010M,0,1k", [8n * 2n ** 20n, 0n, 1024n], "lowmem: 8MiB global: 0MiB pernode: 0MiB"],
-    ["1t,1P,1e", [2n ** 40n, 2n ** 50n, 2n ** 60n], "lowmem: 1048576MiB global: 1073741824MiB pernode: 1099511627776MiB"],
+    [
+      "1t,1P,1e",
+      [2n ** 40n, 2n ** 50n, 2n ** 60n],
+      "lowmem: 1048576MiB global: 1073741824MiB pernode: 1099511627776MiB",
+    ],
     // memparse consumes a suffix even without digits: "K" is 0 bytes.
     ["K,1M,0", [0n, 2n ** 20n, 0n], "lowmem: 0MiB global: 1MiB pernode: 0MiB"],
     ["4096,0,0", [4096n, 0n, 0n], "lowmem: 0MiB global: 0MiB pernode: 0MiB"],
@@ -125,7 +133,11 @@ describe("scratch sizes", () => {
       const mem = new PhysMem(pageSize, [{ start: 0, size: 4 * GiB, nid: 0 }]);
       expect(defaultScratchAlignment(mem)).toBe(align);
       const s = scratchSizes(params, reserved, [0], defaultScratchAlignment(mem));
-      expect([s.lowmem, s.global, s.nodes[0]!.size]).toEqual([BigInt(align), BigInt(Math.ceil((5 * MiB) / align) * align), 0n]);
+      expect([s.lowmem, s.global, s.nodes[0]!.size]).toEqual([
+        BigInt(align),
+        BigInt(Math.ceil((5 * MiB) / align) * align),
+        0n,
+      ]);
     }
     // A pageblock-sized alignment (CMA_MIN_ALIGNMENT_BYTES with 4 KiB pages) can be chosen instead.
     expect(scratchSizes(params, reserved, [0], 2 * MiB).lowmem).toBe(BigInt(2 * MiB));
@@ -173,8 +185,13 @@ describe("scratch reservation on a cold boot", () => {
     const before = memblock.reservations();
     const log: string[] = [];
     const huge = { ...reserved, perNode: { 0: 70 * MiB, 1: 4 * GiB } };
-    expect(reserveScratch(mem, memblock, { params: DEFAULT_SCRATCH_PARAMS, reserved: huge, log: (l) => log.push(l) })).toBeNull();
-    expect(log).toEqual(["Failed to reserve nid 1 scratch buffer", "Failed to reserve scratch area, disabling kexec handover"]);
+    expect(
+      reserveScratch(mem, memblock, { params: DEFAULT_SCRATCH_PARAMS, reserved: huge, log: (l) => log.push(l) }),
+    ).toBeNull();
+    expect(log).toEqual([
+      "Failed to reserve nid 1 scratch buffer",
+      "Failed to reserve scratch area, disabling kexec handover",
+    ]);
     expect(memblock.reservations()).toEqual(before);
   });
 
@@ -187,10 +204,18 @@ describe("scratch reservation on a cold boot", () => {
     const log: string[] = [];
     const params = { scale: 0, lowmem: BigInt(128 * MiB), global: BigInt(MiB), pernode: 0n };
     expect(reserveScratch(mem, memblock, { params, reserved, log: (l) => log.push(l) })).toBeNull();
-    expect(log).toEqual(["Failed to reserve lowmem scratch buffer", "Failed to reserve scratch area, disabling kexec handover"]);
+    expect(log).toEqual([
+      "Failed to reserve lowmem scratch buffer",
+      "Failed to reserve scratch area, disabling kexec handover",
+    ]);
     expect(memblock.reservations()).toEqual([]);
     // A lower alignment and a different low limit are parameters.
-    const r = reserveScratch(mem, memblock, { params: { ...params, lowmem: BigInt(32 * MiB) }, reserved, alignment: 2 * MiB, lowLimit: 64 * MiB });
+    const r = reserveScratch(mem, memblock, {
+      params: { ...params, lowmem: BigInt(32 * MiB) },
+      reserved,
+      alignment: 2 * MiB,
+      lowLimit: 64 * MiB,
+    });
     expect(r!.areas[0]).toEqual({ addr: 32 * MiB, size: 32 * MiB });
   });
 });
@@ -204,7 +229,10 @@ describe("scratch array encoding and inheritance", () => {
   it("encodes struct kho_scratch back to back, little-endian", () => {
     const bytes = encodeScratchArray(areas);
     expect(bytes.length).toBe(2 * kho_scratch.size);
-    expect(kho_scratch.decode(bytes.subarray(kho_scratch.size))).toEqual({ addr: 0x2f8400000n, size: BigInt(120 * MiB) });
+    expect(kho_scratch.decode(bytes.subarray(kho_scratch.size))).toEqual({
+      addr: 0x2f8400000n,
+      size: BigInt(120 * MiB),
+    });
     expect(bytes[0]).toBe(0x00);
     expect(bytes[3]).toBe(0xfa);
     expect(decodeScratchArray(bytes)).toEqual(areas);

@@ -60,8 +60,14 @@ export const kexecMetadataPlugin = definePlugin<KexecMetadataState>({
     },
     restore(ctx, sub) {
       if (sub.size < kho_kexec_metadata.size) {
-        ctx.log.warn(`kexec-metadata blob too small for v${KHO_KEXEC_METADATA_VERSION} (${sub.size} < ${kho_kexec_metadata.size})`);
-        throw new KhoError("EINVAL", `blob of ${sub.size} bytes, v1 needs ${kho_kexec_metadata.size}`, KHO_METADATA_NODE_NAME);
+        ctx.log.warn(
+          `kexec-metadata blob too small for v${KHO_KEXEC_METADATA_VERSION} (${sub.size} < ${kho_kexec_metadata.size})`,
+        );
+        throw new KhoError(
+          "EINVAL",
+          `blob of ${sub.size} bytes, v1 needs ${kho_kexec_metadata.size}`,
+          KHO_METADATA_NODE_NAME,
+        );
       }
       const m = kho_kexec_metadata.readAt(ctx.mem, sub.phys);
       ctx.state.incomingCount = m.kexec_count;

@@ -1,6 +1,13 @@
+import {
+  type AnyPlugin,
+  type ComposedKernel,
+  composeKernel,
+  definePlugin,
+  LiveUpdateHost,
+  Machine,
+} from "@khosim/kho-core";
 import { describe, expect, it } from "vitest";
-import { composeKernel, definePlugin, LiveUpdateHost, Machine, type AnyPlugin, type ComposedKernel } from "@khosim/kho-core";
-import { kexecMetadataPlugin, kho_kexec_metadata, KHO_METADATA_NODE_NAME } from "../src/index.js";
+import { KHO_METADATA_NODE_NAME, kexecMetadataPlugin, kho_kexec_metadata } from "../src/index.js";
 
 const machine = () =>
   new Machine({
@@ -11,7 +18,8 @@ const machine = () =>
     ],
   });
 
-const kernel = (release: string, plugins: AnyPlugin[] = [kexecMetadataPlugin]): ComposedKernel => composeKernel({ release, plugins });
+const kernel = (release: string, plugins: AnyPlugin[] = [kexecMetadataPlugin]): ComposedKernel =>
+  composeKernel({ release, plugins });
 
 /** The 73 bytes as spec §8 lays them out, built by hand. */
 function expectedBlob(version: number, release: string, count: number): Uint8Array {
@@ -58,7 +66,9 @@ describe("kexec-metadata", () => {
     const back = host.kexec(kernel("B"));
     expect(khoLines(host)).toContain("exec from: C (count 3)");
     expect(outgoingBlob(host)).toEqual(expectedBlob(1, "B", 4));
-    expect(back.subtrees.restored.map((s) => [s.name, s.compatible])).toEqual([[KHO_METADATA_NODE_NAME, "kexec-metadata-v1"]]);
+    expect(back.subtrees.restored.map((s) => [s.name, s.compatible])).toEqual([
+      [KHO_METADATA_NODE_NAME, "kexec-metadata-v1"],
+    ]);
     expect(back.verified.pluginBytes).toBe(73);
   });
 
@@ -113,7 +123,9 @@ describe("kexec-metadata", () => {
     ["blob-size 3", expectedBlob(1, "A", 9), 3, "kexec-metadata blob too small (3 bytes)"],
   ])("checklist 45: %s is ignored with a warning and the next count restarts at 1", (_what, bytes, size, warning) => {
     const host = new LiveUpdateHost(machine());
-    host.boot(kernel("A", [kexecMetadataPlugin, forger(bytes, size, () => host.context(kexecMetadataPlugin).state.blobPa)]));
+    host.boot(
+      kernel("A", [kexecMetadataPlugin, forger(bytes, size, () => host.context(kexecMetadataPlugin).state.blobPa)]),
+    );
     const r = host.kexec(kernel("B"));
     expect(host.kernel.log.lines).toContainEqual({ level: "warn", prefix: "KHO: ", text: warning });
     expect(khoLines(host).some((l) => l.startsWith("exec from"))).toBe(false);
@@ -124,10 +136,20 @@ describe("kexec-metadata", () => {
 
   it("a version mismatch is refused and reported with both compatible strings", () => {
     const host = new LiveUpdateHost(machine());
-    host.boot(kernel("A", [kexecMetadataPlugin, forger(expectedBlob(7, "A", 2), 73, () => host.context(kexecMetadataPlugin).state.blobPa)]));
+    host.boot(
+      kernel("A", [
+        kexecMetadataPlugin,
+        forger(expectedBlob(7, "A", 2), 73, () => host.context(kexecMetadataPlugin).state.blobPa),
+      ]),
+    );
     const r = host.kexec(kernel("B"));
     expect(r.subtrees.refused).toEqual([
-      expect.objectContaining({ name: KHO_METADATA_NODE_NAME, plugin: "kexec-metadata", compatible: "kexec-metadata-v7", accepted: ["kexec-metadata-v1"] }),
+      expect.objectContaining({
+        name: KHO_METADATA_NODE_NAME,
+        plugin: "kexec-metadata",
+        compatible: "kexec-metadata-v7",
+        accepted: ["kexec-metadata-v1"],
+      }),
     ]);
   });
 

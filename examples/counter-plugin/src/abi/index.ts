@@ -39,7 +39,9 @@ export const counter_ser_v2 = defineStruct(
     count: field.u64({ doc: "The counter, as the workload left it." }),
     buf_pa: field.phys({ doc: "Head of the preserved folio holding the buffer; 0 when the buffer is empty." }),
     buf_len: field.u32({ doc: "Bytes of the buffer at buf_pa; never more than the folio holds." }),
-    buf_crc32: field.u32({ doc: "crc32 (IEEE, as zlib and the kernel's crc32_le with ~0 in and out) of the buf_len bytes." }),
+    buf_crc32: field.u32({
+      doc: "crc32 (IEEE, as zlib and the kernel's crc32_le with ~0 in and out) of the buf_len bytes.",
+    }),
   },
   { packed: true },
 );

@@ -1,7 +1,15 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateAbiJsonSchema, generateCHeader, generateMarkdown, parseSize, renderAbiDocs, type AbiPageSize, type AbiSchema } from "@khosim/kho-core";
-import { checkOptions, optString, parseArgs, UsageError, type Command } from "../command.js";
+import {
+  type AbiPageSize,
+  type AbiSchema,
+  generateAbiJsonSchema,
+  generateCHeader,
+  generateMarkdown,
+  parseSize,
+  renderAbiDocs,
+} from "@khosim/kho-core";
+import { type Command, checkOptions, optString, parseArgs, UsageError } from "../command.js";
 import { ALL_ABIS } from "../schemas.js";
 
 function find(name: string | undefined): AbiSchema {
@@ -32,7 +40,8 @@ export function writeAbiDocs(dir: string): string[] {
 export const abiCommand: Command = {
   name: "abi",
   summary: "the handover ABI from the schemas: list, Markdown, C header, JSON Schema, docs/abi",
-  usage: "kho abi list | doc NAME | header NAME [--page-size 4KiB] | json-schema NAME [--page-size 4KiB] | docs --out DIR",
+  usage:
+    "kho abi list | doc NAME | header NAME [--page-size 4KiB] | json-schema NAME [--page-size 4KiB] | docs --out DIR",
   run(args, io) {
     const p = parseArgs(args);
     const [verb, name, ...rest] = p.positional;
@@ -40,7 +49,8 @@ export const abiCommand: Command = {
     switch (verb) {
       case "list":
         checkOptions(p, []);
-        for (const a of ALL_ABIS) io.out(`${a.name}\t${a.kind}\t${a.format}\t${a.version}\t${a.compatible.join(",") || "-"}\t${a.title}\n`);
+        for (const a of ALL_ABIS)
+          io.out(`${a.name}\t${a.kind}\t${a.format}\t${a.version}\t${a.compatible.join(",") || "-"}\t${a.title}\n`);
         return 0;
       case "doc":
         checkOptions(p, []);
@@ -52,7 +62,9 @@ export const abiCommand: Command = {
         return 0;
       case "json-schema":
         checkOptions(p, ["page-size"]);
-        io.out(JSON.stringify(generateAbiJsonSchema(find(name), pageSizeOf(optString(p, "page-size"))), null, 2) + "\n");
+        io.out(
+          `${JSON.stringify(generateAbiJsonSchema(find(name), pageSizeOf(optString(p, "page-size"))), null, 2)}\n`,
+        );
         return 0;
       case "docs": {
         checkOptions(p, ["out"]);

@@ -1,5 +1,14 @@
-import { bootFromImage, debugfsView, decodeDebugfsDir, readImageFile, writeDebugfs, type BlobReport, type DebugfsReport, type SideReport } from "@khosim/kho-core";
-import { checkOptions, optFlag, optString, parseArgs, UsageError, type Command, type Io } from "../command.js";
+import {
+  type BlobReport,
+  bootFromImage,
+  type DebugfsReport,
+  debugfsView,
+  decodeDebugfsDir,
+  readImageFile,
+  type SideReport,
+  writeDebugfs,
+} from "@khosim/kho-core";
+import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
 function blobLine(b: BlobReport): string {
   const d = b.decoded;
@@ -19,9 +28,17 @@ function printSide(name: string, s: SideReport, lines: string[]): void {
   lines.push(`${name}/`);
   const f = s.fdt;
   if (f) {
-    lines.push(`  fdt: ${f.status}, ${f.length} bytes${f.totalsize !== null ? `, totalsize ${f.totalsize}` : ""}${f.error ? ` (${f.error})` : ""}`);
-    if (f.preservedMemoryMap) lines.push(`    preserved-memory-map ${f.preservedMemoryMap.pa ?? "-"}${f.preservedMemoryMap.problem ? ` (${f.preservedMemoryMap.problem})` : ""}: radix tree ${f.preservedMemoryMap.radixTree}`);
-    for (const t of f.subtrees) lines.push(`    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}${t.problems.length ? ` (${t.problems.join("; ")})` : ""}`);
+    lines.push(
+      `  fdt: ${f.status}, ${f.length} bytes${f.totalsize !== null ? `, totalsize ${f.totalsize}` : ""}${f.error ? ` (${f.error})` : ""}`,
+    );
+    if (f.preservedMemoryMap)
+      lines.push(
+        `    preserved-memory-map ${f.preservedMemoryMap.pa ?? "-"}${f.preservedMemoryMap.problem ? ` (${f.preservedMemoryMap.problem})` : ""}: radix tree ${f.preservedMemoryMap.radixTree}`,
+      );
+    for (const t of f.subtrees)
+      lines.push(
+        `    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}${t.problems.length ? ` (${t.problems.join("; ")})` : ""}`,
+      );
   }
   if (s.scratch) {
     for (const a of s.scratch.areas) lines.push(`  scratch ${a.addr}+${a.size}`);
@@ -62,11 +79,16 @@ export const debugfsCommand: Command = {
       checkOptions(p, ["release", "cmdline", "handover"]);
       if (rest.length !== 2) throw new UsageError("expected IMAGE and DIR");
       const handover = optString(p, "handover");
-      if (handover !== undefined && handover !== "x86" && handover !== "dt") throw new UsageError("--handover is x86 or dt");
+      if (handover !== undefined && handover !== "x86" && handover !== "dt")
+        throw new UsageError("--handover is x86 or dt");
       const image = readImageFile(rest[0]!);
-      const fmt = handover ?? (image.record?.format ?? "x86");
+      const fmt = handover ?? image.record?.format ?? "x86";
       const cmdline = optString(p, "cmdline");
-      const { kernel } = bootFromImage(image, { release: optString(p, "release") ?? "khosim", handover: fmt, ...(cmdline !== undefined ? { cmdline } : {}) });
+      const { kernel } = bootFromImage(image, {
+        release: optString(p, "release") ?? "khosim",
+        handover: fmt,
+        ...(cmdline !== undefined ? { cmdline } : {}),
+      });
       const view = debugfsView(kernel);
       writeDebugfs(rest[1]!, view);
       io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${rest[1]}\n`);

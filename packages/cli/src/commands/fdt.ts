@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { checkFull, FdtError, KhoError, toCanon, toDts } from "@khosim/kho-core";
-import { checkOptions, parseArgs, UsageError, type Command } from "../command.js";
+import { type Command, checkOptions, parseArgs, UsageError } from "../command.js";
 
 function load(path: string): Uint8Array {
   try {
@@ -18,7 +18,8 @@ export const fdtCommand: Command = {
     const p = parseArgs(args);
     checkOptions(p, []);
     const [sub, file, ...extra] = p.positional;
-    if (sub === undefined || file === undefined || extra.length > 0) throw new UsageError("expected a subcommand and one FILE");
+    if (sub === undefined || file === undefined || extra.length > 0)
+      throw new UsageError("expected a subcommand and one FILE");
     const blob = load(file);
     switch (sub) {
       case "check":

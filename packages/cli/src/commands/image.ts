@@ -1,5 +1,5 @@
 import { imageInfo, readImageFile } from "@khosim/kho-core";
-import { checkOptions, optFlag, parseArgs, UsageError, type Command } from "../command.js";
+import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
 
 export const imageCommand: Command = {
   name: "image",
@@ -9,7 +9,8 @@ export const imageCommand: Command = {
     const p = parseArgs(args, ["json"]);
     checkOptions(p, ["json"]);
     const [sub, file, ...extra] = p.positional;
-    if (sub !== "info") throw new UsageError(sub === undefined ? "expected a subcommand" : `unknown subcommand "${sub}"`);
+    if (sub !== "info")
+      throw new UsageError(sub === undefined ? "expected a subcommand" : `unknown subcommand "${sub}"`);
     if (file === undefined || extra.length > 0) throw new UsageError("expected one FILE");
     const info = imageInfo(readImageFile(file));
     if (optFlag(p, "json")) {
@@ -30,7 +31,9 @@ export const imageCommand: Command = {
       else lines.push(`  no KHO data in it${info.record.error ? `: ${info.record.error}` : ""}`);
     }
     for (const s of info.kexecSegments) lines.push(`segment: ${s.kind} ${s.pa}+${s.size}`);
-    lines.push(`loads: ${info.totals.loads}, ${info.totals.fileBytes} bytes in the file, ${info.totals.memBytes} bytes of memory`);
+    lines.push(
+      `loads: ${info.totals.loads}, ${info.totals.fileBytes} bytes in the file, ${info.totals.memBytes} bytes of memory`,
+    );
     for (const l of info.loads) lines.push(`  paddr ${l.paddr} memsz ${l.memsz} filesz ${l.filesz}`);
     io.out(`${lines.join("\n")}\n`);
     return 0;

@@ -1,16 +1,16 @@
 import {
-  KEY_PATTERNS,
   countTree,
   decodeKey,
   encodeKey,
   formatCount,
   hex,
-  parseSize,
-  radixGeometry,
+  KEY_PATTERNS,
   type KeyPattern,
+  parseSize,
   type RadixGeometry,
+  radixGeometry,
 } from "@khosim/kho-core";
-import { UsageError, checkOptions, optFlag, optString, parseArgs, type Command, type Io } from "../command.js";
+import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
 const USAGE = [
   "kho radix geometry [--page-size 4KiB] [--legacy-depth] [--json]",
@@ -55,7 +55,9 @@ function geometryText(g: RadixGeometry): string {
     `max order      ${g.maxOrder}`,
   ];
   if (g.coveredBits < g.keyBits)
-    lines.push(`warning: key bit ${g.order0Log2} is not indexed; order-0 keys lose their order bit and are mis-decoded`);
+    lines.push(
+      `warning: key bit ${g.order0Log2} is not indexed; order-0 keys lose their order bit and are mis-decoded`,
+    );
   return `${lines.join("\n")}\n`;
 }
 
@@ -125,7 +127,8 @@ export const radixCommand: Command = {
   run(args, io) {
     const [sub, ...rest] = args;
     const fn = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-    if (fn === undefined) throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
+    if (fn === undefined)
+      throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
     return fn(rest, io);
   },
 };

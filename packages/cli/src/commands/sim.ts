@@ -1,5 +1,5 @@
 import { formatReport, runScenario } from "@khosim/kho-core";
-import { checkOptions, optFlag, parseArgs, UsageError, type Command } from "../command.js";
+import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
 import { defaultScenario } from "../scenarios/default.js";
 
 export const simCommand: Command = {
@@ -9,12 +9,15 @@ export const simCommand: Command = {
   run(args, io) {
     const p = parseArgs(args, ["json"]);
     checkOptions(p, ["json"]);
-    if (p.positional.length) throw new UsageError("scenario files are not supported yet; run without arguments for the built-in chain");
+    if (p.positional.length)
+      throw new UsageError("scenario files are not supported yet; run without arguments for the built-in chain");
     const result = runScenario(defaultScenario);
-    if (optFlag(p, "json")) io.out(JSON.stringify(result, null, 2) + "\n");
+    if (optFlag(p, "json")) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");
-      io.out(`scenario ${result.scenario}: ${defaultScenario.description}\nmachine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`);
+      io.out(
+        `scenario ${result.scenario}: ${defaultScenario.description}\nmachine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`,
+      );
       io.out(result.transitions.map(formatReport).join("\n"));
       if (result.stopped) io.out("\nchain stopped: a kernel panicked\n");
     }

@@ -1,6 +1,6 @@
+import { counterPlugin } from "@khosim/example-counter";
 import { DEFAULT_MACHINE, type LiveUpdateHost, type Scenario } from "@khosim/kho-core";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
-import { counterPlugin } from "@khosim/example-counter";
 
 const A = "7.2.0-rc1";
 const B = "7.2.0-rc1-custom";

@@ -170,7 +170,7 @@ export class CellsProp<R extends boolean> extends Prop<number[], R> {
   encode(value: number[]): Uint8Array {
     const out = new Uint8Array(4 * value.length);
     const v = new DataView(out.buffer);
-    value.forEach((c, i) => v.setUint32(4 * i, c, false));
+    for (const [i, c] of value.entries()) v.setUint32(4 * i, c, false);
     return out;
   }
 
@@ -193,7 +193,10 @@ export class U64Prop<R extends boolean> extends Prop<bigint, R> {
   readonly sizeText = "8";
 
   schema(): z.ZodType<bigint> {
-    return z.bigint().min(0n).max((1n << 64n) - 1n);
+    return z
+      .bigint()
+      .min(0n)
+      .max((1n << 64n) - 1n);
   }
 
   jsonSchema(): z.ZodType {
@@ -237,7 +240,9 @@ export class BytesProp<R extends boolean> extends Prop<Uint8Array, R> {
   }
 
   jsonSchema(): z.ZodType {
-    return z.string().regex(this.length === undefined ? /^([0-9a-f]{2})*$/ : new RegExp(`^([0-9a-f]{2}){${this.length}}$`));
+    return z
+      .string()
+      .regex(this.length === undefined ? /^([0-9a-f]{2})*$/ : new RegExp(`^([0-9a-f]{2}){${this.length}}$`));
   }
 
   toJson(value: Uint8Array): JsonValue {
@@ -256,14 +261,18 @@ export class BytesProp<R extends boolean> extends Prop<Uint8Array, R> {
   }
 }
 
+/** No options given: the default of every options type parameter. */
+type NoOptions = Record<never, never>;
+
 /** Property constructors, used as `prop.u64()`, `prop.string({ optional: true })`. */
 export const prop = {
-  string: <const S extends string = string, O extends StringPropOptions<S> = {}>(opts?: O & StringPropOptions<S>) =>
-    new StringProp<S, Required<O>>(opts),
-  strings: <O extends PropOptions = {}>(opts?: O) => new StringListProp<Required<O>>(opts),
-  cells: <O extends PropOptions = {}>(count?: number, opts?: O) => new CellsProp<Required<O>>(count, opts),
-  u64: <O extends PropOptions = {}>(opts?: O) => new U64Prop<Required<O>>(opts),
-  bytes: <O extends PropOptions = {}>(length?: number, opts?: O) => new BytesProp<Required<O>>(length, opts),
+  string: <const S extends string = string, O extends StringPropOptions<S> = NoOptions>(
+    opts?: O & StringPropOptions<S>,
+  ) => new StringProp<S, Required<O>>(opts),
+  strings: <O extends PropOptions = NoOptions>(opts?: O) => new StringListProp<Required<O>>(opts),
+  cells: <O extends PropOptions = NoOptions>(count?: number, opts?: O) => new CellsProp<Required<O>>(count, opts),
+  u64: <O extends PropOptions = NoOptions>(opts?: O) => new U64Prop<Required<O>>(opts),
+  bytes: <O extends PropOptions = NoOptions>(length?: number, opts?: O) => new BytesProp<Required<O>>(length, opts),
 };
 
 // -------------------------------------------------------------------- nodes
@@ -337,7 +346,7 @@ export class FdtNodeLayout<P extends FdtProps, C> implements AnyFdtNode {
   }
 
   get compatible(): readonly string[] {
-    const c = this.props["compatible"];
+    const c = this.props.compatible;
     return c instanceof StringProp && c.oneOf !== undefined ? c.oneOf : [];
   }
 
@@ -350,7 +359,8 @@ export class FdtNodeLayout<P extends FdtProps, C> implements AnyFdtNode {
   }
 
   get schema(): z.ZodType<FdtNodeValue<P, FdtChildValue<C>>> {
-    return (this.#schema ??= this.schemaWith((p) => p.schema())) as z.ZodType<FdtNodeValue<P, FdtChildValue<C>>>;
+    this.#schema ??= this.schemaWith((p) => p.schema());
+    return this.#schema as z.ZodType<FdtNodeValue<P, FdtChildValue<C>>>;
   }
 
   /** Validates `toJson(value)`. */
@@ -363,8 +373,13 @@ export class FdtNodeLayout<P extends FdtProps, C> implements AnyFdtNode {
       Object.fromEntries(this.propList.map(([k, p]) => [k, withDoc(p.required ? of(p) : of(p).optional(), p.doc)])),
     );
     const child = this.childLayout();
-    const children = child === undefined ? z.array(z.never()).max(0) : z.array(child.schemaWith(of)).max(this.maxChildren);
-    const node = z.strictObject({ name: z.string().refine((n) => !n.includes("\0") && !n.includes("/")), props, children });
+    const children =
+      child === undefined ? z.array(z.never()).max(0) : z.array(child.schemaWith(of)).max(this.maxChildren);
+    const node = z.strictObject({
+      name: z.string().refine((n) => !n.includes("\0") && !n.includes("/")),
+      props,
+      children,
+    });
     return withDoc(node, this.doc);
   }
 
@@ -512,7 +527,8 @@ function toJsonNode(layout: AnyFdtNode, value: FdtNodeValue<FdtProps, unknown>):
     props: Object.fromEntries(
       layout.propList.flatMap(([name, p]) => (props[name] === undefined ? [] : [[name, p.toJson(props[name])]])),
     ),
-    children: child === undefined ? [] : value.children.map((c) => toJsonNode(child, c as FdtNodeValue<FdtProps, unknown>)),
+    children:
+      child === undefined ? [] : value.children.map((c) => toJsonNode(child, c as FdtNodeValue<FdtProps, unknown>)),
   };
 }
 
@@ -521,7 +537,7 @@ function toJsonNode(layout: AnyFdtNode, value: FdtNodeValue<FdtProps, unknown>):
  * property restricted to those values comes first, as nodes conventionally
  * start with it.
  */
-export function defineFdtNode<const Compat extends string = never, P extends FdtProps = {}, C = undefined>(
+export function defineFdtNode<const Compat extends string = never, P extends FdtProps = NoOptions, C = undefined>(
   name: string,
   opts: FdtNodeOptions<Compat, P, C>,
 ): FdtNodeLayout<WithCompat<Compat, P>, C> {

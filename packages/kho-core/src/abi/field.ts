@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KhoError, type Errno } from "../errors.js";
+import { type Errno, KhoError } from "../errors.js";
 
 /**
  * The building blocks of a C layout. Each field knows its size, its natural
@@ -42,12 +42,14 @@ export abstract class Field<T> {
 
   /** Validates a value before encoding. */
   get schema(): z.ZodType<T> {
-    return (this.#schema ??= this.described(this.buildSchema()));
+    this.#schema ??= this.described(this.buildSchema());
+    return this.#schema;
   }
 
   /** Validates `toJson(value)`; `z.toJSONSchema` of it is the published JSON Schema. */
   get jsonSchema(): z.ZodType {
-    return (this.#jsonSchema ??= this.described(this.buildJsonSchema()));
+    this.#jsonSchema ??= this.described(this.buildJsonSchema());
+    return this.#jsonSchema;
   }
 
   private described<S extends z.ZodType>(s: S): S {
@@ -113,8 +115,15 @@ export class IntField<T extends number | bigint> extends Field<T> {
     if (this.oneOf !== undefined) return z.literal(this.oneOf as readonly T[] & z.util.Literal[]);
     // The casts only restate T, which the factory chose together with `bits`.
     return (this.bits === 64
-      ? z.bigint().min(this.min as bigint).max(this.max as bigint)
-      : z.number().int().min(this.min as number).max(this.max as number)) as unknown as z.ZodType<T>;
+      ? z
+          .bigint()
+          .min(this.min as bigint)
+          .max(this.max as bigint)
+      : z
+          .number()
+          .int()
+          .min(this.min as number)
+          .max(this.max as number)) as unknown as z.ZodType<T>;
   }
 
   protected buildJsonSchema(): z.ZodType {
@@ -315,6 +324,6 @@ export class ArrayField<T> extends Field<T[]> {
   }
 
   write(view: DataView, off: number, value: T[], path: string): void {
-    value.forEach((v, i) => this.element.write(view, off + i * this.element.size, v, `${path}[${i}]`));
+    for (const [i, v] of value.entries()) this.element.write(view, off + i * this.element.size, v, `${path}[${i}]`);
   }
 }

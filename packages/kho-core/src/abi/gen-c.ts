@@ -1,8 +1,8 @@
 import { KhoError } from "../errors.js";
-import { ArrayField, CharField, IntField, type AnyField } from "./field.js";
-import { structsOf, type AbiSchema } from "./schema.js";
-import { StructLayout, type AnyStruct } from "./struct.js";
-import { PageSized, type AbiPageSize } from "./vocabulary.js";
+import { type AnyField, ArrayField, CharField, IntField } from "./field.js";
+import { type AbiSchema, structsOf } from "./schema.js";
+import { type AnyStruct, StructLayout } from "./struct.js";
+import { type AbiPageSize, PageSized } from "./vocabulary.js";
 
 /** Resolves a page-size family to the variant for `pageSize`. */
 export function resolveStruct(l: AnyStruct | PageSized<AnyStruct>, pageSize: AbiPageSize): AnyStruct {
@@ -14,7 +14,10 @@ export function structClosure(roots: readonly AnyStruct[]): AnyStruct[] {
   const out: AnyStruct[] = [];
   const byName = new Map<string, AnyStruct>();
   const visit = (f: AnyField): void => {
-    if (f instanceof ArrayField) return visit(f.element);
+    if (f instanceof ArrayField) {
+      visit(f.element);
+      return;
+    }
     if (!(f instanceof StructLayout)) return;
     const known = byName.get(f.name);
     if (known === f) return;
@@ -30,7 +33,11 @@ export function structClosure(roots: readonly AnyStruct[]): AnyStruct[] {
 /** A C string literal (the ABI strings are ASCII; anything else is escaped). */
 export function cString(s: string): string {
   return `"${Array.from(new TextEncoder().encode(s), (b) =>
-    b === 0x22 || b === 0x5c ? `\\${String.fromCharCode(b)}` : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, "0")}`,
+    b === 0x22 || b === 0x5c
+      ? `\\${String.fromCharCode(b)}`
+      : b >= 0x20 && b < 0x7f
+        ? String.fromCharCode(b)
+        : `\\${b.toString(8).padStart(3, "0")}`,
   ).join("")}"`;
 }
 
@@ -42,7 +49,10 @@ function comment(text: string | undefined): string {
 export function cDeclarator(f: AnyField, name: string): string {
   if (f instanceof IntField) return `uint${f.bits}_t ${name}`;
   if (f instanceof CharField) {
-    const len = f.sizedFor === undefined ? String(f.size) : `KHO_ABI_ALIGN(sizeof(${cString(f.sizedFor.text)}), ${f.sizedFor.align})`;
+    const len =
+      f.sizedFor === undefined
+        ? String(f.size)
+        : `KHO_ABI_ALIGN(sizeof(${cString(f.sizedFor.text)}), ${f.sizedFor.align})`;
     return `char ${name}[${len}]`;
   }
   if (f instanceof ArrayField) return cDeclarator(f.element, `${name}[${f.count}]`);
@@ -69,7 +79,8 @@ function asserts(s: AnyStruct): string[] {
   return [
     `static_assert(sizeof(struct ${s.name}) == ${s.size}, "sizeof(struct ${s.name})");`,
     ...s.members.map(
-      (m) => `static_assert(offsetof(struct ${s.name}, ${m.name}) == ${m.offset}, "offsetof(struct ${s.name}, ${m.name})");`,
+      (m) =>
+        `static_assert(offsetof(struct ${s.name}, ${m.name}) == ${m.offset}, "offsetof(struct ${s.name}, ${m.name})");`,
     ),
   ];
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { FdtNodeLayout } from "./fdt-layout.js";
 import type { AbiSchema } from "./schema.js";
 import type { AnyStruct } from "./struct.js";
-import { PageSized, type AbiPageSize } from "./vocabulary.js";
+import { type AbiPageSize, PageSized } from "./vocabulary.js";
 
 /**
  * JSON Schema (draft 2020-12) of a decoded value after `toJson`: JSON has no

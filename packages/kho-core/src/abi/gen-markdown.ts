@@ -1,8 +1,8 @@
 import type { AnyFdtNode, AnyProp } from "./fdt-layout.js";
-import { IntField, type AnyField } from "./field.js";
+import { type AnyField, IntField } from "./field.js";
 import { cString, cStructDecl, resolveStruct, structClosure } from "./gen-c.js";
-import { structsOf, type AbiSchema } from "./schema.js";
-import { StructLayout, type AnyStruct } from "./struct.js";
+import { type AbiSchema, structsOf } from "./schema.js";
+import { type AnyStruct, StructLayout } from "./struct.js";
 import { ABI_PAGE_SIZES, PageSized } from "./vocabulary.js";
 
 /** Table cells must not break the row. */
@@ -25,7 +25,9 @@ function fieldMeaning(f: AnyField): string {
 function structRows(s: AnyStruct, base: number, prefix: string): string[] {
   return s.members.flatMap((m) => {
     const row = `| ${base + m.offset} | ${m.field.size} | ${code(m.field.typeName)} | ${code(prefix + m.name)} | ${cell(fieldMeaning(m.field))} |`;
-    return m.field instanceof StructLayout ? [row, ...structRows(m.field, base + m.offset, `${prefix}${m.name}.`)] : [row];
+    return m.field instanceof StructLayout
+      ? [row, ...structRows(m.field, base + m.offset, `${prefix}${m.name}.`)]
+      : [row];
   });
 }
 
@@ -43,7 +45,9 @@ function structSection(l: AnyStruct | PageSized<AnyStruct>): string[] {
   ];
   if (l instanceof PageSized) {
     const variants = ABI_PAGE_SIZES.map((ps) => [ps, l.at(ps)] as const);
-    const differing = s.members.filter((m) => new Set(variants.map(([, v]) => v.members.find((x) => x.name === m.name)?.field.typeName)).size > 1);
+    const differing = s.members.filter(
+      (m) => new Set(variants.map(([, v]) => v.members.find((x) => x.name === m.name)?.field.typeName)).size > 1,
+    );
     out.push(
       ``,
       `The layout depends on PAGE_SIZE; the table above is for 4096.`,

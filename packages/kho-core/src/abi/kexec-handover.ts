@@ -86,7 +86,9 @@ export const kho_vmalloc = defineStruct(
   {
     first: field.phys({ doc: "First chunk page." }),
     total_pages: field.u32({ doc: "Pages in the area (nr_pages)." }),
-    flags: field.u16({ doc: "KHO_VMALLOC_ALLOC (bit 0), KHO_VMALLOC_HUGE_VMAP (bit 1); other bits are refused on restore." }),
+    flags: field.u16({
+      doc: "KHO_VMALLOC_ALLOC (bit 0), KHO_VMALLOC_HUGE_VMAP (bit 1); other bits are refused on restore.",
+    }),
     order: field.u16({ doc: "Page order of the mapping; each chunk entry covers 2^order pages." }),
   },
   { packed: false },

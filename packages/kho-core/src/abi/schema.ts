@@ -1,5 +1,5 @@
 import { KhoError } from "../errors.js";
-import { FdtNodeLayout, type AnyFdtNode } from "./fdt-layout.js";
+import { type AnyFdtNode, FdtNodeLayout } from "./fdt-layout.js";
 import type { AnyStruct } from "./struct.js";
 import type { PageSized } from "./vocabulary.js";
 

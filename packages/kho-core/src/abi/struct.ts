@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { KhoError } from "../errors.js";
-import { abiError, Field, type AnyField, type FieldOptions, type Infer, type JsonValue } from "./field.js";
+import { type AnyField, abiError, Field, type FieldOptions, type Infer, type JsonValue } from "./field.js";
 
 /**
  * The slice of simulated physical memory a layout needs. The simulator's
@@ -125,7 +125,8 @@ export class StructLayout<S extends StructFields> extends Field<StructValue<S>> 
       (acc, k) => (typeof k === "number" ? `${acc}[${k}]` : `${acc}.${String(k)}`),
       root,
     );
-    const code = issue.code === "too_big" || issue.code === "too_small" || issue.code === "invalid_value" ? "ERANGE" : "EINVAL";
+    const code =
+      issue.code === "too_big" || issue.code === "too_small" || issue.code === "invalid_value" ? "ERANGE" : "EINVAL";
     throw abiError(code, issue.message, where);
   }
 

@@ -3,10 +3,10 @@ import {
   ArrayField,
   BytesField,
   CharField,
-  IntField,
   type CharOptions,
   type Field,
   type FieldOptions,
+  IntField,
   type IntOptions,
 } from "./field.js";
 
@@ -59,7 +59,8 @@ export class PageSized<L> {
   at(pageSize: AbiPageSize): L {
     let l = this.#cache.get(pageSize);
     if (l === undefined) {
-      if (!ABI_PAGE_SIZES.includes(pageSize)) throw new KhoError("EINVAL", `unsupported page size ${pageSize}`, this.name);
+      if (!ABI_PAGE_SIZES.includes(pageSize))
+        throw new KhoError("EINVAL", `unsupported page size ${pageSize}`, this.name);
       l = this.build(pageSize);
       this.#cache.set(pageSize, l);
     }

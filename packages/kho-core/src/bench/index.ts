@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { keyStream, scratchTree, WalkHash, type KeyPattern } from "../radix/stream.js";
+import { type KeyPattern, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
 import { referenceBinary } from "./reference.js";
 
 interface Scenario {
@@ -90,7 +90,23 @@ const TIME = "/usr/bin/time";
 
 /** The reference's `bench` for the same scenario (it does not time deletes). */
 function runC(s: Scenario, reps: number): Measured {
-  const args = ["bench", "--page-shift", String(s.pageShift), "--pages", String(s.pages), "--order", String(s.order), "--pattern", s.pattern, "--seed", String(SEED), "--reps", String(reps), "--delete-every", String(s.deleteEvery)];
+  const args = [
+    "bench",
+    "--page-shift",
+    String(s.pageShift),
+    "--pages",
+    String(s.pages),
+    "--order",
+    String(s.order),
+    "--pattern",
+    s.pattern,
+    "--seed",
+    String(SEED),
+    "--reps",
+    String(reps),
+    "--delete-every",
+    String(s.deleteEvery),
+  ];
   let out: string;
   let maxRssKiB: number | null = null;
   if (existsSync(TIME)) {
@@ -103,8 +119,22 @@ function runC(s: Scenario, reps: number): Measured {
       rmSync(dir, { recursive: true, force: true });
     }
   } else out = execFileSync(referenceBinary(), args, { encoding: "utf8" });
-  const j = JSON.parse(out) as { add_ns_per_op: number; walk_ns_per_page: number; tree_pages: number; walked: number; walk_hash: string };
-  return { addNs: j.add_ns_per_op, delNs: null, walkNs: j.walk_ns_per_page, treePages: j.tree_pages, walked: j.walked, walkHash: j.walk_hash, maxRssKiB };
+  const j = JSON.parse(out) as {
+    add_ns_per_op: number;
+    walk_ns_per_page: number;
+    tree_pages: number;
+    walked: number;
+    walk_hash: string;
+  };
+  return {
+    addNs: j.add_ns_per_op,
+    delNs: null,
+    walkNs: j.walk_ns_per_page,
+    treePages: j.tree_pages,
+    walked: j.walked,
+    walkHash: j.walk_hash,
+    maxRssKiB,
+  };
 }
 
 const f1 = (n: number) => n.toFixed(1);
@@ -122,13 +152,29 @@ function main(argv: readonly string[]): number {
   }
   referenceBinary();
   const self = fileURLToPath(import.meta.url);
-  const rows: string[][] = [["scenario", "add ns/op TS", "C", "TS/C", "walk ns/page TS", "C", "TS/C", "del ns/op TS", "tree pages", "peak RSS MiB TS", "C"]];
+  const rows: string[][] = [
+    [
+      "scenario",
+      "add ns/op TS",
+      "C",
+      "TS/C",
+      "walk ns/page TS",
+      "C",
+      "TS/C",
+      "del ns/op TS",
+      "tree pages",
+      "peak RSS MiB TS",
+      "C",
+    ],
+  ];
   let bad = 0;
   const addRatios: number[] = [];
   const walkRatios: number[] = [];
   for (const s of SCENARIOS) {
     const c = runC(s, reps);
-    const ts = JSON.parse(execFileSync(process.execPath, [self, "--one", JSON.stringify(s), "--reps", String(reps)], { encoding: "utf8" })) as Measured;
+    const ts = JSON.parse(
+      execFileSync(process.execPath, [self, "--one", JSON.stringify(s), "--reps", String(reps)], { encoding: "utf8" }),
+    ) as Measured;
     const same = ts.treePages === c.treePages && ts.walked === c.walked && ts.walkHash === c.walkHash;
     if (!same) bad++;
     addRatios.push(ts.addNs / c.addNs);
@@ -148,9 +194,12 @@ function main(argv: readonly string[]): number {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+  for (const r of rows)
+    console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
   const geo = (xs: number[]) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
-  console.log(`\ngeometric mean TS/C: add ${geo(addRatios).toFixed(2)}, walk ${geo(walkRatios).toFixed(2)} (best of ${reps}; the reference does not time deletes)`);
+  console.log(
+    `\ngeometric mean TS/C: add ${geo(addRatios).toFixed(2)}, walk ${geo(walkRatios).toFixed(2)} (best of ${reps}; the reference does not time deletes)`,
+  );
   if (bad) console.log(`${bad} scenario(s) disagree with the reference on tree_pages/walked/walk_hash`);
   return bad ? 1 : 0;
 }

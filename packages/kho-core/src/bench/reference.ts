@@ -64,5 +64,9 @@ export function referenceBinary(): string {
 
 /** Runs the reference with `args` and returns its standard output. */
 export function runReference(args: readonly string[]): string {
-  return execFileSync(referenceBinary(), args, { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(referenceBinary(), args, {
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }

@@ -1,7 +1,7 @@
 import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import type { BlockBackend, LogSink } from "./backend.js";
-import { BLOCK_HEADER_SIZE, readBlockHeader, writeBlockHeader, type BlockHeader } from "./header.js";
+import { BLOCK_HEADER_SIZE, type BlockHeader, readBlockHeader, writeBlockHeader } from "./header.js";
 
 /**
  * Most blocks one set may hold. It bounds what a corrupted chain from the
@@ -53,13 +53,17 @@ export class KhoBlockSet {
     this.#backend = backend;
     this.#log = opts.log ?? (() => {});
     this.blockSize = backend.mem.pageSize;
-    if (!Number.isSafeInteger(entrySize) || entrySize < 1) throw new KhoError("EINVAL", `bad block entry size ${entrySize}`);
+    if (!Number.isSafeInteger(entrySize) || entrySize < 1)
+      throw new KhoError("EINVAL", `bad block entry size ${entrySize}`);
     this.entrySize = entrySize;
     this.countPerBlock = Math.floor((this.blockSize - BLOCK_HEADER_SIZE) / entrySize);
     // The kernel only warns here and would then grow blocks that hold
     // nothing until the block limit; refusing the set up front is clearer.
     if (this.countPerBlock === 0) {
-      throw new KhoError("EINVAL", `a ${entrySize}-byte entry does not fit a ${this.blockSize}-byte block after its header`);
+      throw new KhoError(
+        "EINVAL",
+        `a ${entrySize}-byte entry does not fit a ${this.blockSize}-byte block after its header`,
+      );
     }
   }
 

@@ -1,21 +1,26 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { KhoError, isKhoError } from "../errors.js";
+import {
+  KHO_FDT_BLOB_SIZE_PROP_NAME,
+  KHO_FDT_COMPATIBLE,
+  KHO_FDT_MEMORY_MAP_PROP_NAME,
+  KHO_FDT_SUB_TREE_PROP_NAME,
+} from "../abi/kexec-handover.js";
+import { isKhoError, KhoError } from "../errors.js";
+import { checkFull } from "../fdt/check.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
-import { checkFull } from "../fdt/check.js";
-import { parseFdt, type FdtNode } from "../fdt/parse.js";
+import { type FdtNode, parseFdt } from "../fdt/parse.js";
 import { nodeCheckCompatibleRc } from "../fdt/ro.js";
-import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_COMPATIBLE, KHO_FDT_MEMORY_MAP_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/kexec-handover.js";
 import { hex } from "../units.js";
 import {
+  debugfs_kho_kexec_metadata,
+  debugfs_luo_ser,
   KHO_KEXEC_METADATA_VERSION,
   KHO_METADATA_NODE_NAME,
   LUO_ABI_COMPATIBLE,
   LUO_NODE_NAME,
-  debugfs_kho_kexec_metadata,
-  debugfs_luo_ser,
 } from "./layouts.js";
 import { MAX_DEBUGFS_BLOB } from "./view.js";
 
@@ -158,7 +163,12 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
   const base = { file, length: bytes.length, subtrees: [] as ListedSubtree[] };
   const h = readHeader(bytes);
   if (bytes.length < 40 || h.magic !== FDT_MAGIC) {
-    return { ...base, status: "invalid", totalsize: null, error: bytes.length < 40 ? `${bytes.length} bytes is shorter than an FDT header` : `bad magic ${hex(h.magic)}` };
+    return {
+      ...base,
+      status: "invalid",
+      totalsize: null,
+      error: bytes.length < 40 ? `${bytes.length} bytes is shorter than an FDT header` : `bad magic ${hex(h.magic)}`,
+    };
   }
   if (h.totalsize > bytes.length) {
     return {
@@ -180,7 +190,10 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
   const map = root.props.find((p) => p.name === KHO_FDT_MEMORY_MAP_PROP_NAME);
   let mapPa: string | null = null;
   let mapProblem: string | undefined;
-  if (!map || map.value.length !== 8) mapProblem = map ? `${KHO_FDT_MEMORY_MAP_PROP_NAME} is ${map.value.length} bytes, not 8` : `no ${KHO_FDT_MEMORY_MAP_PROP_NAME}`;
+  if (map?.value.length !== 8)
+    mapProblem = map
+      ? `${KHO_FDT_MEMORY_MAP_PROP_NAME} is ${map.value.length} bytes, not 8`
+      : `no ${KHO_FDT_MEMORY_MAP_PROP_NAME}`;
   else if (u64le(map.value) === 0n) mapProblem = `${KHO_FDT_MEMORY_MAP_PROP_NAME} is 0`;
   if (map && map.value.length === 8) mapPa = hex(u64le(map.value));
   const subtrees = root.children.map((c): ListedSubtree => {
@@ -189,8 +202,14 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
     const s = c.props.find((p) => p.name === KHO_FDT_BLOB_SIZE_PROP_NAME);
     const dOk = d !== undefined && d.value.length === 8;
     const sOk = s !== undefined && s.value.length === 8;
-    if (!dOk) problems.push(`${KHO_FDT_SUB_TREE_PROP_NAME} ${d ? `is ${d.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`);
-    if (!sOk) problems.push(`${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`);
+    if (!dOk)
+      problems.push(
+        `${KHO_FDT_SUB_TREE_PROP_NAME} ${d ? `is ${d.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`,
+      );
+    if (!sOk)
+      problems.push(
+        `${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`,
+      );
     const size = sOk ? u64le(s.value) : null;
     return {
       name: c.name,
@@ -205,9 +224,15 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
     ...base,
     status: ok ? "ok" : "incompatible",
     totalsize: h.totalsize,
-    ...(ok ? {} : { error: `root is not compatible with "${KHO_FDT_COMPATIBLE}": a v7.2-rc1 kernel ignores this handover` }),
+    ...(ok
+      ? {}
+      : { error: `root is not compatible with "${KHO_FDT_COMPATIBLE}": a v7.2-rc1 kernel ignores this handover` }),
     compatible,
-    preservedMemoryMap: { pa: mapPa, ...(mapProblem ? { problem: `${mapProblem}: the handover is rejected` } : {}), radixTree: UNAVAILABLE },
+    preservedMemoryMap: {
+      pa: mapPa,
+      ...(mapProblem ? { problem: `${mapProblem}: the handover is rejected` } : {}),
+      radixTree: UNAVAILABLE,
+    },
     subtrees,
   };
 }
@@ -224,7 +249,9 @@ function decodeMetadata(bytes: Uint8Array, problems: string[]): BlobDecoded {
     return { kind: "kexec-metadata", version, previousRelease: null, kexecCount: null };
   }
   if (bytes.length < debugfs_kho_kexec_metadata.size) {
-    problems.push(`kexec-metadata blob too small for v${version} (${bytes.length} < ${debugfs_kho_kexec_metadata.size})`);
+    problems.push(
+      `kexec-metadata blob too small for v${version} (${bytes.length} < ${debugfs_kho_kexec_metadata.size})`,
+    );
     return { kind: "kexec-metadata", version, previousRelease: null, kexecCount: null };
   }
   const countAt = debugfs_kho_kexec_metadata.offsetOf("kexec_count");
@@ -239,25 +266,40 @@ function decodeMetadata(bytes: Uint8Array, problems: string[]): BlobDecoded {
     const raw = bytes.subarray(at, at + 65);
     const nul = raw.indexOf(0);
     problems.push(`previous_release: ${e.message}`);
-    return { kind: "kexec-metadata", version, previousRelease: nul < 0 ? null : latin1.decode(raw.subarray(0, nul)), kexecCount };
+    return {
+      kind: "kexec-metadata",
+      version,
+      previousRelease: nul < 0 ? null : latin1.decode(raw.subarray(0, nul)),
+      kexecCount,
+    };
   }
 }
 
 function decodeLuo(bytes: Uint8Array, problems: string[], unavailable: string[]): BlobDecoded {
   if (bytes.length < debugfs_luo_ser.size) {
-    problems.push(`LUO blob is ${bytes.length} bytes, struct luo_ser needs ${debugfs_luo_ser.size}: the next kernel panics`);
+    problems.push(
+      `LUO blob is ${bytes.length} bytes, struct luo_ser needs ${debugfs_luo_ser.size}: the next kernel panics`,
+    );
     return { kind: "luo", compatible: null, liveupdateNum: null, sessionsPa: null, flbsPa: null };
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, debugfs_luo_ser.size);
-  const at = (f: "liveupdate_num" | "sessions_pa" | "flbs_pa"): bigint => dv.getBigUint64(debugfs_luo_ser.offsetOf(f), true);
+  const at = (f: "liveupdate_num" | "sessions_pa" | "flbs_pa"): bigint =>
+    dv.getBigUint64(debugfs_luo_ser.offsetOf(f), true);
   const raw = bytes.subarray(0, 8);
   const nul = raw.indexOf(0);
   const compatible = latin1.decode(raw.subarray(0, nul < 0 ? 8 : nul));
-  if (compatible !== LUO_ABI_COMPATIBLE) problems.push(`compatible "${compatible}" is not "${LUO_ABI_COMPATIBLE}": the next kernel panics`);
+  if (compatible !== LUO_ABI_COMPATIBLE)
+    problems.push(`compatible "${compatible}" is not "${LUO_ABI_COMPATIBLE}": the next kernel panics`);
   const sessions = at("sessions_pa");
   if (sessions) unavailable.push(`session blocks at ${hex(sessions)}: ${UNAVAILABLE}`);
   unavailable.push(`FLB page at ${hex(at("flbs_pa"))}: ${UNAVAILABLE}`);
-  return { kind: "luo", compatible, liveupdateNum: at("liveupdate_num").toString(), sessionsPa: hex(sessions), flbsPa: hex(at("flbs_pa")) };
+  return {
+    kind: "luo",
+    compatible,
+    liveupdateNum: at("liveupdate_num").toString(),
+    sessionsPa: hex(sessions),
+    flbsPa: hex(at("flbs_pa")),
+  };
 }
 
 /** One sub_fdts file, mapped by name: kexec-metadata, LUO, else an FDT if it parses, else raw. */
@@ -274,7 +316,12 @@ export function decodeBlob(name: string, file: string, bytes: Uint8Array, listed
       // blob-size may exceed the FDT's totalsize (kho_test rounds to a folio); the buffer is the file.
       checkFull(bytes);
       const t = parseFdt(bytes);
-      decoded = { kind: "fdt", totalsize: t.header.totalsize, compatible: compatibleOf(t.root), root: nodeJson(t.root) };
+      decoded = {
+        kind: "fdt",
+        totalsize: t.header.totalsize,
+        compatible: compatibleOf(t.root),
+        root: nodeJson(t.root),
+      };
       if (name === "memblock") unavailable.push(`reserve_mem region contents: ${UNAVAILABLE}`);
       if (name === "kho_test") unavailable.push(`the folio list and folio contents: ${UNAVAILABLE}`);
     } catch (e) {
@@ -336,12 +383,14 @@ export function decodeDebugfs(files: ReadonlyMap<string, Uint8Array>): DebugfsRe
   const outR = side(files, "out");
   const inR = side(files, "in");
   if (inR && !files.has("in/fdt")) warnings.push("in/ has no fdt: subtrees cannot be matched to the root FDT");
-  if (inR && outR && files.has("out/fdt")) warnings.push("both in/ and out/fdt: a kernel creates out/fdt only on a cold boot, and in/ only on a KHO boot");
+  if (inR && outR && files.has("out/fdt"))
+    warnings.push("both in/ and out/fdt: a kernel creates out/fdt only on a cold boot, and in/ only on a KHO boot");
   for (const s of [inR, outR]) {
-    if (!s?.fdt || s.fdt.status !== "ok") continue;
+    if (s?.fdt?.status !== "ok") continue;
     for (const t of s.fdt.subtrees) {
       const dir = s.fdt.file.startsWith("in/") ? "in" : "out";
-      if (!files.has(`${dir}/sub_fdts/${t.name}`)) warnings.push(`${dir}/fdt lists "${t.name}" but there is no ${dir}/sub_fdts/${t.name}`);
+      if (!files.has(`${dir}/sub_fdts/${t.name}`))
+        warnings.push(`${dir}/fdt lists "${t.name}" but there is no ${dir}/sub_fdts/${t.name}`);
     }
   }
   return { in: inR, out: outR, warnings };
@@ -353,14 +402,18 @@ export function decodeDebugfs(files: ReadonlyMap<string, Uint8Array>): DebugfsRe
  * is listed as a warning and left alone.
  */
 export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; warnings: string[] } {
-  const root = !existsSync(join(dir, "in")) && !existsSync(join(dir, "out")) && existsSync(join(dir, "kho")) ? join(dir, "kho") : dir;
+  const root =
+    !existsSync(join(dir, "in")) && !existsSync(join(dir, "out")) && existsSync(join(dir, "kho"))
+      ? join(dir, "kho")
+      : dir;
   const files = new Map<string, Uint8Array>();
   const warnings: string[] = [];
   const take = (rel: string): void => {
     const p = join(root, rel);
     const st = statSync(p);
     if (!st.isFile()) return void warnings.push(`${rel} is not a regular file`);
-    if (st.size > MAX_DEBUGFS_BLOB) return void warnings.push(`${rel} is ${st.size} bytes, more than the ${MAX_DEBUGFS_BLOB} read`);
+    if (st.size > MAX_DEBUGFS_BLOB)
+      return void warnings.push(`${rel} is ${st.size} bytes, more than the ${MAX_DEBUGFS_BLOB} read`);
     files.set(rel, new Uint8Array(readFileSync(p)));
   };
   for (const d of ["in", "out"] as const) {
@@ -369,7 +422,8 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
     for (const e of readdirSync(base, { withFileTypes: true })) {
       if (e.name === "sub_fdts" && e.isDirectory()) {
         for (const s of readdirSync(join(base, "sub_fdts"))) take(`${d}/sub_fdts/${s}`);
-      } else if (e.name === "fdt" || (d === "out" && (e.name === "scratch_phys" || e.name === "scratch_len"))) take(`${d}/${e.name}`);
+      } else if (e.name === "fdt" || (d === "out" && (e.name === "scratch_phys" || e.name === "scratch_len")))
+        take(`${d}/${e.name}`);
       else warnings.push(`${d}/${e.name} is not a debugfs kho/ file; ignored`);
     }
   }

@@ -1,3 +1,3 @@
-export * from "./view.js";
-export * from "./layouts.js";
 export * from "./decode.js";
+export * from "./layouts.js";
+export * from "./view.js";

@@ -25,7 +25,7 @@ export const debugfs_kho_kexec_metadata = defineStruct(
 export const debugfs_luo_ser = defineStruct(
   "luo_ser",
   {
-    compatible: field.char(8, { doc: "\"luo-v5\" NUL-padded." }),
+    compatible: field.char(8, { doc: '"luo-v5" NUL-padded.' }),
     liveupdate_num: field.u64({ doc: "Live updates so far, counting this hand-over." }),
     sessions_pa: field.phys({ doc: "First session block header; 0 = no sessions." }),
     flbs_pa: field.phys({ doc: "The FLB page." }),

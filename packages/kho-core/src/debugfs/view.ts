@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/kexec-handover.js";
 import { isKhoError } from "../errors.js";
 import { be32 } from "../fdt/header.js";
 import { findProp, getName, subnodes } from "../fdt/ro.js";
-import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/kexec-handover.js";
 import type { Kernel } from "../kexec/kernel.js";
 import type { KhoScratch } from "../kho/scratch.js";
 import { hex } from "../units.js";
@@ -46,14 +46,20 @@ export function debugfsView(kernel: Kernel): DebugfsView {
   const out = kernel.out;
   if (!kernel.khoEnabled || !out) return { files, warnings };
   const mem = kernel.mem;
-  files.set("out/scratch_phys", scratchLines(kernel.scratch, (s) => s.addr));
-  files.set("out/scratch_len", scratchLines(kernel.scratch, (s) => s.size));
+  files.set(
+    "out/scratch_phys",
+    scratchLines(kernel.scratch, (s) => s.addr),
+  );
+  files.set(
+    "out/scratch_len",
+    scratchLines(kernel.scratch, (s) => s.size),
+  );
   // The file is a window of fixed length onto the live page, as a debugfs blob wrapper is.
   if (out.fdtFileLength !== null) files.set("out/fdt", out.fdt.slice(0, out.fdtFileLength));
   for (const [name, b] of out.subFdts) files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
 
   const kin = kernel.in;
-  if (!kin || !kin.active) return { files, warnings };
+  if (!kin?.active) return { files, warnings };
   const page = kin.fdt;
   const total = Math.min(be32(page, 4), page.length);
   files.set("in/fdt", page.slice(0, total));
@@ -70,18 +76,24 @@ export function debugfsView(kernel: Kernel): DebugfsView {
     const name = getName(fdt, node);
     const data = findProp(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
     const size = findProp(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
-    if (!data || data.value.length !== 8) {
-      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_SUB_TREE_PROP_NAME}`);
+    if (data?.value.length !== 8) {
+      warnings.push(
+        `KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_SUB_TREE_PROP_NAME}`,
+      );
       continue;
     }
-    if (!size || size.value.length !== 8) {
-      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_BLOB_SIZE_PROP_NAME}`);
+    if (size?.value.length !== 8) {
+      warnings.push(
+        `KHO: debugfs: skipping incoming subtree '${name}': missing or invalid ${KHO_FDT_BLOB_SIZE_PROP_NAME}`,
+      );
       continue;
     }
     const pa = u64le(data.value);
     const len = u64le(size.value);
     if (len > BigInt(MAX_DEBUGFS_BLOB) || pa > BigInt(Number.MAX_SAFE_INTEGER)) {
-      warnings.push(`KHO: debugfs: skipping incoming subtree '${name}': blob ${hex(pa)}+${hex(len)} is too large to copy`);
+      warnings.push(
+        `KHO: debugfs: skipping incoming subtree '${name}': blob ${hex(pa)}+${hex(len)} is too large to copy`,
+      );
       continue;
     }
     try {

@@ -1,6 +1,6 @@
+import { checkFull, FdtView, nodeNameAt, propAt, stepTag } from "./check.js";
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP } from "./constants.js";
 import { FdtError } from "./errors.js";
-import { checkFull, FdtView, stepTag, nodeNameAt, propAt } from "./check.js";
 import { memReserveOf } from "./parse.js";
 
 /*
@@ -48,11 +48,13 @@ function canonLines(blob: Uint8Array): string[] {
   let inProps = false;
   for (;;) {
     const step = stepTag(v, offset);
-    if (typeof step.next === "string") throw new FdtError(step.next, "struct walk failed", `struct offset 0x${offset.toString(16)}`);
+    if (typeof step.next === "string")
+      throw new FdtError(step.next, "struct walk failed", `struct offset 0x${offset.toString(16)}`);
     if (step.tag === FDT_END) break;
     if (step.tag === FDT_BEGIN_NODE) {
       const name = nodeNameAt(v, offset);
-      if (typeof name === "string") throw new FdtError(name, "unreadable node name", `struct offset 0x${offset.toString(16)}`);
+      if (typeof name === "string")
+        throw new FdtError(name, "unreadable node name", `struct offset 0x${offset.toString(16)}`);
       const parent = paths.length === 0 ? "" : paths[paths.length - 1]!;
       const path = paths.length === 0 ? canonName(name) : `${parent}/${canonName(name)}`;
       paths.push(path);

@@ -2,18 +2,18 @@ import {
   FDT_BEGIN_NODE,
   FDT_END,
   FDT_END_NODE,
+  FDT_FIRST_SUPPORTED_VERSION,
+  FDT_LAST_SUPPORTED_VERSION,
   FDT_MAGIC,
   FDT_NOP,
   FDT_PROP,
+  FDT_RESERVE_ENTRY_SIZE,
   FDT_TAGSIZE,
   FDT_V1_SIZE,
   FDT_V2_SIZE,
   FDT_V3_SIZE,
   FDT_V16_SIZE,
   FDT_V17_SIZE,
-  FDT_FIRST_SUPPORTED_VERSION,
-  FDT_LAST_SUPPORTED_VERSION,
-  FDT_RESERVE_ENTRY_SIZE,
   type FdtErrName,
 } from "./constants.js";
 import { FdtError } from "./errors.js";
@@ -92,11 +92,11 @@ export class FdtView {
     const abs = (offset + this.offStruct) >>> 0;
     const ulen = len >>> 0;
     if (abs < uoff) return -1;
-    if (((abs + ulen) >>> 0) < abs) return -1;
-    if (((abs + ulen) >>> 0) > this.totalsize) return -1;
+    if ((abs + ulen) >>> 0 < abs) return -1;
+    if ((abs + ulen) >>> 0 > this.totalsize) return -1;
     if (this.version >= 0x11) {
-      if (((uoff + ulen) >>> 0) < uoff) return -1;
-      if (((uoff + ulen) >>> 0) > this.sizeStruct) return -1;
+      if ((uoff + ulen) >>> 0 < uoff) return -1;
+      if ((uoff + ulen) >>> 0 > this.sizeStruct) return -1;
     }
     return abs;
   }
@@ -254,15 +254,28 @@ export function headerFault(h: FdtHeader): HeaderFault | null {
   if (h.version < FDT_FIRST_SUPPORTED_VERSION || h.last_comp_version > FDT_LAST_SUPPORTED_VERSION)
     return bad("FDT_ERR_BADVERSION", `version ${h.version}, last compatible ${h.last_comp_version}`, "header.version");
   if (h.version < h.last_comp_version)
-    return bad("FDT_ERR_BADVERSION", `version ${h.version} older than last compatible ${h.last_comp_version}`, "header.version");
+    return bad(
+      "FDT_ERR_BADVERSION",
+      `version ${h.version} older than last compatible ${h.last_comp_version}`,
+      "header.version",
+    );
   const hdrsize = fdtHeaderSize(h.version);
   const total = h.totalsize;
-  if (total < hdrsize || total > INT_MAX) return bad("FDT_ERR_TRUNCATED", `totalsize ${total} out of range`, "header.totalsize");
+  if (total < hdrsize || total > INT_MAX)
+    return bad("FDT_ERR_TRUNCATED", `totalsize ${total} out of range`, "header.totalsize");
   if (!checkOff(hdrsize, total, h.off_mem_rsvmap))
-    return bad("FDT_ERR_TRUNCATED", `reserve map at ${hex(h.off_mem_rsvmap)} outside the blob`, "header.off_mem_rsvmap");
+    return bad(
+      "FDT_ERR_TRUNCATED",
+      `reserve map at ${hex(h.off_mem_rsvmap)} outside the blob`,
+      "header.off_mem_rsvmap",
+    );
   if (h.version < 17) {
     if (!checkOff(hdrsize, total, h.off_dt_struct))
-      return bad("FDT_ERR_TRUNCATED", `struct block at ${hex(h.off_dt_struct)} outside the blob`, "header.off_dt_struct");
+      return bad(
+        "FDT_ERR_TRUNCATED",
+        `struct block at ${hex(h.off_dt_struct)} outside the blob`,
+        "header.off_dt_struct",
+      );
   } else if (!checkBlock(hdrsize, total, h.off_dt_struct, h.size_dt_struct)) {
     return bad(
       "FDT_ERR_TRUNCATED",
@@ -312,9 +325,11 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
   const size = Math.max(0, Math.min(Math.floor(bufsize), blob.length));
   if (size < FDT_V1_SIZE) fail("FDT_ERR_TRUNCATED", `buffer of ${size} bytes is shorter than any header`, "header");
   const v = new FdtView(blob);
-  if (size < fdtHeaderSize(v.version)) fail("FDT_ERR_TRUNCATED", `buffer of ${size} bytes is shorter than the header`, "header");
+  if (size < fdtHeaderSize(v.version))
+    fail("FDT_ERR_TRUNCATED", `buffer of ${size} bytes is shorter than the header`, "header");
   checkHeaderView(v);
-  if (size < v.totalsize) fail("FDT_ERR_TRUNCATED", `totalsize ${v.totalsize} exceeds the ${size}-byte buffer`, "header.totalsize");
+  if (size < v.totalsize)
+    fail("FDT_ERR_TRUNCATED", `totalsize ${v.totalsize} exceeds the ${size}-byte buffer`, "header.totalsize");
   countMemReserve(v);
 
   let next = 0;

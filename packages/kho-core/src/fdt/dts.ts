@@ -1,7 +1,15 @@
 import { KhoError } from "../errors.js";
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_NOP, FDT_PROP, FDT_RESERVE_ENTRY_SIZE, FDT_V1_SIZE } from "./constants.js";
 import { checkFull, FdtView, headerOf } from "./check.js";
-import { latin1, type FdtMemReserve, type FdtNode, type FdtTree } from "./parse.js";
+import {
+  FDT_BEGIN_NODE,
+  FDT_END,
+  FDT_END_NODE,
+  FDT_NOP,
+  FDT_PROP,
+  FDT_RESERVE_ENTRY_SIZE,
+  FDT_V1_SIZE,
+} from "./constants.js";
+import { type FdtMemReserve, type FdtNode, type FdtTree, latin1 } from "./parse.js";
 
 /*
  * DTS text exactly as `dtc -I dtb -O dts` (dtc 1.6.1) prints it. Three stages
@@ -130,8 +138,7 @@ export function dtcReadBlob(blob: Uint8Array): FdtTree {
     let name = flatname;
     if (fullpath) {
       const ppath = parentFlat ?? new Uint8Array(0);
-      if (!startsWith(flatname, ppath))
-        die(`Path "${latin1(flatname)}" is not valid as a child of "${latin1(ppath)}"`);
+      if (!startsWith(flatname, ppath)) die(`Path "${latin1(flatname)}" is not valid as a child of "${latin1(ppath)}"`);
       const isRootParent = ppath.length === 1 && ppath[0] === 0x2f;
       const plen = ppath.length + (isRootParent ? 0 : 1);
       // Past the end dtc would read beyond the string; no defined output exists.
@@ -169,7 +176,7 @@ export function dtcReadBlob(blob: Uint8Array): FdtTree {
         stack.pop();
         break;
       case FDT_END:
-        die("Premature FDT_END in device tree blob");
+        return die("Premature FDT_END in device tree blob");
       case FDT_NOP:
         break;
       default:
@@ -267,7 +274,8 @@ export function dtcCheckTree(root: FdtNode): FdtNode {
     for (const { node, path } of nodes) {
       const name = cstr(node.name);
       const at = name.indexOf("@");
-      if (at >= 0 && name.indexOf("@", at + 1) >= 0) err("node_name_format", path, "multiple '@' characters in node name");
+      if (at >= 0 && name.indexOf("@", at + 1) >= 0)
+        err("node_name_format", path, "multiple '@' characters in node name");
     }
   } else {
     err("node_name_format", "/", "Failed prerequisite 'node_name_chars'");
@@ -346,7 +354,8 @@ function interruptsAssert(nodes: Walked[], phandles: Map<number, string>): void 
   const byPath = new Map<string, FdtNode>();
   for (const w of nodes) if (!byPath.has(w.path)) byPath.set(w.path, w.node);
   const prop = (n: FdtNode, name: string): Uint8Array | undefined => n.props.find((p) => cstr(p.name) === name)?.value;
-  const isProvider = (n: FdtNode): boolean => prop(n, "interrupt-controller") !== undefined || prop(n, "interrupt-map") !== undefined;
+  const isProvider = (n: FdtNode): boolean =>
+    prop(n, "interrupt-controller") !== undefined || prop(n, "interrupt-map") !== undefined;
   for (const { node, path } of nodes) {
     if (!prop(node, "interrupts")) continue;
     let irq: FdtNode | undefined;
@@ -392,16 +401,16 @@ function guessKind(v: Uint8Array): ValueKind {
 }
 
 const ESCAPES: Record<number, string> = {
-  0x07: "\\a",
-  0x08: "\\b",
-  0x09: "\\t",
-  0x0a: "\\n",
-  0x0b: "\\v",
-  0x0c: "\\f",
-  0x0d: "\\r",
-  0x5c: "\\\\",
-  0x22: '\\"',
-  0x00: "\\0",
+  7: "\\a",
+  8: "\\b",
+  9: "\\t",
+  10: "\\n",
+  11: "\\v",
+  12: "\\f",
+  13: "\\r",
+  92: "\\\\",
+  34: '\\"',
+  0: "\\0",
 };
 
 function quoted(bytes: Uint8Array): string {
@@ -482,4 +491,3 @@ export function toDts(input: Uint8Array | FdtTree): string {
   for (const r of tree.memreserve) s += `/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`;
   return s + writeTree(root);
 }
-

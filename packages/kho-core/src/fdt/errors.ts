@@ -1,4 +1,4 @@
-import { KhoError, type Errno } from "../errors.js";
+import { type Errno, KhoError } from "../errors.js";
 import type { FdtErrName } from "./constants.js";
 
 /**

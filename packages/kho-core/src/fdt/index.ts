@@ -1,35 +1,35 @@
+export { toCanon } from "./canon.js";
+export { checkFdtHeader, checkFull, fdtHeaderSize, fdtVerdict } from "./check.js";
 export * from "./constants.js";
+export { DtsError, toDts } from "./dts.js";
 export * from "./errors.js";
 export * from "./header.js";
-export { checkFull, checkFdtHeader, fdtVerdict, fdtHeaderSize } from "./check.js";
-export { parseFdt, type FdtTree, type FdtNode, type FdtProp, type FdtMemReserve } from "./parse.js";
-export { toDts, DtsError } from "./dts.js";
-export { toCanon } from "./canon.js";
+export { type FdtMemReserve, type FdtNode, type FdtProp, type FdtTree, parseFdt } from "./parse.js";
 export {
-  FDT_SW_MAGIC,
-  FDT_PROP_HEADER_SIZE,
-  fdtErrno,
   checkHeader,
   checkHeaderRc,
-  nextTag,
-  type FdtTag,
-  nextNode,
-  getName,
-  firstSubnode,
-  nextSubnode,
-  subnodes,
-  subnodeOffset,
-  pathOffset,
-  getprop,
-  findProp,
-  properties,
+  FDT_PROP_HEADER_SIZE,
+  FDT_SW_MAGIC,
   type FdtProperty,
+  type FdtTag,
+  fdtErrno,
+  findProp,
+  firstSubnode,
+  getMemRsv,
+  getName,
+  getprop,
   getString,
-  stringlistContains,
+  nextNode,
+  nextSubnode,
+  nextTag,
   nodeCheckCompatible,
   nodeCheckCompatibleRc,
   numMemRsv,
-  getMemRsv,
+  pathOffset,
+  properties,
+  stringlistContains,
+  subnodeOffset,
+  subnodes,
 } from "./ro.js";
-export { FdtSw, FDT_CREATE_FLAG_NO_NAME_DEDUP, FDT_SW_RSVMAP_OFFSET, type U64 as FdtU64 } from "./sw.js";
-export { FdtRw, FDT_RW_RSVMAP_OFFSET } from "./rw.js";
+export { FDT_RW_RSVMAP_OFFSET, FdtRw } from "./rw.js";
+export { FDT_CREATE_FLAG_NO_NAME_DEDUP, FDT_SW_RSVMAP_OFFSET, FdtSw, type U64 as FdtU64 } from "./sw.js";

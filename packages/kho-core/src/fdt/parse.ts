@@ -1,6 +1,6 @@
+import { checkFull, countMemReserve, FdtView, headerOf, nodeNameAt, propAt, stepTag } from "./check.js";
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP, FDT_RESERVE_ENTRY_SIZE } from "./constants.js";
 import { FdtError } from "./errors.js";
-import { checkFull, countMemReserve, FdtView, headerOf, stepTag, nodeNameAt, propAt } from "./check.js";
 import type { FdtHeader } from "./header.js";
 
 export interface FdtProp {
@@ -58,10 +58,12 @@ export function parseFdt(blob: Uint8Array): FdtTree {
   // checkFull proved the walk terminates at FDT_END with balanced nodes.
   for (;;) {
     const step = stepTag(v, offset);
-    if (typeof step.next === "string") throw new FdtError(step.next, "struct walk failed", `struct offset 0x${offset.toString(16)}`);
+    if (typeof step.next === "string")
+      throw new FdtError(step.next, "struct walk failed", `struct offset 0x${offset.toString(16)}`);
     if (step.tag === FDT_BEGIN_NODE) {
       const name = nodeNameAt(v, offset);
-      if (typeof name === "string") throw new FdtError(name, "unreadable node name", `struct offset 0x${offset.toString(16)}`);
+      if (typeof name === "string")
+        throw new FdtError(name, "unreadable node name", `struct offset 0x${offset.toString(16)}`);
       const node: FdtNode = { name: latin1(name), props: [], children: [] };
       const parent = stack[stack.length - 1];
       if (parent) parent.children.push(node);
@@ -75,7 +77,11 @@ export function parseFdt(blob: Uint8Array): FdtTree {
       // libfdt's bound check wraps for such lengths and lets them through;
       // there are no bytes to return, so the decoder refuses the blob.
       if (p.valueAt + p.len > blob.length)
-        throw new FdtError("FDT_ERR_TRUNCATED", `property length ${p.len} runs past the blob`, `struct offset 0x${offset.toString(16)}`);
+        throw new FdtError(
+          "FDT_ERR_TRUNCATED",
+          `property length ${p.len} runs past the blob`,
+          `struct offset 0x${offset.toString(16)}`,
+        );
       stack[stack.length - 1]!.props.push({ name: latin1(p.name), value: blob.slice(p.valueAt, p.valueAt + p.len) });
     } else if (step.tag === FDT_END) {
       break;

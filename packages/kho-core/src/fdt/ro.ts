@@ -9,23 +9,24 @@
  * code) because the read-write side composes them exactly as libfdt does;
  * the exported functions turn those into FdtError.
  */
+
+import { headerFault, INT_MAX } from "./check.js";
 import {
   FDT_BEGIN_NODE,
   FDT_END,
   FDT_END_NODE,
   FDT_ERR_NAMES,
+  FDT_FIRST_SUPPORTED_VERSION,
+  FDT_LAST_SUPPORTED_VERSION,
   FDT_MAGIC,
   FDT_NOP,
   FDT_PROP,
   FDT_TAGSIZE,
   FDT_V17_SIZE,
-  FDT_FIRST_SUPPORTED_VERSION,
-  FDT_LAST_SUPPORTED_VERSION,
-  HDR,
-  fdtErrCode,
   type FdtErrName,
+  fdtErrCode,
+  HDR,
 } from "./constants.js";
-import { headerFault, INT_MAX } from "./check.js";
 import { FdtError } from "./errors.js";
 import { be32, be64, readHeader } from "./header.js";
 

@@ -6,11 +6,24 @@
  * were; KHO's root FDT lives in a page of simulated memory and the next
  * kernel sees those leftovers.
  */
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_NOP, FDT_PROP, FDT_RESERVE_ENTRY_SIZE, FDT_TAGSIZE, HDR } from "./constants.js";
+
 import { KhoError } from "../errors.js";
+import {
+  FDT_BEGIN_NODE,
+  FDT_END,
+  FDT_END_NODE,
+  FDT_MAGIC,
+  FDT_NOP,
+  FDT_PROP,
+  FDT_RESERVE_ENTRY_SIZE,
+  FDT_TAGSIZE,
+  HDR,
+} from "./constants.js";
 import { FdtError } from "./errors.js";
 import { alignUp, be32, hdrGet as get, hdrSet as set, setBe32, setBe64 } from "./header.js";
 import {
+  checkNodeOffset,
+  cstr,
   E_BADLAYOUT,
   E_BADOFFSET,
   E_BADVERSION,
@@ -20,8 +33,6 @@ import {
   E_NOTFOUND,
   E_TRUNCATED,
   FDT_PROP_HEADER_SIZE,
-  checkNodeOffset,
-  cstr,
   fdtCheck,
   fdtErrName,
   getNameRc,
@@ -34,7 +45,7 @@ import {
   subnodeOffsetRc,
   tagAlign,
 } from "./ro.js";
-import { cstrValue, toU64, u32be, u64be, u64le, type U64 } from "./sw.js";
+import { cstrValue, toU64, type U64, u32be, u64be, u64le } from "./sw.js";
 
 /** Where fdt_pack and a reordering fdt_open_into put the reserve map: the header rounded to 8. */
 export const FDT_RW_RSVMAP_OFFSET = alignUp(40, 8);
@@ -263,7 +274,11 @@ export class FdtRw {
       if (tmp + newsize > bufsize) this.rc(E_NOSPACE, `no room after the old tree to reorder it`);
     }
     const src = (f: keyof typeof HDR, size: number): boolean => get(b, f) + size <= b.length;
-    if (!src("off_mem_rsvmap", memRsvSize) || !src("off_dt_struct", structSize) || !src("off_dt_strings", stringsSize)) {
+    if (
+      !src("off_mem_rsvmap", memRsvSize) ||
+      !src("off_dt_struct", structSize) ||
+      !src("off_dt_strings", stringsSize)
+    ) {
       this.rc(E_TRUNCATED, "a block lies outside the buffer");
     }
     packBlocks(b, 0, tmp, memRsvSize, structSize, stringsSize);

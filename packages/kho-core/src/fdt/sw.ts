@@ -6,6 +6,8 @@
  * like libfdt's, and only the bytes libfdt writes are written: name padding
  * and value padding keep whatever the buffer held.
  */
+
+import { KhoError } from "../errors.js";
 import {
   FDT_BEGIN_NODE,
   FDT_END,
@@ -18,16 +20,15 @@ import {
   FDT_RESERVE_ENTRY_SIZE,
   FDT_TAGSIZE,
 } from "./constants.js";
-import { KhoError } from "../errors.js";
 import { alignUp, be32, hdrGet as get, hdrSet as set, setBe32, setBe64 } from "./header.js";
 import {
+  cstr,
   E_BADFLAGS,
   E_BADMAGIC,
   E_BADSTATE,
   E_NOSPACE,
   FDT_PROP_HEADER_SIZE,
   FDT_SW_MAGIC,
-  cstr,
   fdtCheck,
   nextTag,
   tagAlign,
@@ -39,7 +40,6 @@ const FDT_CREATE_FLAGS_ALL = FDT_CREATE_FLAG_NO_NAME_DEDUP;
 
 /** Reserve map offset of a fresh sequential-write blob: the header rounded to a reserve entry. */
 export const FDT_SW_RSVMAP_OFFSET = alignUp(FDT_HEADER_SIZE, FDT_RESERVE_ENTRY_SIZE);
-
 
 /** A u64 given as number (must be a safe non-negative integer) or bigint (taken mod 2^64). */
 export type U64 = number | bigint;

@@ -42,7 +42,9 @@ const pluginShape = z.looseObject({
   name: z.string().min(1),
   dependsOn: z.array(z.string().min(1)).optional(),
   core: z.boolean().optional(),
-  subtrees: z.array(z.looseObject({ abi: z.looseObject({ name: z.string().min(1), compatible: z.array(z.string()) }) })).optional(),
+  subtrees: z
+    .array(z.looseObject({ abi: z.looseObject({ name: z.string().min(1), compatible: z.array(z.string()) }) }))
+    .optional(),
 });
 
 const compositionShape = z.looseObject({
@@ -54,7 +56,9 @@ const compositionShape = z.looseObject({
   imageSize: z.union([z.number().int().positive(), z.string()]).optional(),
   pageSize: z.union([z.number(), z.string()]).optional(),
   plugins: z.array(pluginShape),
-  versions: z.record(z.string(), z.looseObject({ write: z.string().optional(), accept: z.array(z.string()).optional() })).optional(),
+  versions: z
+    .record(z.string(), z.looseObject({ write: z.string().optional(), accept: z.array(z.string()).optional() }))
+    .optional(),
 });
 
 function fail(message: string, where?: string): never {
@@ -72,7 +76,8 @@ function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
     byName.set(p.name, p);
   }
   for (const p of plugins)
-    for (const d of p.dependsOn ?? []) if (!byName.has(d)) fail(`plugin "${p.name}" depends on "${d}", which is not in this kernel`, p.name);
+    for (const d of p.dependsOn ?? [])
+      if (!byName.has(d)) fail(`plugin "${p.name}" depends on "${d}", which is not in this kernel`, p.name);
   const out: AnyPlugin[] = [];
   const state = new Map<string, "visiting" | "done">();
   const visit = (p: AnyPlugin, path: string[]): void => {
@@ -97,9 +102,11 @@ function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, 
   for (const p of plugins) {
     for (const v of p.subtrees ?? []) {
       const node = v.abi.name;
-      if (v.abi.compatible.length === 0) fail(`plugin "${p.name}": subtree schema "${node}" (${v.abi.version}) has no compatible string`, p.name);
+      if (v.abi.compatible.length === 0)
+        fail(`plugin "${p.name}": subtree schema "${node}" (${v.abi.version}) has no compatible string`, p.name);
       const have = versions.get(node);
-      if (have && have.plugin !== p) fail(`plugins "${have.plugin.name}" and "${p.name}" both claim subtree "${node}"`, node);
+      if (have && have.plugin !== p)
+        fail(`plugins "${have.plugin.name}" and "${p.name}" both claim subtree "${node}"`, node);
       if (have) have.list.push(v);
       else versions.set(node, { plugin: p, list: [v] });
     }
@@ -109,12 +116,16 @@ function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, 
     const pin = pins[node] ?? {};
     const find = (compat: string): SubtreeVersion =>
       list.find((v) => v.abi.compatible.includes(compat)) ??
-      fail(`subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" (it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`, node);
+      fail(
+        `subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" (it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`,
+        node,
+      );
     const writer = pin.write === undefined ? list[0]! : find(pin.write);
     const accept = pin.accept === undefined ? [writer] : pin.accept.map(find);
     plans.set(node, { plugin, writer, accept });
   }
-  for (const node of Object.keys(pins)) if (!plans.has(node)) fail(`version pin for subtree "${node}", which no plugin provides`, node);
+  for (const node of Object.keys(pins))
+    if (!plans.has(node)) fail(`version pin for subtree "${node}", which no plugin provides`, node);
   return plans;
 }
 
@@ -131,7 +142,8 @@ export function composeKernel(input: KernelComposition): ComposedKernel {
     fail(`kernel composition: ${issue.path.join(".") || "input"}: ${issue.message}`, input.release);
   }
   const pageSize = input.pageSize === undefined ? null : parseSize(input.pageSize, "pageSize");
-  if (pageSize !== null && !(PAGE_SIZES as readonly number[]).includes(pageSize)) fail(`page size ${pageSize} is not 4KiB, 16KiB or 64KiB`, input.release);
+  if (pageSize !== null && !(PAGE_SIZES as readonly number[]).includes(pageSize))
+    fail(`page size ${pageSize} is not 4KiB, 16KiB or 64KiB`, input.release);
   const plugins = orderPlugins(input.plugins);
   const nodes = planNodes(plugins, input.versions ?? {});
   const { plugins: _p, versions: _v, pageSize: _s, ...spec } = input;

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { inject, injectable, type DependencyContainer } from "tsyringe";
+import { type DependencyContainer, inject, injectable } from "tsyringe";
 import { KhoError } from "../errors.js";
 import type { Kernel } from "../kexec/kernel.js";
 import type { KhoIn } from "../kho/in.js";
@@ -72,7 +72,13 @@ export class PluginContext<S = unknown> {
 
   get kernel(): KernelInfo {
     const k = this.scope.kernel;
-    return { release: k.release, generation: k.generation, pageSize: k.mem.pageSize, cmdline: k.cmdline.text, bootKind: k.bootKind };
+    return {
+      release: k.release,
+      generation: k.generation,
+      pageSize: k.mem.pageSize,
+      cmdline: k.cmdline.text,
+      bootKind: k.bootKind,
+    };
   }
 
   get mem(): PhysMem {
@@ -97,19 +103,24 @@ export class PluginContext<S = unknown> {
     const k = this.scope.kernel;
     if (k.out) return k.out;
     if (!k.khoEnabled) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
-    throw new KhoError("EINVAL", "outgoing KHO is not initialised yet: it is set up in kho_init, when the init hooks run", this.plugin.name);
+    throw new KhoError(
+      "EINVAL",
+      "outgoing KHO is not initialised yet: it is set up in kho_init, when the init hooks run",
+      this.plugin.name,
+    );
   }
 
   /** The incoming KHO, or null when this kernel was not booted by a KHO kexec. */
   get khoIn(): KhoIn | null {
     const i = this.scope.kernel.in;
-    return i && i.active ? i : null;
+    return i?.active ? i : null;
   }
 
   /** The version this kernel writes for one of this plugin's subtree nodes. */
   writer(node: string): SubtreeVersion {
     const plan = this.scope.composed.nodes.get(node);
-    if (!plan || plan.plugin !== this.plugin) throw new KhoError("ENOENT", `plugin "${this.plugin.name}" declares no subtree "${node}"`, node);
+    if (!plan || plan.plugin !== this.plugin)
+      throw new KhoError("ENOENT", `plugin "${this.plugin.name}" declares no subtree "${node}"`, node);
     return plan.writer;
   }
 

@@ -43,7 +43,13 @@ export interface TransitionReport {
   readonly index: number;
   readonly kind: "cold-boot" | "kexec";
   readonly from: KernelRef | null;
-  readonly to: (KernelRef & { readonly bootKind: "cold" | "kho"; readonly khoEnabled: boolean; readonly scratch: readonly ScratchArea[] }) | null;
+  readonly to:
+    | (KernelRef & {
+        readonly bootKind: "cold" | "kho";
+        readonly khoEnabled: boolean;
+        readonly scratch: readonly ScratchArea[];
+      })
+    | null;
   /** running: the target kernel is up; aborted: a prepare failed, `from` still runs; panicked: the target kernel panicked. */
   readonly outcome: "running" | "aborted" | "panicked";
   readonly abortedBy?: { readonly plugin: string; readonly reason: string };
@@ -83,7 +89,10 @@ export function formatReport(r: TransitionReport): string {
       ? `#${r.index} cold boot -> ${r.to?.release}`
       : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} [${r.to?.bootKind ?? "-"} boot]`;
   const scratch = r.to?.scratch.map((a) => `${a.addr}+${a.size}`).join(", ");
-  const lines = [head, `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`];
+  const lines = [
+    head,
+    `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
+  ];
   if (r.to) lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}`);
   if (r.kind === "kexec") {
     const orders = Object.entries(r.preserved.byOrder)
@@ -92,17 +101,34 @@ export function formatReport(r: TransitionReport): string {
     const owners = Object.entries(r.preserved.byOwner)
       .map(([o, n]) => `${o}: ${n}`)
       .join(", ");
-    lines.push(`  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); pages by owner: ${owners || "none"}`);
-    lines.push(`  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ${r.verified.mismatches} mismatches`);
+    lines.push(
+      `  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); pages by owner: ${owners || "none"}`,
+    );
+    lines.push(
+      `  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ${r.verified.mismatches} mismatches`,
+    );
   }
   lines.push(
-    ...list("restored", r.subtrees.restored, (s) => `${s.name} (${s.compatible}) by ${s.plugin}, ${s.size} bytes at ${s.phys}`),
-    ...list("refused", r.subtrees.refused, (s) => `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`),
-    ...list("orphaned", r.subtrees.orphaned, (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`),
+    ...list(
+      "restored",
+      r.subtrees.restored,
+      (s) => `${s.name} (${s.compatible}) by ${s.plugin}, ${s.size} bytes at ${s.phys}`,
+    ),
+    ...list(
+      "refused",
+      r.subtrees.refused,
+      (s) =>
+        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`,
+    ),
+    ...list(
+      "orphaned",
+      r.subtrees.orphaned,
+      (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`,
+    ),
     ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
     ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
     "  log:",
     ...r.log.map((l) => `    ${l}`),
   );
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

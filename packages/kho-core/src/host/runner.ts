@@ -1,17 +1,17 @@
 import "reflect-metadata";
 import { createHash } from "node:crypto";
 import { container, type DependencyContainer } from "tsyringe";
-import { KhoError, isKhoError } from "../errors.js";
+import { isKhoError, KhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
 import { findProp, getName, subnodes } from "../fdt/ro.js";
-import { KernelPanic, type BootHooks, type Kernel } from "../kexec/kernel.js";
+import { type BootHooks, type Kernel, KernelPanic } from "../kexec/kernel.js";
 import { Machine } from "../kexec/machine.js";
 import type { Ref } from "../kho/in.js";
 import { hex } from "../units.js";
 import type { ComposedKernel } from "./compose.js";
 import { KernelScope, PluginContext, TOKENS } from "./context.js";
 import type { AnyPlugin, KhoPlugin, SubtreeVersion } from "./plugin.js";
-import { logLines, type Anomaly, type TransitionReport } from "./report.js";
+import { type Anomaly, logLines, type TransitionReport } from "./report.js";
 
 /** The bytes identify() sees of an incoming blob: enough for any header, bounded against hostile sizes. */
 const IDENTIFY_MAX = 64 << 10;
@@ -76,13 +76,18 @@ export class LiveUpdateHost {
   /** The context of a plugin in the running kernel: workload steps call plugin APIs through it. */
   context<S>(plugin: KhoPlugin<S>): PluginContext<S> {
     const ctx = this.contexts.get(plugin.name);
-    if (!ctx || ctx.plugin !== plugin) throw new KhoError("ENOENT", `plugin "${plugin.name}" is not part of the running kernel`);
+    if (!ctx || ctx.plugin !== plugin)
+      throw new KhoError("ENOENT", `plugin "${plugin.name}" is not part of the running kernel`);
     return ctx as PluginContext<S>;
   }
 
   private checkPageSize(k: ComposedKernel): void {
     if (k.pageSize !== null && k.pageSize !== this.machine.mem.pageSize)
-      throw new KhoError("EINVAL", `kernel ${k.spec.release} is built for ${k.pageSize}-byte pages, the machine has ${this.machine.mem.pageSize}`, k.spec.release);
+      throw new KhoError(
+        "EINVAL",
+        `kernel ${k.spec.release} is built for ${k.pageSize}-byte pages, the machine has ${this.machine.mem.pageSize}`,
+        k.spec.release,
+      );
   }
 
   /** Cold boot of a composed kernel. */
@@ -119,7 +124,8 @@ export class LiveUpdateHost {
   kexec(next: ComposedKernel): TransitionReport {
     this.checkPageSize(next);
     const old = this.kernel;
-    if (old.state !== "running") throw new KhoError("EINVAL", `kernel ${old.release} is ${old.state}: no kexec possible`, old.release);
+    if (old.state !== "running")
+      throw new KhoError("EINVAL", `kernel ${old.release} is ${old.state}: no kexec possible`, old.release);
     const from = { release: old.release, generation: old.generation };
     this.reset();
     this.finish();
@@ -199,7 +205,8 @@ export class LiveUpdateHost {
   }
 
   private each(phase: string, fn: (p: AnyPlugin, ctx: PluginContext) => void): void {
-    for (const p of this.composed?.plugins ?? []) if (!this.failed.has(p.name)) this.call(p, phase, (ctx) => fn(p, ctx), true);
+    for (const p of this.composed?.plugins ?? [])
+      if (!this.failed.has(p.name)) this.call(p, phase, (ctx) => fn(p, ctx), true);
   }
 
   /**
@@ -228,14 +235,20 @@ export class LiveUpdateHost {
   /** Records a touch of unowned memory as a poison anomaly; false when `e` is something else. */
   private notePoison(p: AnyPlugin, e: unknown): boolean {
     if (!isKhoError(e, "EHWPOISON")) return false;
-    this.anomalies.push({ kind: "poison", message: `use of unpreserved memory: ${e.message}`, plugin: p.name, address: e.where });
+    this.anomalies.push({
+      kind: "poison",
+      message: `use of unpreserved memory: ${e.message}`,
+      plugin: p.name,
+      address: e.where,
+    });
     return true;
   }
 
   private hookFailed(p: AnyPlugin, phase: string, e: unknown): void {
     const message = errorMessage(e);
     this.failed.add(p.name);
-    if (!this.notePoison(p, e)) this.anomalies.push({ kind: "hook-error", message: `${p.name} ${phase}: ${message}`, plugin: p.name });
+    if (!this.notePoison(p, e))
+      this.anomalies.push({ kind: "hook-error", message: `${p.name} ${phase}: ${message}`, plugin: p.name });
     this.subtrees.lost.push({ name: `(${p.name} state)`, plugin: p.name, reason: `${phase} failed: ${message}` });
   }
 
@@ -254,7 +267,11 @@ export class LiveUpdateHost {
       const phys: Ref<number> = {};
       const size: Ref<number> = {};
       kin.retrieveSubtree(name, phys, size);
-      this.subtrees.orphaned.push({ name, phys: phys.value === undefined ? undefined : hex(phys.value), size: size.value });
+      this.subtrees.orphaned.push({
+        name,
+        phys: phys.value === undefined ? undefined : hex(phys.value),
+        size: size.value,
+      });
     }
     for (const p of this.composed!.plugins) {
       for (const [name, plan] of plans) {
@@ -270,7 +287,12 @@ export class LiveUpdateHost {
     const size: Ref<number> = {};
     const rc = ctx.khoIn!.retrieveSubtree(name, phys, size);
     if (rc !== 0) {
-      this.subtrees.lost.push({ name, plugin: p.name, phys: phys.value === undefined ? undefined : hex(phys.value), reason: `kho_retrieve_subtree failed: ${rc}` });
+      this.subtrees.lost.push({
+        name,
+        plugin: p.name,
+        phys: phys.value === undefined ? undefined : hex(phys.value),
+        reason: `kho_retrieve_subtree failed: ${rc}`,
+      });
       return;
     }
     const at = phys.value!;
@@ -339,7 +361,11 @@ export class LiveUpdateHost {
       if (digest(mem.read(pfn * mem.pageSize, mem.pageSize)) === d) same++;
       else {
         bad++;
-        this.anomalies.push({ kind: "corruption", message: `preserved page ${hex(pfn * mem.pageSize)} changed across the kexec`, address: hex(pfn * mem.pageSize) });
+        this.anomalies.push({
+          kind: "corruption",
+          message: `preserved page ${hex(pfn * mem.pageSize)} changed across the kexec`,
+          address: hex(pfn * mem.pageSize),
+        });
       }
     }
     this.verifiedBytes = same * mem.pageSize;
@@ -374,7 +400,11 @@ export class LiveUpdateHost {
       ...(a.panic ? { panic: a.panic } : {}),
       subtrees: this.subtrees,
       preserved: { blocks: s?.blocks ?? 0, pages: s?.pages ?? 0, byOrder: s?.byOrder ?? {}, byOwner: s?.byOwner ?? {} },
-      verified: { bytes: s ? this.verifiedBytes : 0, pluginBytes: this.scope?.verifiedBytes ?? 0, mismatches: s ? this.mismatches : 0 },
+      verified: {
+        bytes: s ? this.verifiedBytes : 0,
+        pluginBytes: this.scope?.verifiedBytes ?? 0,
+        mismatches: s ? this.mismatches : 0,
+      },
       anomalies: this.anomalies,
       log: logLines(k.log.lines),
     };

@@ -1,8 +1,8 @@
 import { KhoError } from "../errors.js";
 import { Machine, type MachineSpec } from "../kexec/machine.js";
-import { composeKernel, type ComposedKernel, type KernelComposition } from "./compose.js";
-import { LiveUpdateHost } from "./runner.js";
+import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
 import type { TransitionReport } from "./report.js";
+import { LiveUpdateHost } from "./runner.js";
 
 /** One step of a chain: boot or kexec a named kernel, or run workload on the current one. */
 export type ScenarioStep =
@@ -56,7 +56,14 @@ export function runScenario(s: Scenario): ScenarioResult {
   const mem = host.machine.mem;
   return {
     scenario: s.name,
-    machine: { pageSize: mem.pageSize, ram: mem.ranges.map((r) => ({ start: `0x${r.start.toString(16)}`, size: `0x${r.size.toString(16)}`, nid: r.nid })) },
+    machine: {
+      pageSize: mem.pageSize,
+      ram: mem.ranges.map((r) => ({
+        start: `0x${r.start.toString(16)}`,
+        size: `0x${r.size.toString(16)}`,
+        nid: r.nid,
+      })),
+    },
     transitions: host.reports,
     stopped,
   };

@@ -1,21 +1,21 @@
-import { KhoError, type Errno } from "../errors.js";
+import { type Errno, KhoError } from "../errors.js";
+import type { HandoverFormat } from "../kexec/handover.js";
 import { pageGeometry } from "../mem/geometry.js";
 import { MAX_PHYS_BITS, type RamRange } from "../mem/phys.js";
 import { hex } from "../units.js";
-import type { HandoverFormat } from "../kexec/handover.js";
 import {
-  EM_AARCH64,
-  EM_X86_64,
   ELFCLASS64,
   ELFDATA2LSB,
   ELFMAG,
   ELFOSABI_NONE,
-  ET_CORE,
-  EV_CURRENT,
   Elf64_Ehdr,
   Elf64_Nhdr,
   Elf64_Phdr,
   Elf64_Shdr,
+  EM_AARCH64,
+  EM_X86_64,
+  ET_CORE,
+  EV_CURRENT,
   NOTE_ALIGN,
   PF_R,
   PF_W,
@@ -31,15 +31,15 @@ import {
   KHOSIM_SEGMENT_KERNEL_IMAGE,
   KHOSIM_SEGMENT_OTHER,
   KHOSIM_SEGMENT_SCRATCH_ARRAY,
-  NT_KHOSIM_MACHINE,
-  NT_KHOSIM_RECORD,
-  NT_KHOSIM_RELEASE,
-  NT_KHOSIM_SEGMENTS,
   khosim_machine,
   khosim_ram_range,
   khosim_record,
   khosim_release,
   khosim_segment,
+  NT_KHOSIM_MACHINE,
+  NT_KHOSIM_RECORD,
+  NT_KHOSIM_RELEASE,
+  NT_KHOSIM_SEGMENTS,
 } from "./notes.js";
 
 /** The machine an image was taken on; the handover format decides it. */
@@ -132,7 +132,10 @@ function note(type: number, desc: Uint8Array): Uint8Array {
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -147,11 +150,15 @@ export function encodeNotes(image: HandoverImage): Uint8Array {
     notes.push(note(NT_KHOSIM_RECORD, concat([head, image.record.bytes])));
   }
   const m = khosim_machine.encode({ page_size: image.machine.pageSize, nr_ranges: image.machine.ram.length });
-  const ranges = image.machine.ram.map((r) => khosim_ram_range.encode({ start: BigInt(r.start), size: BigInt(r.size), nid: r.nid, reserved: 0 }));
+  const ranges = image.machine.ram.map((r) =>
+    khosim_ram_range.encode({ start: BigInt(r.start), size: BigInt(r.size), nid: r.nid, reserved: 0 }),
+  );
   notes.push(note(NT_KHOSIM_MACHINE, concat([m, ...ranges])));
   if (image.release !== null) notes.push(note(NT_KHOSIM_RELEASE, khosim_release.encode({ release: image.release })));
   if (image.segments.length) {
-    const segs = image.segments.map((s) => khosim_segment.encode({ pa: BigInt(s.pa), size: BigInt(s.size), kind: SEGMENT_KINDS[s.kind], reserved: 0 }));
+    const segs = image.segments.map((s) =>
+      khosim_segment.encode({ pa: BigInt(s.pa), size: BigInt(s.size), kind: SEGMENT_KINDS[s.kind], reserved: 0 }),
+    );
     notes.push(note(NT_KHOSIM_SEGMENTS, concat(segs)));
   }
   return concat(notes);
@@ -166,13 +173,26 @@ export function* encodeImageChunks(image: HandoverImage): Generator<Uint8Array, 
   const ps = image.machine.pageSize;
   const notes = encodeNotes(image);
   const count = 1 + image.loads.length;
-  if (count > MAX_IMAGE_SEGMENTS) throw new KhoError("E2BIG", `${count} program headers exceed the limit of ${MAX_IMAGE_SEGMENTS}`, "Elf64_Ehdr.e_phnum");
+  if (count > MAX_IMAGE_SEGMENTS)
+    throw new KhoError(
+      "E2BIG",
+      `${count} program headers exceed the limit of ${MAX_IMAGE_SEGMENTS}`,
+      "Elf64_Ehdr.e_phnum",
+    );
   const xnum = count >= PN_XNUM;
   const phoff = Elf64_Ehdr.size;
   const shoff = phoff + count * Elf64_Phdr.size;
   const notesAt = shoff + (xnum ? Elf64_Shdr.size : 0);
   const dataAt = align(notesAt + notes.length, ps);
-  const ident = { ei_mag: ELFMAG, ei_class: ELFCLASS64, ei_data: ELFDATA2LSB, ei_version: EV_CURRENT, ei_osabi: ELFOSABI_NONE, ei_abiversion: 0, ei_pad: new Uint8Array(7) };
+  const ident = {
+    ei_mag: ELFMAG,
+    ei_class: ELFCLASS64,
+    ei_data: ELFDATA2LSB,
+    ei_version: EV_CURRENT,
+    ei_osabi: ELFOSABI_NONE,
+    ei_abiversion: 0,
+    ei_pad: new Uint8Array(7),
+  };
   const head: Uint8Array[] = [
     Elf64_Ehdr.encode({
       e_ident: ident,
@@ -220,7 +240,18 @@ export function* encodeImageChunks(image: HandoverImage): Generator<Uint8Array, 
   }
   if (xnum) {
     head.push(
-      Elf64_Shdr.encode({ sh_name: 0, sh_type: 0, sh_flags: 0n, sh_addr: 0n, sh_offset: 0n, sh_size: 0n, sh_link: 0, sh_info: count, sh_addralign: 0n, sh_entsize: 0n }),
+      Elf64_Shdr.encode({
+        sh_name: 0,
+        sh_type: 0,
+        sh_flags: 0n,
+        sh_addr: 0n,
+        sh_offset: 0n,
+        sh_size: 0n,
+        sh_link: 0,
+        sh_info: count,
+        sh_addralign: 0n,
+        sh_entsize: 0n,
+      }),
     );
   }
   head.push(notes, new Uint8Array(dataAt - notesAt - notes.length));
@@ -249,8 +280,15 @@ function num(v: bigint, max: number, code: Errno, what: string, where: string): 
  * Decodes a struct that must lie within `bytes`: in the file a shortfall is
  * EIO (a short read), inside a note descriptor EINVAL (a malformed note).
  */
-function structAt<T>(layout: { size: number; decode(b: Uint8Array): T }, bytes: Uint8Array, off: number, where: string, code: Errno = "EIO"): T {
-  if (off + layout.size > bytes.length) bad(code, `${hex(bytes.length)} bytes, ${where} needs ${hex(off)}+${hex(layout.size)}`, where);
+function structAt<T>(
+  layout: { size: number; decode(b: Uint8Array): T },
+  bytes: Uint8Array,
+  off: number,
+  where: string,
+  code: Errno = "EIO",
+): T {
+  if (off + layout.size > bytes.length)
+    bad(code, `${hex(bytes.length)} bytes, ${where} needs ${hex(off)}+${hex(layout.size)}`, where);
   return layout.decode(bytes.subarray(off, off + layout.size));
 }
 
@@ -263,8 +301,10 @@ interface RawNotes {
 
 function parseRecord(desc: Uint8Array, where: string): ImageRecord {
   const h = structAt(khosim_record, desc, 0, where, "EINVAL");
-  if (h.size !== desc.length - khosim_record.size) bad("EINVAL", `record size ${h.size} does not match descriptor size ${desc.length}`, where);
-  if (h.format !== KHOSIM_RECORD_X86_SETUP_DATA && h.format !== KHOSIM_RECORD_DT) bad("EINVAL", `unknown record format ${h.format}`, where);
+  if (h.size !== desc.length - khosim_record.size)
+    bad("EINVAL", `record size ${h.size} does not match descriptor size ${desc.length}`, where);
+  if (h.format !== KHOSIM_RECORD_X86_SETUP_DATA && h.format !== KHOSIM_RECORD_DT)
+    bad("EINVAL", `unknown record format ${h.format}`, where);
   return { format: h.format === KHOSIM_RECORD_X86_SETUP_DATA ? "x86" : "dt", bytes: desc.slice(khosim_record.size) };
 }
 
@@ -286,18 +326,21 @@ function parseMachine(desc: Uint8Array, where: string): ImageMachine {
     const r = khosim_ram_range.decode(desc.subarray(khosim_machine.size + i * khosim_ram_range.size));
     const start = num(r.start, limit, "ERANGE", "RAM start", w);
     const size = num(r.size, limit - start, "ERANGE", "RAM end", w);
-    if (size === 0 || start % h.page_size || size % h.page_size) bad("EINVAL", `RAM range ${hex(start)}+${hex(size)} is empty or not page aligned`, w);
+    if (size === 0 || start % h.page_size || size % h.page_size)
+      bad("EINVAL", `RAM range ${hex(start)}+${hex(size)} is empty or not page aligned`, w);
     if (r.reserved !== 0) bad("EINVAL", "reserved field is not zero", w);
     ram.push({ start, size, nid: r.nid });
   }
   const sorted = [...ram].sort((a, b) => a.start - b.start);
   for (let i = 1; i < sorted.length; i++)
-    if (sorted[i - 1]!.start + sorted[i - 1]!.size > sorted[i]!.start) bad("EINVAL", `RAM ranges overlap at ${hex(sorted[i]!.start)}`, where);
+    if (sorted[i - 1]!.start + sorted[i - 1]!.size > sorted[i]!.start)
+      bad("EINVAL", `RAM ranges overlap at ${hex(sorted[i]!.start)}`, where);
   return { pageSize: h.page_size, ram: sorted };
 }
 
 function parseSegments(desc: Uint8Array, where: string): ImageKexecSegment[] {
-  if (desc.length % khosim_segment.size) bad("EINVAL", `${desc.length} bytes is not a whole number of ${khosim_segment.size}-byte entries`, where);
+  if (desc.length % khosim_segment.size)
+    bad("EINVAL", `${desc.length} bytes is not a whole number of ${khosim_segment.size}-byte entries`, where);
   const kinds = Object.entries(SEGMENT_KINDS) as [ImageSegmentKind, number][];
   return Array.from({ length: desc.length / khosim_segment.size }, (_, i) => {
     const w = `${where}[${i}]`;
@@ -321,7 +364,8 @@ function parseNotes(seg: Uint8Array, segWhere: string, out: RawNotes): void {
     const nameAt = off + Elf64_Nhdr.size;
     const descAt = nameAt + align(h.n_namesz, NOTE_ALIGN);
     const end = descAt + align(h.n_descsz, NOTE_ALIGN);
-    if (end > seg.length) bad("EINVAL", `note (namesz ${h.n_namesz}, descsz ${h.n_descsz}) runs past the end of the segment`, where);
+    if (end > seg.length)
+      bad("EINVAL", `note (namesz ${h.n_namesz}, descsz ${h.n_descsz}) runs past the end of the segment`, where);
     const name = seg.subarray(nameAt, nameAt + h.n_namesz);
     const desc = seg.subarray(descAt, descAt + h.n_descsz);
     if (name.length === NAME_BYTES.length && name.every((b, k) => b === NAME_BYTES[k])) {
@@ -340,7 +384,8 @@ function parseNotes(seg: Uint8Array, segWhere: string, out: RawNotes): void {
           break;
         case NT_KHOSIM_RELEASE:
           once(out.release);
-          if (desc.length !== khosim_release.size) bad("EINVAL", `release descriptor is ${desc.length} bytes, expected ${khosim_release.size}`, w);
+          if (desc.length !== khosim_release.size)
+            bad("EINVAL", `release descriptor is ${desc.length} bytes, expected ${khosim_release.size}`, w);
           out.release = khosim_release.decode(desc).release;
           break;
         case NT_KHOSIM_SEGMENTS:
@@ -367,26 +412,37 @@ export function decodeImage(bytes: Uint8Array): HandoverImage {
   const eh = structAt(Elf64_Ehdr, bytes, 0, "Elf64_Ehdr");
   const id = eh.e_ident;
   if (!id.ei_mag.every((b, i) => b === ELFMAG[i])) bad("EINVAL", "not an ELF file (bad magic)", "Elf64_Ehdr.e_ident");
-  if (id.ei_class !== ELFCLASS64) bad("EINVAL", `ELF class ${id.ei_class} is not ELFCLASS64`, "Elf64_Ehdr.e_ident.ei_class");
-  if (id.ei_data !== ELFDATA2LSB) bad("EINVAL", `data encoding ${id.ei_data} is not little-endian`, "Elf64_Ehdr.e_ident.ei_data");
-  if (id.ei_version !== EV_CURRENT || eh.e_version !== EV_CURRENT) bad("EINVAL", "ELF version is not EV_CURRENT", "Elf64_Ehdr.e_version");
+  if (id.ei_class !== ELFCLASS64)
+    bad("EINVAL", `ELF class ${id.ei_class} is not ELFCLASS64`, "Elf64_Ehdr.e_ident.ei_class");
+  if (id.ei_data !== ELFDATA2LSB)
+    bad("EINVAL", `data encoding ${id.ei_data} is not little-endian`, "Elf64_Ehdr.e_ident.ei_data");
+  if (id.ei_version !== EV_CURRENT || eh.e_version !== EV_CURRENT)
+    bad("EINVAL", "ELF version is not EV_CURRENT", "Elf64_Ehdr.e_version");
   if (eh.e_type !== ET_CORE) bad("EINVAL", `e_type ${eh.e_type} is not ET_CORE`, "Elf64_Ehdr.e_type");
   const arch = (Object.entries(EM_OF) as [ImageArch, number][]).find(([, em]) => em === eh.e_machine)?.[0];
-  if (arch === undefined) bad("EINVAL", `e_machine ${eh.e_machine} is neither EM_X86_64 nor EM_AARCH64`, "Elf64_Ehdr.e_machine");
+  if (arch === undefined)
+    bad("EINVAL", `e_machine ${eh.e_machine} is neither EM_X86_64 nor EM_AARCH64`, "Elf64_Ehdr.e_machine");
   if (eh.e_ehsize !== Elf64_Ehdr.size || eh.e_phentsize !== Elf64_Phdr.size)
-    bad("EINVAL", `header sizes ${eh.e_ehsize}/${eh.e_phentsize} are not ${Elf64_Ehdr.size}/${Elf64_Phdr.size}`, "Elf64_Ehdr.e_phentsize");
+    bad(
+      "EINVAL",
+      `header sizes ${eh.e_ehsize}/${eh.e_phentsize} are not ${Elf64_Ehdr.size}/${Elf64_Phdr.size}`,
+      "Elf64_Ehdr.e_phentsize",
+    );
   const size = bytes.length;
   let phnum = eh.e_phnum;
   if (phnum === PN_XNUM) {
-    if (eh.e_shentsize !== Elf64_Shdr.size) bad("EINVAL", `e_phnum is PN_XNUM but e_shentsize is ${eh.e_shentsize}`, "Elf64_Ehdr.e_shentsize");
+    if (eh.e_shentsize !== Elf64_Shdr.size)
+      bad("EINVAL", `e_phnum is PN_XNUM but e_shentsize is ${eh.e_shentsize}`, "Elf64_Ehdr.e_shentsize");
     const shoff = num(eh.e_shoff, size, "EIO", "e_shoff", "Elf64_Ehdr.e_shoff");
     phnum = structAt(Elf64_Shdr, bytes, shoff, "Elf64_Shdr[0]").sh_info;
   }
   if (phnum === 0) bad("EINVAL", "no program headers", "Elf64_Ehdr.e_phnum");
-  if (phnum > MAX_IMAGE_SEGMENTS) bad("E2BIG", `${phnum} program headers exceed the limit of ${MAX_IMAGE_SEGMENTS}`, "Elf64_Ehdr.e_phnum");
+  if (phnum > MAX_IMAGE_SEGMENTS)
+    bad("E2BIG", `${phnum} program headers exceed the limit of ${MAX_IMAGE_SEGMENTS}`, "Elf64_Ehdr.e_phnum");
   const phoff = num(eh.e_phoff, size, "EIO", "e_phoff", "Elf64_Ehdr.e_phoff");
   // The whole table must be in the file before one entry is decoded.
-  if (phoff + phnum * Elf64_Phdr.size > size) bad("EIO", `${phnum} program headers at ${hex(phoff)} run past the ${hex(size)}-byte file`, "Elf64_Ehdr.e_phnum");
+  if (phoff + phnum * Elf64_Phdr.size > size)
+    bad("EIO", `${phnum} program headers at ${hex(phoff)} run past the ${hex(size)}-byte file`, "Elf64_Ehdr.e_phnum");
   const phdrs = Array.from({ length: phnum }, (_, i) => Elf64_Phdr.decode(bytes.subarray(phoff + i * Elf64_Phdr.size)));
 
   const notes: RawNotes = { record: null, machine: null, release: null, segments: null };
@@ -414,16 +470,23 @@ export function decodeImage(bytes: Uint8Array): HandoverImage {
     const off = num(p.p_offset, size, "EIO", "p_offset", w);
     const filesz = num(p.p_filesz, size - off, "EIO", "p_offset + p_filesz", w);
     if (filesz > memsz) bad("EINVAL", `p_filesz ${hex(filesz)} exceeds p_memsz ${hex(memsz)}`, w);
-    if (pa % ps || memsz % ps || filesz % ps || off % ps) bad("EINVAL", `segment ${hex(pa)}+${hex(memsz)} (file ${hex(off)}+${hex(filesz)}) is not page aligned`, w);
+    if (pa % ps || memsz % ps || filesz % ps || off % ps)
+      bad("EINVAL", `segment ${hex(pa)}+${hex(memsz)} (file ${hex(off)}+${hex(filesz)}) is not page aligned`, w);
     if (memsz === 0) return;
-    if (!coveredByRam(machine.ram, pa, pa + memsz)) bad("ERANGE", `segment ${hex(pa)}+${hex(memsz)} is not inside RAM`, w);
+    if (!coveredByRam(machine.ram, pa, pa + memsz))
+      bad("ERANGE", `segment ${hex(pa)}+${hex(memsz)} is not inside RAM`, w);
     loads.push({ index: i, pa, memsz, data: bytes.subarray(off, off + filesz) });
   });
   loads.sort((a, b) => a.pa - b.pa);
   for (let i = 1; i < loads.length; i++) {
     const prev = loads[i - 1]!;
     const cur = loads[i]!;
-    if (prev.pa + prev.memsz > cur.pa) bad("EINVAL", `segments phdr[${prev.index}] and phdr[${cur.index}] overlap at ${hex(cur.pa)}`, `phdr[${cur.index}] PT_LOAD`);
+    if (prev.pa + prev.memsz > cur.pa)
+      bad(
+        "EINVAL",
+        `segments phdr[${prev.index}] and phdr[${cur.index}] overlap at ${hex(cur.pa)}`,
+        `phdr[${cur.index}] PT_LOAD`,
+      );
   }
   if (notes.record && archOfFormat(notes.record.format) !== arch)
     bad("EINVAL", `a ${notes.record.format} record does not belong in an ${arch} image`, "PT_NOTE record");

@@ -1,5 +1,5 @@
 export * from "./elf.js";
-export * from "./notes.js";
 export * from "./format.js";
-export * from "./machine.js";
 export * from "./info.js";
+export * from "./machine.js";
+export * from "./notes.js";

@@ -7,16 +7,29 @@ import { DIRECT_MAP_BASE, type HandoverImage, type ImageArch, type ImageSegmentK
 export interface ImageInfo {
   readonly arch: ImageArch;
   readonly release: string | null;
-  readonly machine: { readonly pageSize: number; readonly ram: readonly { readonly start: string; readonly size: string; readonly nid: number }[] };
+  readonly machine: {
+    readonly pageSize: number;
+    readonly ram: readonly { readonly start: string; readonly size: string; readonly nid: number }[];
+  };
   readonly record: {
     readonly format: "x86" | "dt";
     readonly bytes: number;
     /** The record as a kernel of that format reads it, or null when it finds no KHO data in it. */
-    readonly decoded: { readonly fdtPa: string; readonly fdtSize: string; readonly scratchPa: string; readonly scratchSize: string } | null;
+    readonly decoded: {
+      readonly fdtPa: string;
+      readonly fdtSize: string;
+      readonly scratchPa: string;
+      readonly scratchSize: string;
+    } | null;
     readonly error?: string;
   } | null;
   readonly kexecSegments: readonly { readonly kind: ImageSegmentKind; readonly pa: string; readonly size: string }[];
-  readonly loads: readonly { readonly paddr: string; readonly vaddr: string; readonly filesz: string; readonly memsz: string }[];
+  readonly loads: readonly {
+    readonly paddr: string;
+    readonly vaddr: string;
+    readonly filesz: string;
+    readonly memsz: string;
+  }[];
   readonly totals: { readonly loads: number; readonly fileBytes: number; readonly memBytes: number };
 }
 
@@ -29,7 +42,12 @@ export function imageInfo(image: HandoverImage): ImageInfo {
       record = {
         format,
         bytes: bytes.length,
-        decoded: r && { fdtPa: hex(r.fdtPa), fdtSize: hex(r.fdtSize), scratchPa: hex(r.scratchPa), scratchSize: hex(r.scratchSize) },
+        decoded: r && {
+          fdtPa: hex(r.fdtPa),
+          fdtSize: hex(r.fdtSize),
+          scratchPa: hex(r.scratchPa),
+          scratchSize: hex(r.scratchSize),
+        },
       };
     } catch (e) {
       if (!isKhoError(e)) throw e;
@@ -40,10 +58,18 @@ export function imageInfo(image: HandoverImage): ImageInfo {
   return {
     arch: image.arch,
     release: image.release,
-    machine: { pageSize: image.machine.pageSize, ram: image.machine.ram.map((r) => ({ start: hex(r.start), size: hex(r.size), nid: r.nid })) },
+    machine: {
+      pageSize: image.machine.pageSize,
+      ram: image.machine.ram.map((r) => ({ start: hex(r.start), size: hex(r.size), nid: r.nid })),
+    },
     record,
     kexecSegments: image.segments.map((s) => ({ kind: s.kind, pa: hex(s.pa), size: hex(s.size) })),
-    loads: image.loads.map((l) => ({ paddr: hex(l.pa), vaddr: hex(base + BigInt(l.pa)), filesz: hex(l.data.length), memsz: hex(l.memsz) })),
+    loads: image.loads.map((l) => ({
+      paddr: hex(l.pa),
+      vaddr: hex(base + BigInt(l.pa)),
+      filesz: hex(l.data.length),
+      memsz: hex(l.memsz),
+    })),
     totals: {
       loads: image.loads.length,
       fileBytes: image.loads.reduce((s, l) => s + l.data.length, 0),

@@ -1,13 +1,12 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { KhoError, isKhoError } from "../errors.js";
+import { isKhoError, KhoError } from "../errors.js";
+import { decodeRecord } from "../kexec/handover.js";
+import { type BootHooks, COLD_IMAGE_BASE, DEFAULT_IMAGE_SIZE, type Kernel, type KernelSpec } from "../kexec/kernel.js";
+import { type Handover, Machine } from "../kexec/machine.js";
+import type { HandoverRecord } from "../kho/in.js";
 import { IntervalSet } from "../mem/intervals.js";
 import type { PhysMem } from "../mem/phys.js";
-import { hex } from "../units.js";
-import { decodeRecord } from "../kexec/handover.js";
-import { COLD_IMAGE_BASE, DEFAULT_IMAGE_SIZE, type BootHooks, type Kernel, type KernelSpec } from "../kexec/kernel.js";
-import { Machine, type Handover } from "../kexec/machine.js";
-import type { HandoverRecord } from "../kho/in.js";
-import { parseSize } from "../units.js";
+import { hex, parseSize } from "../units.js";
 import {
   archOfFormat,
   decodeImage,
@@ -73,7 +72,11 @@ function buildLoads(mem: PhysMem, owned: IntervalSet): ImageLoad[] {
       const flush = (): void => {
         if (!pending) return;
         const pa = pending.start * ps;
-        loads.push({ pa, memsz: (pending.data + pending.zero) * ps, data: pending.data ? mem.read(pa, pending.data * ps) : new Uint8Array(0) });
+        loads.push({
+          pa,
+          memsz: (pending.data + pending.zero) * ps,
+          data: pending.data ? mem.read(pa, pending.data * ps) : new Uint8Array(0),
+        });
         pending = null;
       };
       while (i < populated.length && populated[i]! < os) i++;
@@ -87,7 +90,10 @@ function buildLoads(mem: PhysMem, owned: IntervalSet): ImageLoad[] {
           continue;
         }
         let q = p;
-        while (i < populated.length && populated[i] === q && q < oe) (i++, q++);
+        while (i < populated.length && populated[i] === q && q < oe) {
+          i++;
+          q++;
+        }
         if (pending && pending.zero === 0) pending.data += q - p;
         else {
           flush();
@@ -149,7 +155,11 @@ function segmentKind(what: string): ImageKexecSegment["kind"] {
  * outgoing kernel's tree, so the image is the same whether or not the next
  * kernel accepts the handover. The machine then goes on booting `spec`.
  */
-export function kexecToImage(machine: Machine, spec: KernelSpec, hooks: BootHooks = {}): { kernel: Kernel; image: HandoverImage } {
+export function kexecToImage(
+  machine: Machine,
+  spec: KernelSpec,
+  hooks: BootHooks = {},
+): { kernel: Kernel; image: HandoverImage } {
   const box: { image?: HandoverImage } = {};
   const kernel = machine.kexec(spec, {
     ...hooks,

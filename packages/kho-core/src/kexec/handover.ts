@@ -1,8 +1,8 @@
-import { KhoError, isKhoError } from "../errors.js";
-import { kho_data, setup_data, SETUP_KEXEC_KHO } from "../abi/x86-setup-data.js";
-import { FdtSw, u32be } from "../fdt/sw.js";
-import { findProp, pathOffset } from "../fdt/ro.js";
+import { kho_data, SETUP_KEXEC_KHO, setup_data } from "../abi/x86-setup-data.js";
+import { isKhoError, KhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
+import { findProp, pathOffset } from "../fdt/ro.js";
+import { FdtSw, u32be } from "../fdt/sw.js";
 import type { HandoverRecord } from "../kho/in.js";
 
 /** How the record reaches the next kernel: x86 setup_data, or DT /chosen. */
@@ -31,7 +31,8 @@ export function encodeX86Record(rec: HandoverRecord): Uint8Array {
 }
 
 function safe(v: bigint, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new KhoError("ERANGE", `${what} 0x${v.toString(16)} is beyond 53 bits`, what);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new KhoError("ERANGE", `${what} 0x${v.toString(16)} is beyond 53 bits`, what);
   return Number(v);
 }
 
@@ -61,7 +62,8 @@ function cells(v: number, n: number): Uint8Array {
 
 function readCells(v: Uint8Array, at: number, n: number): bigint {
   let x = 0n;
-  for (let i = 0; i < n; i++) x = (x << 32n) | BigInt(new DataView(v.buffer, v.byteOffset + at + 4 * i, 4).getUint32(0, false));
+  for (let i = 0; i < n; i++)
+    x = (x << 32n) | BigInt(new DataView(v.buffer, v.byteOffset + at + 4 * i, 4).getUint32(0, false));
   return x;
 }
 

@@ -1,20 +1,20 @@
 import { KhoError } from "../errors.js";
+import { type HandoverRecord, KhoIn } from "../kho/in.js";
+import { KhoOut } from "../kho/out.js";
+import {
+  DEFAULT_SCRATCH_PARAMS,
+  defaultScratchAlignment,
+  type KhoScratch,
+  parseKhoScratch,
+  reserveScratch,
+  type ScratchParams,
+  SimMemblock,
+} from "../kho/scratch.js";
 import { KernelLog, type ScopedLog } from "../log.js";
 import { PageAllocator, type PhysRange } from "../mem/alloc.js";
 import { getOrder } from "../mem/geometry.js";
 import type { PhysMem } from "../mem/phys.js";
 import { hex, parseSize } from "../units.js";
-import { KhoIn, type HandoverRecord } from "../kho/in.js";
-import { KhoOut } from "../kho/out.js";
-import {
-  DEFAULT_SCRATCH_PARAMS,
-  defaultScratchAlignment,
-  parseKhoScratch,
-  reserveScratch,
-  SimMemblock,
-  type KhoScratch,
-  type ScratchParams,
-} from "../kho/scratch.js";
 import { Cmdline } from "./cmdline.js";
 import type { HandoverFormat } from "./handover.js";
 
@@ -130,7 +130,9 @@ export class Kernel {
 
   /** Bytes of struct page for one node's memory (its memmap). */
   private memmapBytes(nid: number): number {
-    return this.mem.ranges.filter((r) => r.nid === nid).reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
+    return this.mem.ranges
+      .filter((r) => r.nid === nid)
+      .reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
   }
 
   private scratchParams(): ScratchParams {
@@ -191,7 +193,9 @@ export class Kernel {
     alloc.reserve(0, LOW_RESERVED);
     const inherit = input.record && this.khoEnabled ? input.record : null;
     if (input.record && !this.khoEnabled) this.kholog.info("kexec handover data ignored: KHO is disabled");
-    this.in = inherit ? KhoIn.populate({ mem, alloc, log: this.kholog, legacyRadixDepth: this.spec.legacyRadixDepth ?? false }, inherit) : null;
+    this.in = inherit
+      ? KhoIn.populate({ mem, alloc, log: this.kholog, legacyRadixDepth: this.spec.legacyRadixDepth ?? false }, inherit)
+      : null;
     if (this.in) {
       this.bootKind = "kho";
       this.scratch = this.in.scratch;
@@ -241,7 +245,13 @@ export class Kernel {
   /** kho_init(): radix root, root FDT, then the hook (kexec-metadata), then out/fdt on a cold boot. */
   private khoInit(hooks: BootHooks): void {
     try {
-      this.out = KhoOut.init({ mem: this.mem, alloc: this.alloc, log: this.kholog, debug: this.spec.debug ?? false, scratch: this.scratch });
+      this.out = KhoOut.init({
+        mem: this.mem,
+        alloc: this.alloc,
+        log: this.kholog,
+        debug: this.spec.debug ?? false,
+        scratch: this.scratch,
+      });
     } catch (e) {
       this.kholog.err(`failed to initialize: ${(e as Error).message}`);
       this.khoEnabled = false;
@@ -254,6 +264,7 @@ export class Kernel {
       this.disableKho(e.message);
       return;
     }
-    if (this.bootKind === "cold") this.out.fdtFileLength = new DataView(this.out.fdt.buffer, this.out.fdt.byteOffset).getUint32(4, false);
+    if (this.bootKind === "cold")
+      this.out.fdtFileLength = new DataView(this.out.fdt.buffer, this.out.fdt.byteOffset).getUint32(4, false);
   }
 }

@@ -1,11 +1,11 @@
 import { KhoError } from "../errors.js";
+import type { HandoverRecord } from "../kho/in.js";
+import { encodeScratchArray } from "../kho/scratch.js";
 import { IntervalSet } from "../mem/intervals.js";
 import { PhysMem, type RamRange } from "../mem/phys.js";
 import { hex, parseSize } from "../units.js";
-import type { HandoverRecord } from "../kho/in.js";
-import { encodeScratchArray } from "../kho/scratch.js";
 import { decodeRecord, encodeRecord } from "./handover.js";
-import { COLD_IMAGE_BASE, Kernel, type BootHooks, type BootInput, type KernelSpec } from "./kernel.js";
+import { type BootHooks, type BootInput, COLD_IMAGE_BASE, Kernel, type KernelSpec } from "./kernel.js";
 
 /** A machine as users describe it: page size and RAM ranges with node ids. */
 export interface MachineSpec {
@@ -55,7 +55,11 @@ export class Machine {
   private generation = 0;
 
   constructor(spec: MachineSpec = DEFAULT_MACHINE) {
-    const ram: RamRange[] = spec.ram.map((r) => ({ start: parseSize(r.start, "ram.start"), size: parseSize(r.size, "ram.size"), nid: r.nid ?? 0 }));
+    const ram: RamRange[] = spec.ram.map((r) => ({
+      start: parseSize(r.start, "ram.start"),
+      size: parseSize(r.size, "ram.size"),
+      nid: r.nid ?? 0,
+    }));
     this.mem = new PhysMem(parseSize(spec.pageSize, "pageSize"), ram);
   }
 
@@ -94,7 +98,12 @@ export class Machine {
    * first scratch area (array order) where it fits, top-down, 64 KiB aligned,
    * clear of segments already placed. Without KHO, anywhere in RAM.
    */
-  private placeSegment(areas: readonly { addr: number; size: number }[], used: Segment[], size: number, what: string): Segment {
+  private placeSegment(
+    areas: readonly { addr: number; size: number }[],
+    used: Segment[],
+    size: number,
+    what: string,
+  ): Segment {
     for (const a of areas) {
       let top = Math.floor((a.addr + a.size - size) / SEGMENT_ALIGN) * SEGMENT_ALIGN;
       while (top >= a.addr) {
@@ -107,7 +116,10 @@ export class Machine {
         top = Math.floor((clash.pa - size) / SEGMENT_ALIGN) * SEGMENT_ALIGN;
       }
     }
-    throw new KhoError("ENOMEM", `kexec: no room for the ${what} (${hex(size)} bytes) in ${areas.length ? "KHO scratch" : "RAM"} (-EADDRNOTAVAIL)`);
+    throw new KhoError(
+      "ENOMEM",
+      `kexec: no room for the ${what} (${hex(size)} bytes) in ${areas.length ? "KHO scratch" : "RAM"} (-EADDRNOTAVAIL)`,
+    );
   }
 
   /**
@@ -117,7 +129,7 @@ export class Machine {
    */
   kexec(spec: KernelSpec, hooks?: BootHooks): Kernel {
     const old = this.kernel;
-    if (!old || old.state !== "running") throw new KhoError("EINVAL", "kexec needs a running kernel");
+    if (old?.state !== "running") throw new KhoError("EINVAL", "kexec needs a running kernel");
     const next = new Kernel(this.mem, spec, this.generation + 1);
     const kho = old.khoEnabled && old.out !== null;
     const areas = kho ? old.scratch : this.mem.ranges.map((r) => ({ addr: r.start, size: r.size }));
@@ -134,7 +146,14 @@ export class Machine {
     const poisoned = this.poisonAllBut(kept, `not handed over by ${old.release}`);
     if (record) this.mem.write(record.scratchPa, encodeScratchArray(old.scratch));
     const recordBytes = record ? encodeRecord(old.handoverFormat, record) : null;
-    this.handovers.push({ from: old, record, recordBytes, segments: used, keptPages: kept.size, poisonedPages: poisoned });
+    this.handovers.push({
+      from: old,
+      record,
+      recordBytes,
+      segments: used,
+      keptPages: kept.size,
+      poisonedPages: poisoned,
+    });
     old.state = "gone";
     this.generation++;
     this.kernel = next;
@@ -164,10 +183,16 @@ export class Machine {
       let at = r.start / this.mem.pageSize;
       const end = (r.start + r.size) / this.mem.pageSize;
       for (const [s, e] of kept.intervalsIn(at, end)) {
-        if (s > at) (this.mem.poison(at, s - at, reason), (n += s - at));
+        if (s > at) {
+          this.mem.poison(at, s - at, reason);
+          n += s - at;
+        }
         at = e;
       }
-      if (at < end) (this.mem.poison(at, end - at, reason), (n += end - at));
+      if (at < end) {
+        this.mem.poison(at, end - at, reason);
+        n += end - at;
+      }
     }
     return n;
   }

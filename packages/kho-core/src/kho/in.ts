@@ -1,10 +1,3 @@
-import { KhoError, isKhoError } from "../errors.js";
-import { checkHeaderRc, findProp, nodeCheckCompatibleRc, subnodeOffset } from "../fdt/ro.js";
-import type { PageAllocator } from "../mem/alloc.js";
-import type { PhysMem } from "../mem/phys.js";
-import { KhoRadixTree } from "../radix/tree.js";
-import type { ScopedLog } from "../log.js";
-import { hex } from "../units.js";
 import {
   KHO_FDT_BLOB_SIZE_PROP_NAME,
   KHO_FDT_COMPATIBLE,
@@ -13,12 +6,19 @@ import {
   KHO_VMALLOC_ALLOC,
   KHO_VMALLOC_HUGE_VMAP,
 } from "../abi/kexec-handover.js";
-import { readInheritedScratch, type KhoScratch } from "./scratch.js";
-import { propU64 } from "./prop.js";
-import { splitRange } from "./split.js";
-import { chunkEntries, khoFlagsToVm, vmallocChunkLayout } from "./vmalloc.js";
+import { isKhoError, KhoError } from "../errors.js";
+import { checkHeaderRc, findProp, nodeCheckCompatibleRc, subnodeOffset } from "../fdt/ro.js";
+import type { ScopedLog } from "../log.js";
+import type { PageAllocator } from "../mem/alloc.js";
+import type { PhysMem } from "../mem/phys.js";
+import { KhoRadixTree } from "../radix/tree.js";
+import { hex } from "../units.js";
 import type { KhoVmalloc } from "./out.js";
+import { propU64 } from "./prop.js";
+import { type KhoScratch, readInheritedScratch } from "./scratch.js";
+import { splitRange } from "./split.js";
 import type { Folio, VmArea } from "./types.js";
+import { chunkEntries, khoFlagsToVm, vmallocChunkLayout } from "./vmalloc.js";
 
 /**
  * early_memremap() maps at most NR_FIX_BTMAPS (64) pages at once; a record
@@ -110,7 +110,9 @@ export class KhoIn {
     }
     const compat = nodeCheckCompatibleRc(fdt, 0, KHO_FDT_COMPATIBLE);
     if (compat !== 0) {
-      log.warn(`setup: handover FDT (${hex(rec.fdtPa)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat < 0 ? compat : 1}`);
+      log.warn(
+        `setup: handover FDT (${hex(rec.fdtPa)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat < 0 ? compat : 1}`,
+      );
       return fail();
     }
     const map = findProp(fdt, 0, KHO_FDT_MEMORY_MAP_PROP_NAME);
@@ -166,7 +168,8 @@ export class KhoIn {
       this.fdtPa = 0;
     }
     alloc.restrictTo(null);
-    for (const pa of this.nodePages) mem.poison(pa / mem.pageSize, 1, "incoming radix tree node, free after the reserve walk");
+    for (const pa of this.nodePages)
+      mem.poison(pa / mem.pageSize, 1, "incoming radix tree node, free after the reserve walk");
   }
 
   /**
@@ -182,7 +185,10 @@ export class KhoIn {
     const asInt = shift === 31 ? -(2 ** 31) : 2 ** shift;
     const want = mem.pageSize * 2 ** order;
     const sz = asInt < 0 ? Number.MAX_SAFE_INTEGER - pa : asInt;
-    if (sz !== want) log.warn(`reserve of order-${order} block at ${hex(pa)}: size computed as ${asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt)} instead of ${hex(want)}`);
+    if (sz !== want)
+      log.warn(
+        `reserve of order-${order} block at ${hex(pa)}: size computed as ${asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt)} instead of ${hex(want)}`,
+      );
     alloc.reserve(pa, sz);
     this.stamps.set(pa / mem.pageSize, order);
   }
@@ -291,7 +297,13 @@ export class KhoIn {
 }
 
 /** kho_retrieve_subtree on a given root FDT (null: not a KHO boot). */
-export function retrieveFrom(fdt: Uint8Array | null, name: string, phys: Ref<number> | null, size: Ref<number> | null, log?: ScopedLog): number {
+export function retrieveFrom(
+  fdt: Uint8Array | null,
+  name: string,
+  phys: Ref<number> | null,
+  size: Ref<number> | null,
+  log?: ScopedLog,
+): number {
   if (!fdt) return -2;
   if (!phys) return -22;
   let node: number;
@@ -302,10 +314,10 @@ export function retrieveFrom(fdt: Uint8Array | null, name: string, phys: Ref<num
     throw e;
   }
   const data = findProp(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
-  if (!data || data.value.length !== 8) return -22;
+  if (data?.value.length !== 8) return -22;
   phys.value = u64At(data.value);
   const blob = findProp(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
-  if (!blob || blob.value.length !== 8) {
+  if (blob?.value.length !== 8) {
     log?.warn(`broken KHO subnode '${name}': missing or invalid blob-size property`);
     return -22;
   }

@@ -1,25 +1,25 @@
-import { KhoError, isKhoError } from "../errors.js";
-import { FdtSw, u64le } from "../fdt/sw.js";
-import { FdtRw } from "../fdt/rw.js";
-import { findProp, subnodes } from "../fdt/ro.js";
-import { getOrder } from "../mem/geometry.js";
-import type { PageAllocator } from "../mem/alloc.js";
-import type { PhysMem } from "../mem/phys.js";
-import { KhoRadixTree } from "../radix/tree.js";
-import type { ScopedLog } from "../log.js";
-import { hex } from "../units.js";
 import {
   KHO_FDT_BLOB_SIZE_PROP_NAME,
   KHO_FDT_COMPATIBLE,
   KHO_FDT_MEMORY_MAP_PROP_NAME,
   KHO_FDT_SUB_TREE_PROP_NAME,
-  kho_vmalloc,
+  type kho_vmalloc,
 } from "../abi/kexec-handover.js";
-import type { KhoScratch } from "./scratch.js";
+import { isKhoError, KhoError } from "../errors.js";
+import { findProp, subnodes } from "../fdt/ro.js";
+import { FdtRw } from "../fdt/rw.js";
+import { FdtSw, u64le } from "../fdt/sw.js";
+import type { ScopedLog } from "../log.js";
+import type { PageAllocator } from "../mem/alloc.js";
+import { getOrder } from "../mem/geometry.js";
+import type { PhysMem } from "../mem/phys.js";
+import { KhoRadixTree } from "../radix/tree.js";
+import { hex } from "../units.js";
 import { propU64 } from "./prop.js";
+import type { KhoScratch } from "./scratch.js";
 import { splitRange } from "./split.js";
+import { type Folio, VM_ALLOC, VM_ALLOW_HUGE_VMAP, type VmArea } from "./types.js";
 import { chunkEntries, vmallocChunkLayout, vmFlagsToKho } from "./vmalloc.js";
-import { VM_ALLOC, VM_ALLOW_HUGE_VMAP, type Folio, type VmArea } from "./types.js";
 
 /** What KHO needs from the kernel it runs in. */
 export interface KhoEnv {
@@ -169,7 +169,10 @@ export class KhoOut {
     if (size <= 0) throw new KhoError("EINVAL", "kho_alloc_preserve of 0 bytes");
     const order = getOrder(size, this.env.mem.pageShift);
     if (order > this.env.mem.maxPageOrder)
-      throw new KhoError("E2BIG", `kho_alloc_preserve(${size}) needs order ${order} > MAX_PAGE_ORDER ${this.env.mem.maxPageOrder}`);
+      throw new KhoError(
+        "E2BIG",
+        `kho_alloc_preserve(${size}) needs order ${order} > MAX_PAGE_ORDER ${this.env.mem.maxPageOrder}`,
+      );
     const pa = this.env.alloc.alloc(order);
     try {
       this.preserveFolio({ pa, order });
@@ -183,7 +186,8 @@ export class KhoOut {
   /** kho_unpreserve_free: unpreserve the folio allocPreserve returned and free it. */
   unpreserveFree(pa: number): void {
     const order = this.env.alloc.orderOf(pa);
-    if (order === undefined) throw new KhoError("EINVAL", "kho_unpreserve_free of memory not allocated by kho_alloc_preserve", hex(pa));
+    if (order === undefined)
+      throw new KhoError("EINVAL", "kho_unpreserve_free of memory not allocated by kho_alloc_preserve", hex(pa));
     this.unpreserveFolio({ pa, order });
     this.env.alloc.freeBlock(pa, order);
   }
@@ -201,7 +205,8 @@ export class KhoOut {
    * Any failure unpreserves everything and frees the chunks.
    */
   preserveVmalloc(area: VmArea): KhoVmalloc {
-    if (area.vmFlags & ~(VM_ALLOC | VM_ALLOW_HUGE_VMAP)) throw new KhoError("EOPNOTSUPP", `vmalloc flags ${hex(area.vmFlags)} cannot be preserved`);
+    if (area.vmFlags & ~(VM_ALLOC | VM_ALLOW_HUGE_VMAP))
+      throw new KhoError("EOPNOTSUPP", `vmalloc flags ${hex(area.vmFlags)} cannot be preserved`);
     const layout = vmallocChunkLayout(this.env.mem.pageSize);
     const value: KhoVmalloc = { first: 0n, total_pages: 0, flags: 0, order: 0 };
     const newChunk = (prev: number | null): number => {
@@ -274,7 +279,10 @@ export class KhoOut {
       this.subFdts.set(name, { pa: blobPa, size });
     } catch (e) {
       if (!isKhoError(e)) throw e;
-      err = e.code === "EEXIST" ? new KhoError("EEXIST", `subtree "${name}" already exists`, name) : new KhoError("ENOMEM", `no room for subtree "${name}" in the ${this.env.mem.pageSize}-byte root FDT`, name);
+      err =
+        e.code === "EEXIST"
+          ? new KhoError("EEXIST", `subtree "${name}" already exists`, name)
+          : new KhoError("ENOMEM", `no room for subtree "${name}" in the ${this.env.mem.pageSize}-byte root FDT`, name);
     }
     rw.pack();
     if (err) throw err;
@@ -289,7 +297,7 @@ export class KhoOut {
     if (!rw) return;
     for (const node of subnodes(rw.buf, 0)) {
       const p = findProp(rw.buf, node, KHO_FDT_SUB_TREE_PROP_NAME);
-      if (!p || p.value.length !== 8) continue;
+      if (p?.value.length !== 8) continue;
       if (propU64(p.value) === BigInt(blobPa)) {
         for (const [n, b] of this.subFdts) if (b.pa === blobPa) this.subFdts.delete(n);
         rw.delNode(node);

@@ -1,5 +1,5 @@
-import { KhoError } from "../errors.js";
 import type { LogSink } from "../block/backend.js";
+import { KhoError } from "../errors.js";
 
 /**
  * The state `kho_scratch=` controls. `scale` is a percentage of the
@@ -78,10 +78,15 @@ function kstrtouint(s: string): number {
  * prints "Malformed early option 'kho_scratch'" (init code, not KHO's) and
  * keeps `prev`. `null` is a bare `kho_scratch` without `=`.
  */
-export function parseKhoScratch(value: string | null, prev: ScratchParams = DEFAULT_SCRATCH_PARAMS, log: LogSink = () => {}): ScratchParams {
+export function parseKhoScratch(
+  value: string | null,
+  prev: ScratchParams = DEFAULT_SCRATCH_PARAMS,
+  log: LogSink = () => {},
+): ScratchParams {
   if (value === null || value === "") throw new KhoError("EINVAL", "kho_scratch needs a value");
   if (value.endsWith("%")) {
-    if (value.length > MAX_SCALE_CHARS + 1) throw new KhoError("EINVAL", `kho_scratch scale "${value}" is longer than ${MAX_SCALE_CHARS} characters`);
+    if (value.length > MAX_SCALE_CHARS + 1)
+      throw new KhoError("EINVAL", `kho_scratch scale "${value}" is longer than ${MAX_SCALE_CHARS} characters`);
     const scale = kstrtouint(value.slice(0, -1));
     // %d of an unsigned int: large scales print negative, as in the kernel log.
     log(`scratch scale is ${scale | 0}%`, "info");
@@ -100,7 +105,8 @@ export function parseKhoScratch(value: string | null, prev: ScratchParams = DEFA
     at = end;
   }
   const [lowmem, global, pernode] = sizes as [bigint, bigint, bigint];
-  if (BigInt.asUintN(64, lowmem + global + pernode) === 0n) throw new KhoError("EINVAL", `kho_scratch "${value}": total size is 0`);
+  if (BigInt.asUintN(64, lowmem + global + pernode) === 0n)
+    throw new KhoError("EINVAL", `kho_scratch "${value}": total size is 0`);
   if (at !== value.length) throw new KhoError("EINVAL", `kho_scratch "${value}": unexpected "${value.slice(at)}"`);
   log(`scratch areas: lowmem: ${lowmem >> 20n}MiB global: ${global >> 20n}MiB pernode: ${pernode >> 20n}MiB`, "info");
   return { scale: 0, lowmem, global, pernode };

@@ -7,8 +7,8 @@ import { hex } from "../units.js";
 import type { MemblockSource } from "./scratch-memblock.js";
 import type { ScratchParams } from "./scratch-parse.js";
 
-export * from "./scratch-parse.js";
 export * from "./scratch-memblock.js";
+export * from "./scratch-parse.js";
 
 /** One scratch area as handed over: `struct kho_scratch`. */
 export interface KhoScratch {
@@ -80,18 +80,32 @@ function checkBytes(n: number, what: string): bigint {
  * of its own. Without, the explicit sizes. All are rounded up to
  * `alignment` (explicit ones too, since 0e39380a7316).
  */
-export function scratchSizes(params: ScratchParams, reserved: KernelReservedBytes, nodes: readonly number[], alignment: number): ScratchSizes {
+export function scratchSizes(
+  params: ScratchParams,
+  reserved: KernelReservedBytes,
+  nodes: readonly number[],
+  alignment: number,
+): ScratchSizes {
   const align = BigInt(alignment);
   const scale = BigInt(params.scale);
   const share = (bytes: number, what: string) => BigInt.asUintN(64, checkBytes(bytes, what) * scale) / 100n;
-  const lowmem = roundUpU64(params.scale ? share(reserved.belowLowLimit, "reserved below the low limit") : params.lowmem, align);
-  const global = roundUpU64(params.scale ? BigInt.asUintN(64, share(reserved.total, "reserved in total") - lowmem) : params.global, align);
+  const lowmem = roundUpU64(
+    params.scale ? share(reserved.belowLowLimit, "reserved below the low limit") : params.lowmem,
+    align,
+  );
+  const global = roundUpU64(
+    params.scale ? BigInt.asUintN(64, share(reserved.total, "reserved in total") - lowmem) : params.global,
+    align,
+  );
   return {
     lowmem,
     global,
     nodes: nodes.map((nid) => ({
       nid,
-      size: roundUpU64(params.scale ? share(reserved.perNode[nid] ?? 0, `reserved on node ${nid}`) : params.pernode, align),
+      size: roundUpU64(
+        params.scale ? share(reserved.perNode[nid] ?? 0, `reserved on node ${nid}`) : params.pernode,
+        align,
+      ),
     })),
   };
 }
@@ -120,7 +134,11 @@ export interface ScratchReservation {
  * Any failure frees what was taken, logs why and that KHO is disabled, and
  * returns null. On success the array is written to memory.
  */
-export function reserveScratch(mem: PhysMem, memblock: MemblockSource, opts: ReserveScratchOptions): ScratchReservation | null {
+export function reserveScratch(
+  mem: PhysMem,
+  memblock: MemblockSource,
+  opts: ReserveScratchOptions,
+): ScratchReservation | null {
   const log = opts.log ?? (() => {});
   const alignment = opts.alignment ?? defaultScratchAlignment(mem);
   checkAlignment(alignment, mem);
@@ -159,7 +177,8 @@ export function reserveScratch(mem: PhysMem, memblock: MemblockSource, opts: Res
 /** The array as the kernel lays it out: `struct kho_scratch` back to back. */
 export function encodeScratchArray(areas: readonly KhoScratch[]): Uint8Array {
   const out = new Uint8Array(areas.length * kho_scratch.size);
-  areas.forEach((a, i) => out.set(kho_scratch.encode({ addr: BigInt(a.addr), size: BigInt(a.size) }), i * kho_scratch.size));
+  for (const [i, a] of areas.entries())
+    out.set(kho_scratch.encode({ addr: BigInt(a.addr), size: BigInt(a.size) }), i * kho_scratch.size);
   return out;
 }
 
@@ -174,7 +193,11 @@ export function decodeScratchArray(bytes: Uint8Array): KhoScratch[] {
     const raw = kho_scratch.decode(bytes.subarray(i * kho_scratch.size));
     const end = raw.addr + raw.size;
     if (end > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new KhoError("ERANGE", `scratch area ${hex(raw.addr)}+${hex(raw.size)} is beyond 53-bit addresses`, `kho_scratch[${i}]`);
+      throw new KhoError(
+        "ERANGE",
+        `scratch area ${hex(raw.addr)}+${hex(raw.size)} is beyond 53-bit addresses`,
+        `kho_scratch[${i}]`,
+      );
     }
     return { addr: Number(raw.addr), size: Number(raw.size) };
   });
@@ -190,7 +213,11 @@ export function readInheritedScratch(mem: PhysMem, pa: number, len: number): Kho
   const areas = decodeScratchArray(mem.read(pa, len));
   areas.forEach((a, i) => {
     if (!coveredByRam(mem, a.addr, a.addr + a.size)) {
-      throw new KhoError("EINVAL", `inherited scratch area ${hex(a.addr)}+${hex(a.size)} is not RAM`, `kho_scratch[${i}]`);
+      throw new KhoError(
+        "EINVAL",
+        `inherited scratch area ${hex(a.addr)}+${hex(a.size)} is not RAM`,
+        `kho_scratch[${i}]`,
+      );
     }
   });
   return areas;

@@ -14,7 +14,11 @@ export function splitOrder(pfn: number, end: number, nidOf?: (pfn: number) => nu
 }
 
 /** Every (pfn, order) block of [pfn, pfn + n) in ascending order. */
-export function* splitRange(pfn: number, n: number, nidOf?: (pfn: number) => number): IterableIterator<[number, number]> {
+export function* splitRange(
+  pfn: number,
+  n: number,
+  nidOf?: (pfn: number) => number,
+): IterableIterator<[number, number]> {
   const end = pfn + n;
   while (pfn < end) {
     const order = splitOrder(pfn, end, nidOf);

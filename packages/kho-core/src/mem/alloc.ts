@@ -92,7 +92,10 @@ export class PageAllocator {
       }
     }
     const where = this.allowed ? " in the allowed (scratch) ranges" : "";
-    throw new KhoError("ENOMEM", `no free block of order ${order}${where}${opts.nid === undefined ? "" : ` on node ${opts.nid}`}`);
+    throw new KhoError(
+      "ENOMEM",
+      `no free block of order ${order}${where}${opts.nid === undefined ? "" : ` on node ${opts.nid}`}`,
+    );
   }
 
   private take(pfn: number, count: number, order: number): number {
@@ -108,7 +111,12 @@ export class PageAllocator {
   freeBlock(pa: number, order: number): void {
     const pfn = pa / this.mem.pageSize;
     const had = this.live.get(pfn);
-    if (had !== order) throw new KhoError("EINVAL", `free of ${hex(pa)} order ${order}: ${had === undefined ? "not allocated" : `allocated with order ${had}`}`, hex(pa));
+    if (had !== order)
+      throw new KhoError(
+        "EINVAL",
+        `free of ${hex(pa)} order ${order}: ${had === undefined ? "not allocated" : `allocated with order ${had}`}`,
+        hex(pa),
+      );
     this.live.delete(pfn);
     this.free.add(pfn, pfn + 2 ** order);
   }

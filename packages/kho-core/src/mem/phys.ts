@@ -1,7 +1,7 @@
 import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
+import { type PageGeometry, type PageSize, pageGeometry } from "./geometry.js";
 import { IntervalSet } from "./intervals.js";
-import { pageGeometry, type PageGeometry, type PageSize } from "./geometry.js";
 
 /** A range of RAM on one NUMA node. `start` and `size` are page aligned. */
 export interface RamRange {
@@ -44,10 +44,13 @@ export class PhysMem implements PageGeometry {
     sorted.forEach((r, i) => {
       if (r.size <= 0 || r.start % this.pageSize || r.size % this.pageSize)
         throw new KhoError("EINVAL", `RAM range ${hex(r.start)}+${hex(r.size)} is empty or not page aligned`);
-      if (r.start + r.size > 2 ** MAX_PHYS_BITS) throw new KhoError("ERANGE", `RAM range ${hex(r.start)}+${hex(r.size)} is beyond 52-bit physical addresses`);
-      if (!Number.isInteger(r.nid) || r.nid < 0) throw new KhoError("EINVAL", `RAM range ${hex(r.start)} has a bad node id ${r.nid}`);
+      if (r.start + r.size > 2 ** MAX_PHYS_BITS)
+        throw new KhoError("ERANGE", `RAM range ${hex(r.start)}+${hex(r.size)} is beyond 52-bit physical addresses`);
+      if (!Number.isInteger(r.nid) || r.nid < 0)
+        throw new KhoError("EINVAL", `RAM range ${hex(r.start)} has a bad node id ${r.nid}`);
       const prev = sorted[i - 1];
-      if (prev && prev.start + prev.size > r.start) throw new KhoError("EINVAL", `RAM ranges overlap at ${hex(r.start)}`);
+      if (prev && prev.start + prev.size > r.start)
+        throw new KhoError("EINVAL", `RAM ranges overlap at ${hex(r.start)}`);
     });
     this.ranges = sorted;
   }
@@ -95,14 +98,19 @@ export class PhysMem implements PageGeometry {
       throw new KhoError("EFAULT", `bad physical access ${pa}+${len}`, this.actor);
     if (len === 0) return;
     const r = this.rangeOf(pa);
-    if (!r || pa + len > r.start + r.size) throw new KhoError("EFAULT", `access ${hex(pa)}+${hex(len)} is not RAM`, this.actor);
+    if (!r || pa + len > r.start + r.size)
+      throw new KhoError("EFAULT", `access ${hex(pa)}+${hex(len)} is not RAM`, this.actor);
     const first = Math.floor(pa / this.pageSize);
     const last = Math.floor((pa + len - 1) / this.pageSize);
     if (this.poisoned.intervalCount) {
       const pfn = this.poisoned.firstIn(first, last + 1);
       if (pfn !== undefined) {
         const at = Math.max(pa, pfn * this.pageSize);
-        throw new KhoError("EHWPOISON", `${this.actor} touched unowned memory at ${hex(at)}: ${this.poisonReason(pfn)}`, hex(at));
+        throw new KhoError(
+          "EHWPOISON",
+          `${this.actor} touched unowned memory at ${hex(at)}: ${this.poisonReason(pfn)}`,
+          hex(at),
+        );
       }
     }
   }
@@ -194,7 +202,8 @@ export class PhysMem implements PageGeometry {
   /** A u64 that must be an address or count: exact as a number or ERANGE. */
   readU64Number(pa: number): number {
     const v = this.readU64(pa);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new KhoError("ERANGE", `u64 ${hex(v)} at ${hex(pa)} does not fit 53 bits`, hex(pa));
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new KhoError("ERANGE", `u64 ${hex(v)} at ${hex(pa)} does not fit 53 bits`, hex(pa));
     return Number(v);
   }
 

@@ -1,6 +1,6 @@
 import { KhoError } from "../errors.js";
-import { hex } from "../units.js";
 import { pageGeometry } from "../mem/geometry.js";
+import { hex } from "../units.js";
 
 export interface RadixGeometryOptions {
   /**
@@ -94,7 +94,8 @@ export function encodeKey(g: RadixGeometry, pa: number | bigint, order: number):
     if (pa < 0n || pa >= 1n << 64n) throw new KhoError("ERANGE", `physical address ${hex(pa)} does not fit 64 bits`);
     return encodePfnKey(g, Number(pa >> BigInt(g.pageShift)), order);
   }
-  if (!Number.isInteger(pa) || pa < 0 || pa >= TWO_64) throw new KhoError("ERANGE", `physical address ${pa} is not a 64-bit address`);
+  if (!Number.isInteger(pa) || pa < 0 || pa >= TWO_64)
+    throw new KhoError("ERANGE", `physical address ${pa} is not a 64-bit address`);
   return encodePfnKey(g, Math.floor(pa / g.pageSize), order);
 }
 
@@ -136,7 +137,10 @@ export function msb53(n: number): number {
  * Table index of `key` at level l (1 .. depth-1) and its leaf bit. Shifts at
  * or past 64 give 0, as the reference defines them.
  */
-export function keyPath(g: RadixGeometry, key: number): { readonly tableIndices: number[]; readonly leafIndex: number } {
+export function keyPath(
+  g: RadixGeometry,
+  key: number,
+): { readonly tableIndices: number[]; readonly leafIndex: number } {
   const tableIndices: number[] = [];
   for (let l = g.depth - 1; l >= 1; l--) {
     const s = g.levelShifts[l - 1]!;

@@ -1,3 +1,3 @@
 export * from "./geometry.js";
-export * from "./tree.js";
 export * from "./stream.js";
+export * from "./tree.js";

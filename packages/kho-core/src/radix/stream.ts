@@ -54,17 +54,20 @@ export function keyStream(spec: KeyStreamSpec): KeyStream {
   const g = radixGeometry(2 ** p);
   const { order, pages } = spec;
   if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`);
-  if (!Number.isInteger(order) || order < 0 || order > g.maxOrder) throw new KhoError("EINVAL", "order too large for this page size");
+  if (!Number.isInteger(order) || order < 0 || order > g.maxOrder)
+    throw new KhoError("EINVAL", "order too large for this page size");
   // Frame numbers: the address shifted right by pageShift, exact below 2^52.
   switch (spec.pattern) {
     case "seq": {
-      if (pages > 0 && pages - 1 >= 2 ** (64 - p - order)) throw new KhoError("ERANGE", "too many pages for the address space");
+      if (pages > 0 && pages - 1 >= 2 ** (64 - p - order))
+        throw new KhoError("ERANGE", "too many pages for the address space");
       const step = 2 ** order;
       return { spec, pfnAt: (i) => i * step };
     }
     case "sparse": {
       if (p + order > SPARSE_STRIDE_LOG2) throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB");
-      if (pages > 0 && pages - 1 >= 2 ** (64 - SPARSE_STRIDE_LOG2)) throw new KhoError("ERANGE", "too many pages for the address space");
+      if (pages > 0 && pages - 1 >= 2 ** (64 - SPARSE_STRIDE_LOG2))
+        throw new KhoError("ERANGE", "too many pages for the address space");
       const step = 2 ** (SPARSE_STRIDE_LOG2 - p);
       return { spec, pfnAt: (i) => i * step };
     }
@@ -161,7 +164,8 @@ export function scratchTree(pageShift: number): KhoRadixTree {
 export function countTree(spec: CountSpec): CountResult {
   const stream = keyStream(spec);
   const { order, pages, deleteEvery } = spec;
-  if (!Number.isSafeInteger(deleteEvery) || deleteEvery < 0) throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`);
+  if (!Number.isSafeInteger(deleteEvery) || deleteEvery < 0)
+    throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`);
   const tree = scratchTree(spec.pageShift);
   for (let i = 0; i < pages; i++) tree.addPage(stream.pfnAt(i), order);
   let deleted = 0;

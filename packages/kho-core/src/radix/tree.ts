@@ -1,7 +1,7 @@
 import { KhoError } from "../errors.js";
-import { hex } from "../units.js";
 import type { PhysMem } from "../mem/phys.js";
-import { encodePfnKey, radixGeometry, type RadixGeometry } from "./geometry.js";
+import { hex } from "../units.js";
+import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
 
 /**
  * Where node pages come from. PageAllocator fits as is: `alloc(0)` returns
@@ -89,14 +89,19 @@ export class KhoRadixTree {
    * The tree whose root page is at `rootPa` (the incoming side). With no
    * allocator the tree is read-only: an add that needs a node fails ENOMEM.
    */
-  static adopt(mem: PhysMem, rootPa: number, opts: KhoRadixTreeOptions & { readonly alloc?: RadixNodeAllocator } = {}): KhoRadixTree {
+  static adopt(
+    mem: PhysMem,
+    rootPa: number,
+    opts: KhoRadixTreeOptions & { readonly alloc?: RadixNodeAllocator } = {},
+  ): KhoRadixTree {
     return new KhoRadixTree(mem, opts.alloc ?? null, rootPa, opts);
   }
 
   private checkNodeAddress(pa: number, what: string): void {
     if (!Number.isSafeInteger(pa) || pa <= 0 || pa % this.mem.pageSize !== 0)
       throw new KhoError("EINVAL", `${what} ${Number.isSafeInteger(pa) ? hex(pa) : pa} is not a page-aligned address`);
-    if (!this.mem.pfnValid(pa / this.mem.pageSize)) throw new KhoError("EFAULT", `${what} ${hex(pa)} is not RAM`, hex(pa));
+    if (!this.mem.pfnValid(pa / this.mem.pageSize))
+      throw new KhoError("EFAULT", `${what} ${hex(pa)} is not RAM`, hex(pa));
   }
 
   private view(pa: number): Uint32Array {
@@ -121,7 +126,11 @@ export class KhoRadixTree {
 
   /** encodePfnKey with its checks reduced to comparisons (the add/del hot path). */
   private key(pfn: number, order: number): number {
-    if (!(order >= 0 && order <= this.geometry.maxOrder && pfn >= 0 && pfn < this.pfnLimit) || order % 1 !== 0 || pfn % 1 !== 0)
+    if (
+      !(order >= 0 && order <= this.geometry.maxOrder && pfn >= 0 && pfn < this.pfnLimit) ||
+      order % 1 !== 0 ||
+      pfn % 1 !== 0
+    )
       return encodePfnKey(this.geometry, pfn, order); // throws the descriptive error
     const div = this.pow2[order]!;
     return this.pow2[this.geometry.order0Log2 - order]! + Math.floor(pfn / div);
@@ -160,7 +169,9 @@ export class KhoRadixTree {
     const leafKey = Math.floor(key / this.leafSpan);
     const leaf = this.cachedLeaf(leafKey) ?? this.descend(key, leafKey, false);
     if (leaf === null) {
-      this.warn(`kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`);
+      this.warn(
+        `kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`,
+      );
       return;
     }
     leaf[bit >>> 5]! &= ~(1 << (bit & 31));
@@ -210,7 +221,8 @@ export class KhoRadixTree {
         this.undo(fresh, firstNew, firstSlot);
         throw e;
       }
-      (fresh ??= []).push(pa);
+      fresh ??= [];
+      fresh.push(pa);
       node[w] = pa >>> 0;
       node[w + 1] = Math.floor(pa / TWO_32);
       if (firstNew === null) {
@@ -251,9 +263,16 @@ export class KhoRadixTree {
   private child(node: number, w: number, table: Uint32Array, visited: Set<number>): number {
     const pa = table[w + 1]! * TWO_32 + table[w]!;
     const where = `slot ${w >>> 1} of radix node ${hex(node)}`;
-    if (pa % this.mem.pageSize !== 0) throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node));
-    if (!this.mem.pfnValid(pa / this.mem.pageSize)) throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node));
-    if (visited.has(pa)) throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is already part of the tree (loop or shared node)`, hex(node));
+    if (pa % this.mem.pageSize !== 0)
+      throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node));
+    if (!this.mem.pfnValid(pa / this.mem.pageSize))
+      throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node));
+    if (visited.has(pa))
+      throw new KhoError(
+        "EINVAL",
+        `child ${hex(pa)} in ${where} is already part of the tree (loop or shared node)`,
+        hex(node),
+      );
     visited.add(pa);
     return pa;
   }
@@ -264,11 +283,16 @@ export class KhoRadixTree {
     const step = 2 ** s;
     const words = table.length;
     // Only the root can hold slots that would make keys wider than keyBits.
-    const limit = l === this.geometry.depth - 1 ? Math.min(words, Math.ceil(2 ** this.geometry.keyBits / step) * 2) : words;
+    const limit =
+      l === this.geometry.depth - 1 ? Math.min(words, Math.ceil(2 ** this.geometry.keyBits / step) * 2) : words;
     for (let w = 0; w < words; w += 2) {
       if (table[w] === 0 && table[w + 1] === 0) continue;
       if (w >= limit)
-        throw new KhoError("EINVAL", `slot ${w >>> 1} of radix root ${hex(node)} lies beyond the ${this.geometry.keyBits}-bit key space`, hex(node));
+        throw new KhoError(
+          "EINVAL",
+          `slot ${w >>> 1} of radix root ${hex(node)} lies beyond the ${this.geometry.keyBits}-bit key space`,
+          hex(node),
+        );
       const childPa = this.child(node, w, table, visited);
       const p = s >= 64 ? prefix : prefix + (w >>> 1) * step;
       const r = l === 1 ? this.walkLeaf(childPa, p, cb) : this.walkTable(childPa, l - 1, p, visited, cb);

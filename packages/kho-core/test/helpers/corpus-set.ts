@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { buildDtb, compileCorpus, mutations, prng, type TNode } from "./corpus.js";
 
 const te = new TextEncoder();
-const str = (s: string): Uint8Array => te.encode(s + "\0");
+const str = (s: string): Uint8Array => te.encode(`${s}\0`);
 const cells = (...v: number[]): Uint8Array => {
   const b = new Uint8Array(v.length * 4);
-  v.forEach((x, i) => new DataView(b.buffer).setUint32(i * 4, x >>> 0));
+  for (const [i, x] of v.entries()) new DataView(b.buffer).setUint32(i * 4, x >>> 0);
   return b;
 };
 const N = (name: string, props: [string, Uint8Array][] = [], children: TNode[] = []): TNode => ({
@@ -34,8 +34,11 @@ export function randomTree(seed: number, odd = false): TNode {
     if (k === 2) return cells(...Array.from({ length: 1 + Math.floor(r() * 4) }, () => Math.floor(r() * 2 ** 32)));
     if (k === 3) return Uint8Array.from({ length: Math.floor(r() * 9) + 1 }, () => Math.floor(r() * 256));
     if (k === 4) return te.encode(`${word(5)}\0${word(3)}\0${r() < 0.3 ? "\0" : ""}`);
-    if (k === 5) return Uint8Array.from({ length: Math.floor(r() * 6) + 1 }, () => pick([0, 7, 9, 10, 13, 0x22, 0x5c, 0x41, 0x7f, 0xe9]));
-    return te.encode(pick(["\t\n\0", "\"q\"\0", "a\\b\0", "\0\0\0\0", "x\0\0", "\0"]));
+    if (k === 5)
+      return Uint8Array.from({ length: Math.floor(r() * 6) + 1 }, () =>
+        pick([0, 7, 9, 10, 13, 0x22, 0x5c, 0x41, 0x7f, 0xe9]),
+      );
+    return te.encode(pick(["\t\n\0", '"q"\0', "a\\b\0", "\0\0\0\0", "x\0\0", "\0"]));
   };
   let budget = 40;
   const node = (name: string, depth: number): TNode => {
@@ -71,19 +74,70 @@ export interface CorpusBlob {
 }
 
 function special(): [string, Uint8Array][] {
-  const base = N("", [["compatible", str("kho-v4")], ["x", cells(1, 2)]], [N("a@1", [["reg", cells(1)]]), N("b", [["v", cells(0xdeadbeef, 1)]])]);
+  const base = N(
+    "",
+    [
+      ["compatible", str("kho-v4")],
+      ["x", cells(1, 2)],
+    ],
+    [N("a@1", [["reg", cells(1)]]), N("b", [["v", cells(0xdeadbeef, 1)]])],
+  );
   const out: [string, Uint8Array][] = [];
   out.push(["b-v17", buildDtb(base)]);
   out.push(["b-v16", buildDtb(base, { version: 16, lastComp: 16 })]);
   out.push(["b-nops", buildDtb(base, { nops: true })]);
-  out.push(["b-nodedup", buildDtb(N("", [["a", str("1")], ["b", str("2")]], [N("c", [["a", str("3")]])]), { dedup: false })]);
+  out.push([
+    "b-nodedup",
+    buildDtb(
+      N(
+        "",
+        [
+          ["a", str("1")],
+          ["b", str("2")],
+        ],
+        [N("c", [["a", str("3")]])],
+      ),
+      { dedup: false },
+    ),
+  ]);
   out.push(["b-pad", buildDtb(base, { pad: 37 })]);
   out.push(["b-cpuid", buildDtb(base, { bootCpuid: 3 })]);
-  out.push(["b-rsv", buildDtb(base, { memreserve: [[0x1000n, 0x2000n], [0n, 1n], [2n ** 64n - 1n, 2n ** 63n]] })]);
+  out.push([
+    "b-rsv",
+    buildDtb(base, {
+      memreserve: [
+        [0x1000n, 0x2000n],
+        [0n, 1n],
+        [2n ** 64n - 1n, 2n ** 63n],
+      ],
+    }),
+  ]);
   for (const v of [2, 3, 15]) out.push([`b-old-v${v}`, buildDtb(base, { version: v, lastComp: v === 15 ? 2 : v })]);
-  out.push(["b-old-v15-big", buildDtb(N("", [["q", cells(1, 2, 3)], ["r", cells(7)]], [N("k", [["w", cells(1, 2)]])]), { version: 15, lastComp: 2 })]);
+  out.push([
+    "b-old-v15-big",
+    buildDtb(
+      N(
+        "",
+        [
+          ["q", cells(1, 2, 3)],
+          ["r", cells(7)],
+        ],
+        [N("k", [["w", cells(1, 2)]])],
+      ),
+      { version: 15, lastComp: 2 },
+    ),
+  ]);
   out.push(["b-dup-node", buildDtb(N("", [], [N("a"), N("a")]))]);
-  out.push(["b-dup-prop", buildDtb(N("", [["p", cells(1)], ["p", cells(2)]]), { dedup: true })]);
+  out.push([
+    "b-dup-prop",
+    buildDtb(
+      N("", [
+        ["p", cells(1)],
+        ["p", cells(2)],
+      ]),
+      { dedup: true },
+    ),
+  ]);
   out.push(["b-bad-node-char", buildDtb(N("", [], [N("a b")]))]);
   out.push(["b-two-at", buildDtb(N("", [], [N("a@1@2")]))]);
   out.push(["b-bad-prop-char", buildDtb(N("", [["p@q", cells(1)]]))]);
@@ -94,7 +148,21 @@ function special(): [string, Uint8Array][] {
   out.push(["b-phandle-zero", buildDtb(N("", [], [N("n", [["phandle", cells(0)]])]))]);
   out.push(["b-phandle-len", buildDtb(N("", [], [N("n", [["phandle", cells(1, 2)]])]))]);
   out.push(["b-phandle-dup", buildDtb(N("", [], [N("n", [["phandle", cells(5)]]), N("m", [["phandle", cells(5)]])]))]);
-  out.push(["b-phandle-mismatch", buildDtb(N("", [], [N("n", [["phandle", cells(5)], ["linux,phandle", cells(6)]])]))]);
+  out.push([
+    "b-phandle-mismatch",
+    buildDtb(
+      N(
+        "",
+        [],
+        [
+          N("n", [
+            ["phandle", cells(5)],
+            ["linux,phandle", cells(6)],
+          ]),
+        ],
+      ),
+    ),
+  ]);
   out.push(["b-root-named", buildDtb(N("r", []))]);
   out.push(["b-high-name", buildDtb(N("", [["\\x", cells(1)]], [N("\u00e9t\u00e9")]))]);
   // Property after a subnode: libfdt's property iteration does not see it, dtc does.
@@ -163,7 +231,7 @@ export function buildCorpus(): { dir: string; blobs: CorpusBlob[]; validBases: n
   bases.forEach(([n, b], i) => {
     // Mutating every base would triple the run time for little extra cover.
     if (n.startsWith("dts-") || i % 3 === 0 || n.startsWith("b-v17") || n.startsWith("b-old")) {
-      mutations(b, 1000 + i).forEach((m, k) => add(`${n}~m${k}`, m));
+      for (const [k, m] of mutations(b, 1000 + i).entries()) add(`${n}~m${k}`, m);
     }
   });
   return { dir, blobs, validBases: bases.length };

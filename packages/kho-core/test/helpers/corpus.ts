@@ -18,7 +18,8 @@ export function requireTools(): void {
     const r = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`required tool not found: ${tool}`);
   }
-  if (!existsSync("/usr/include/libfdt.h")) throw new Error("required tool not found: libfdt (libfdt-dev, /usr/include/libfdt.h)");
+  if (!existsSync("/usr/include/libfdt.h"))
+    throw new Error("required tool not found: libfdt (libfdt-dev, /usr/include/libfdt.h)");
   const v = spawnSync("dtc", ["--version"], { encoding: "utf8" });
   if (!/DTC 1\.6\.1/.test(v.stdout)) throw new Error(`dtc 1.6.1 required, found: ${v.stdout.trim()}`);
 }
@@ -29,7 +30,9 @@ export function buildCanonTool(dir: string): string {
   try {
     execFileSync("gcc", ["-O2", "-Wall", "-o", out, CANON_C, "-lfdt"], { stdio: "pipe" });
   } catch (e) {
-    throw new Error(`gcc could not build fdt_canon.c against libfdt: ${String((e as { stderr?: unknown }).stderr ?? e)}`);
+    throw new Error(
+      `gcc could not build fdt_canon.c against libfdt: ${String((e as { stderr?: unknown }).stderr ?? e)}`,
+    );
   }
   return out;
 }
@@ -37,7 +40,7 @@ export function buildCanonTool(dir: string): string {
 /** Runs the C tool once over many files; returns each file's listing. */
 export function runCanon(tool: string, dir: string, files: readonly string[]): Map<string, string> {
   const list = join(dir, `list-${files.length}-${Date.now()}.txt`);
-  writeFileSync(list, files.join("\n") + "\n");
+  writeFileSync(list, `${files.join("\n")}\n`);
   const r = spawnSync(tool, [list], { encoding: "latin1", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`fdt_canon failed (${r.status}): ${r.stderr}`);
   const out = new Map<string, string>();
@@ -48,7 +51,7 @@ export function runCanon(tool: string, dir: string, files: readonly string[]): M
       if (cur !== undefined) out.set(cur, lines.join(""));
       cur = line.slice(6);
       lines = [];
-    } else if (line !== "") lines.push(line + "\n");
+    } else if (line !== "") lines.push(`${line}\n`);
   }
   if (cur !== undefined) out.set(cur, lines.join(""));
   return out;
@@ -62,10 +65,13 @@ export interface DtcResult {
 /** Runs `dtc -I dtb -O dts` on each file from one shell; stderr is dropped. */
 export function runDtc(dir: string, files: readonly string[]): Map<string, DtcResult> {
   const script = files
-    .map((f, i) => `dtc -I dtb -O dts -o ${JSON.stringify(join(dir, `dtc-${i}.out`))} ${JSON.stringify(f)} 2>/dev/null; echo $? > ${JSON.stringify(join(dir, `dtc-${i}.rc`))}`)
+    .map(
+      (f, i) =>
+        `dtc -I dtb -O dts -o ${JSON.stringify(join(dir, `dtc-${i}.out`))} ${JSON.stringify(f)} 2>/dev/null; echo $? > ${JSON.stringify(join(dir, `dtc-${i}.rc`))}`,
+    )
     .join("\n");
   const scriptPath = join(dir, `dtc-batch-${files.length}.sh`);
-  writeFileSync(scriptPath, script + "\n");
+  writeFileSync(scriptPath, `${script}\n`);
   const r = spawnSync("bash", [scriptPath], { encoding: "utf8", maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`dtc batch failed: ${String(r.error ?? r.stderr)}`);
   const out = new Map<string, DtcResult>();
@@ -79,12 +85,17 @@ export function runDtc(dir: string, files: readonly string[]): Map<string, DtcRe
 
 /** Compiles every .dts in test/corpus with dtc; returns name -> blob. */
 export function compileCorpus(dir: string): Map<string, Uint8Array> {
-  const names = (readFileSync(join(CORPUS_DIR, "INDEX"), "utf8").split("\n").map((s) => s.trim()).filter(Boolean));
+  const names = readFileSync(join(CORPUS_DIR, "INDEX"), "utf8")
+    .split("\n")
+    .map((s) => s.trim())
+    .filter(Boolean);
   mkdirSync(dir, { recursive: true });
   const out = new Map<string, Uint8Array>();
   for (const n of names) {
     const dtb = join(dir, `${n}.dtb`);
-    const r = spawnSync("dtc", ["-I", "dts", "-O", "dtb", "-o", dtb, join(CORPUS_DIR, `${n}.dts`)], { encoding: "utf8" });
+    const r = spawnSync("dtc", ["-I", "dts", "-O", "dtb", "-o", dtb, join(CORPUS_DIR, `${n}.dts`)], {
+      encoding: "utf8",
+    });
     if (r.status !== 0) throw new Error(`dtc could not compile corpus/${n}.dts: ${r.stderr}`);
     out.set(n, new Uint8Array(readFileSync(dtb)));
   }
@@ -226,7 +237,7 @@ function tagOffsets(b: Uint8Array): { at: number; tag: number }[] {
     if (tag === 1) {
       let e = offStruct + o + 4;
       while (b[e] !== 0) e++;
-      o = ((e + 1 - offStruct + 3) & ~3);
+      o = (e + 1 - offStruct + 3) & ~3;
     } else if (tag === 3) {
       o = (o + 12 + getWord(b, offStruct + o + 4) + 3) & ~3;
     } else if (tag === 9) break;
@@ -246,12 +257,15 @@ export function mutations(base: Uint8Array, seed: number): Uint8Array[] {
   for (const v of [0, 1, 2, 3, 15, 16, 17, 18, 0x20, 0xffffffff]) out.push(setWord(base, 20, v));
   for (const lc of [0, 1, 2, 16, 17, 18]) out.push(setWord(base, 24, lc));
   out.push(setWord(setWord(base, 20, 16), 24, 17));
-  for (const cut of new Set([0, 4, 27, 28, 36, 39, 40, 41, 56, total >> 1, total - 20, total - 5, total - 1])) if (cut >= 0 && cut < total) out.push(base.slice(0, cut));
-  for (const t of [0, 1, 27, 28, 39, 40, total - 1, total + 1, total + 100, 0x7fffffff, 0x80000000, 0xffffffff]) out.push(setWord(base, 4, t));
+  for (const cut of new Set([0, 4, 27, 28, 36, 39, 40, 41, 56, total >> 1, total - 20, total - 5, total - 1]))
+    if (cut >= 0 && cut < total) out.push(base.slice(0, cut));
+  for (const t of [0, 1, 27, 28, 39, 40, total - 1, total + 1, total + 100, 0x7fffffff, 0x80000000, 0xffffffff])
+    out.push(setWord(base, 4, t));
   for (const field of [8, 12, 16, 32, 36]) {
     const cur = getWord(base, field);
     for (const d of [-8, -4, -1, 1, 2, 4, 8, 64]) out.push(setWord(base, field, cur + d));
-    for (const v of [0, 20, 40, total, total + 4, 0x7fffffff, 0xfffffffc, 0xffffffff]) out.push(setWord(base, field, v));
+    for (const v of [0, 20, 40, total, total + 4, 0x7fffffff, 0xfffffffc, 0xffffffff])
+      out.push(setWord(base, field, v));
   }
   out.push(setWord(base, 28, 0xdeadbeef));
   // Reserve map: drop the terminator so the list runs into the struct block.
@@ -272,10 +286,12 @@ export function mutations(base: Uint8Array, seed: number): Uint8Array[] {
     }
     if (tag === 3) {
       const len = getWord(base, at + 4);
-      for (const l of [len + 1, len + 4, len + 0x100, 0x7ffffff0, 0xfffffffc, 0xffffffff, len === 0 ? 0 : len - 1]) out.push(setWord(base, at + 4, l));
+      for (const l of [len + 1, len + 4, len + 0x100, 0x7ffffff0, 0xfffffffc, 0xffffffff, len === 0 ? 0 : len - 1])
+        out.push(setWord(base, at + 4, l));
       const off = getWord(base, at + 8);
       const strSize = getWord(base, 32);
-      for (const so of [off + 1, strSize - 1, strSize, strSize + 1, 0x7fffffff, 0x80000000, 0xffffffff]) out.push(setWord(base, at + 8, so));
+      for (const so of [off + 1, strSize - 1, strSize, strSize + 1, 0x7fffffff, 0x80000000, 0xffffffff])
+        out.push(setWord(base, at + 8, so));
     }
   }
   // Unterminated strings block: replace its last NUL.

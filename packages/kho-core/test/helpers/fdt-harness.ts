@@ -4,11 +4,12 @@
  * transcript on both sides so they can be compared exactly.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FdtError } from "../../src/fdt/errors.js";
+import { be32 } from "../../src/fdt/header.js";
 import {
   checkHeaderRc,
   fdtErrno,
@@ -25,9 +26,8 @@ import {
   pathOffsetRc,
   subnodeOffsetRc,
 } from "../../src/fdt/ro.js";
-import { FdtSw } from "../../src/fdt/sw.js";
 import { FdtRw } from "../../src/fdt/rw.js";
-import { be32 } from "../../src/fdt/header.js";
+import { FdtSw } from "../../src/fdt/sw.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const HARNESS_SOURCE = join(here, "..", "c", "fdt_harness.c");
@@ -204,7 +204,7 @@ export class Script {
     return this;
   }
   toString(): string {
-    return this.lines.join("\n") + "\n";
+    return `${this.lines.join("\n")}\n`;
   }
 }
 
@@ -212,7 +212,7 @@ export class Script {
 // The TypeScript side of the same interpreter
 
 /** libfdt-style return code of a call: its number, 0 for void, the negated error on FdtError. */
-function rc(f: () => number | void | unknown): number {
+function rc(f: () => unknown): number {
   try {
     const r = f();
     return typeof r === "number" ? r : 0;

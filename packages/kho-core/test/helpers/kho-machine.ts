@@ -1,5 +1,14 @@
 import { expect } from "vitest";
-import { KhoError, Machine, type Errno, type Folio, type Kernel, type KhoIn, type KhoOut, type MachineSpec } from "../../src/index.js";
+import {
+  type Errno,
+  type Folio,
+  type Kernel,
+  KhoError,
+  type KhoIn,
+  type KhoOut,
+  Machine,
+  type MachineSpec,
+} from "../../src/index.js";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -22,7 +31,10 @@ export function machineSpec(pageSize: number): MachineSpec {
 }
 
 /** A machine cold-booted into kernel "A" with KHO on. */
-export function coldBoot(spec: MachineSpec = machineSpec(4096), release = "A"): { machine: Machine; k: Kernel; out: KhoOut } {
+export function coldBoot(
+  spec: MachineSpec = machineSpec(4096),
+  release = "A",
+): { machine: Machine; k: Kernel; out: KhoOut } {
   const machine = new Machine(spec);
   const k = machine.boot({ release });
   return { machine, k, out: outOf(k) };
@@ -163,7 +175,18 @@ export function ascii(s: string): number[] {
 /** Header words of an FDT (big-endian), by name. */
 export function fdtHeader(b: Uint8Array): Record<string, number> {
   const dv = new DataView(b.buffer, b.byteOffset, 40);
-  const names = ["magic", "totalsize", "off_dt_struct", "off_dt_strings", "off_mem_rsvmap", "version", "last_comp_version", "boot_cpuid_phys", "size_dt_strings", "size_dt_struct"];
+  const names = [
+    "magic",
+    "totalsize",
+    "off_dt_struct",
+    "off_dt_strings",
+    "off_mem_rsvmap",
+    "version",
+    "last_comp_version",
+    "boot_cpuid_phys",
+    "size_dt_strings",
+    "size_dt_struct",
+  ];
   return Object.fromEntries(names.map((n, i) => [n, dv.getUint32(4 * i, false)]));
 }
 
@@ -176,5 +199,10 @@ export function rootFdtBytes(out: KhoOut): Uint8Array {
 /** True when an FDT is in fdt_pack() layout: rsvmap at 40, struct right after it, strings right after struct, nothing after strings. */
 export function isPacked(b: Uint8Array): boolean {
   const h = fdtHeader(b);
-  return h.off_mem_rsvmap === 40 && h.off_dt_struct === 56 && h.off_dt_strings === h.off_dt_struct! + h.size_dt_struct! && h.totalsize === h.off_dt_strings! + h.size_dt_strings!;
+  return (
+    h.off_mem_rsvmap === 40 &&
+    h.off_dt_struct === 56 &&
+    h.off_dt_strings === h.off_dt_struct! + h.size_dt_struct! &&
+    h.totalsize === h.off_dt_strings! + h.size_dt_strings!
+  );
 }

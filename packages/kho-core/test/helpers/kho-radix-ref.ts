@@ -87,9 +87,11 @@ export function feedReference(pageShift: number, ops: readonly RadixOp[]): FeedR
   const [count, ...rest] = text.trimEnd().split("\n");
   return {
     treePages: Number(count),
-    walk: rest.filter((l) => l !== "").map((l) => {
-      const [p, o] = l.split(" ");
-      return [Number(BigInt(p!)), Number(o)];
-    }),
+    walk: rest
+      .filter((l) => l !== "")
+      .map((l) => {
+        const [p, o] = l.split(" ");
+        return [Number(BigInt(p!)), Number(o)];
+      }),
   };
 }

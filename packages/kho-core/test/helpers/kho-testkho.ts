@@ -1,18 +1,18 @@
 import {
   FdtSw,
-  KhoError,
-  VM_ALLOC,
+  type Folio,
   findProp,
   getOrder,
+  type Kernel,
+  KhoError,
+  type KhoVmalloc,
   kho_vmalloc,
   nodeCheckCompatible,
   pathOffset,
-  type Folio,
-  type Kernel,
-  type KhoVmalloc,
+  VM_ALLOC,
   type VmArea,
 } from "../../src/index.js";
-import { Rng, csumPartial, le32, outOf } from "./kho-machine.js";
+import { csumPartial, le32, outOf, type Rng } from "./kho-machine.js";
 
 /** The scenario of the kernel's KHO test module (spec 11), rebuilt on the simulator. */
 export const KHO_TEST_COMPAT = "kho-test-v1";
@@ -94,10 +94,20 @@ export function preserveTestData(k: Kernel, st: TestKhoState, hooks: PreserveHoo
   const ps = k.mem.pageSize;
   const n = st.folios.length;
   const fdtSize = n * 8 + ps;
-  const fdt: Folio = { pa: k.alloc.alloc(getOrder(fdtSize, k.mem.pageShift)), order: getOrder(fdtSize, k.mem.pageShift) };
+  const fdt: Folio = {
+    pa: k.alloc.alloc(getOrder(fdtSize, k.mem.pageShift)),
+    order: getOrder(fdtSize, k.mem.pageShift),
+  };
   const nrPages = Math.ceil((n * 8) / ps);
-  const area: VmArea = { nrPages, order: 0, vmFlags: VM_ALLOC, pages: Array.from({ length: nrPages }, () => k.alloc.alloc(0)) };
-  const freeArea = (): void => area.pages.forEach((pa) => k.alloc.freeBlock(pa, 0));
+  const area: VmArea = {
+    nrPages,
+    order: 0,
+    vmFlags: VM_ALLOC,
+    pages: Array.from({ length: nrPages }, () => k.alloc.alloc(0)),
+  };
+  const freeArea = (): void => {
+    for (const pa of area.pages) k.alloc.freeBlock(pa, 0);
+  };
   let preserved = 0;
   let v: KhoVmalloc | null = null;
   let fdtPreserved = false;
@@ -160,12 +170,15 @@ export function restoreTestData(k: Kernel): RestoreResult {
   const fdt = k.mem.read(phys, size);
   if (!nodeCheckCompatible(fdt, 0, KHO_TEST_COMPAT)) throw new KhoError("EINVAL", "kho_test: wrong compatible");
   const magic = findProp(fdt, 0, "magic");
-  if (!magic || magic.len !== 4 || new DataView(magic.value.buffer, magic.value.byteOffset, 4).getUint32(0, true) !== KHO_TEST_MAGIC)
+  if (
+    magic?.len !== 4 ||
+    new DataView(magic.value.buffer, magic.value.byteOffset, 4).getUint32(0, true) !== KHO_TEST_MAGIC
+  )
     throw new KhoError("EINVAL", "kho_test: wrong magic");
   const data = pathOffset(fdt, "/data");
   const u32 = (name: string): number => {
     const p = findProp(fdt, data, name);
-    if (!p || p.len !== 4) throw new KhoError("EINVAL", `kho_test: bad ${name}`);
+    if (p?.len !== 4) throw new KhoError("EINVAL", `kho_test: bad ${name}`);
     return new DataView(p.value.buffer, p.value.byteOffset, 4).getUint32(0, true);
   };
   const nrFolios = u32("nr_folios");

@@ -6,12 +6,18 @@ export { referenceBinary, runReference } from "../../src/bench/reference.js";
 /** Command-line options of `radix_ref keys|count` for a spec. */
 export function referenceArgs(spec: CountSpec): string[] {
   return [
-    "--page-shift", String(spec.pageShift),
-    "--pages", String(spec.pages),
-    "--order", String(spec.order),
-    "--pattern", spec.pattern,
-    "--seed", spec.seed.toString(),
-    "--delete-every", String(spec.deleteEvery),
+    "--page-shift",
+    String(spec.pageShift),
+    "--pages",
+    String(spec.pages),
+    "--order",
+    String(spec.order),
+    "--pattern",
+    spec.pattern,
+    "--seed",
+    spec.seed.toString(),
+    "--delete-every",
+    String(spec.deleteEvery),
   ];
 }
 
