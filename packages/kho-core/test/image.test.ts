@@ -54,7 +54,7 @@ interface Preserved {
 
 /** A cold boot that preserves two folios with known contents, then a kexec captured as an image. */
 function scenario(
-  handover: "x86" | "dt" = "x86",
+  arch: "x86" | "arm64" = "x86",
   pageSize = "4KiB",
 ): { machine: Machine; image: HandoverImage; folios: Preserved[] } {
   const machine = new Machine({
@@ -64,7 +64,7 @@ function scenario(
       { start: "2GiB", size: "2GiB", nid: 1 },
     ],
   });
-  const a = machine.boot({ release: "7.2.0-rc1-a", handover });
+  const a = machine.boot({ release: "7.2.0-rc1-a", arch });
   const folios: Preserved[] = [];
   for (const [order, seed] of [
     [0, 1],
@@ -76,7 +76,7 @@ function scenario(
     a.out!.preserveFolio({ pa, order });
     folios.push({ pa, order, data });
   }
-  const { image } = kexecToImage(machine, { release: "7.2.0-rc1-b", handover });
+  const { image } = kexecToImage(machine, { release: "7.2.0-rc1-b", arch });
   return { machine, image, folios };
 }
 
@@ -131,8 +131,8 @@ describe("ELF core images", () => {
     ]);
   });
 
-  it("a DT-format handover makes an AArch64 image carrying the boot devicetree", () => {
-    const { image } = scenario("dt");
+  it("an arm64 kernel's DT-format handover makes an AArch64 image carrying the boot devicetree", () => {
+    const { image } = scenario("arm64");
     const file = join(dir, "dt.core");
     writeImageFile(file, image);
     expect(readelf(["-hW"], file)).toMatch(/Machine:\s+AArch64/);
@@ -160,9 +160,9 @@ describe("ELF core images", () => {
     }
   });
 
-  it("the same works with 16 KiB pages and a DT handover", () => {
-    const { image, folios } = scenario("dt", "16KiB");
-    const { kernel } = bootFromImage(decodeImage(encodeImage(image)), { release: "c", handover: "dt" });
+  it("the same works with 16 KiB pages and an arm64 (DT) handover", () => {
+    const { image, folios } = scenario("arm64", "16KiB");
+    const { kernel } = bootFromImage(decodeImage(encodeImage(image)), { release: "c", arch: "arm64" });
     expect(kernel.bootKind).toBe("kho");
     for (const f of folios) {
       expect(kernel.in!.restoreFolio(f.pa)?.order).toBe(f.order);
@@ -185,7 +185,7 @@ describe("ELF core images", () => {
 
   it("a kernel of the other handover format finds no record and boots cold", () => {
     const { image } = scenario("x86");
-    const { kernel, record } = bootFromImage(image, { release: "c", handover: "dt" });
+    const { kernel, record } = bootFromImage(image, { release: "c", arch: "arm64" });
     expect(record).toBeNull();
     expect(kernel.bootKind).toBe("cold");
   });

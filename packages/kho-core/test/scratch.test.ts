@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { X86_LOW_ADDRESS_LIMIT } from "../src/arch.js";
 import { KhoError, kho_scratch, PhysMem } from "../src/index.js";
 import {
-  DEFAULT_LOW_ADDRESS_LIMIT,
   DEFAULT_SCRATCH_PARAMS,
   decodeScratchArray,
-  defaultScratchAlignment,
   encodeScratchArray,
   memparse,
   parseKhoScratch,
@@ -12,6 +11,7 @@ import {
   reserveScratch,
   type ScratchParams,
   SimMemblock,
+  scratchAlignment,
   scratchSizes,
 } from "../src/kho/scratch.js";
 
@@ -100,7 +100,7 @@ describe("scratch sizes", () => {
   const reserved = { belowLowLimit: 40 * MiB, total: 100 * MiB, perNode: { 0: 70 * MiB, 1: 30 * MiB } };
 
   it("scale mode: lowmem, global = total share minus lowmem, one per node; rounded to the alignment", () => {
-    expect(scratchSizes(DEFAULT_SCRATCH_PARAMS, reserved, [0, 1], 4 * MiB)).toEqual({
+    expect(scratchSizes(DEFAULT_SCRATCH_PARAMS, reserved, [0, 1], 2 * MiB)).toEqual({
       lowmem: BigInt(80 * MiB),
       global: BigInt(120 * MiB),
       nodes: [
@@ -109,38 +109,40 @@ describe("scratch sizes", () => {
       ],
     });
     const odd = { belowLowLimit: 1, total: 3 * MiB, perNode: { 0: 5 } };
-    expect(scratchSizes({ ...DEFAULT_SCRATCH_PARAMS, scale: 100 }, odd, [0], 4 * MiB)).toEqual({
-      lowmem: BigInt(4 * MiB),
-      global: 0n,
-      nodes: [{ nid: 0, size: BigInt(4 * MiB) }],
+    expect(scratchSizes({ ...DEFAULT_SCRATCH_PARAMS, scale: 100 }, odd, [0], 2 * MiB)).toEqual({
+      lowmem: BigInt(2 * MiB),
+      global: BigInt(4 * MiB),
+      nodes: [{ nid: 0, size: BigInt(2 * MiB) }],
     });
   });
 
-  it("when lowmem rounds past the total share, global wraps in u64 and rounds to 0", () => {
-    const low = { belowLowLimit: 10 * MiB + 1, total: 10 * MiB + 1, perNode: {} };
-    const s = scratchSizes(DEFAULT_SCRATCH_PARAMS, low, [0], 4 * MiB);
-    expect(s.lowmem).toBe(BigInt(24 * MiB));
-    expect(s.global).toBe(0n);
+  it("issue 8 item 2: global subtracts the unrounded lowmem share (0e39380a7316), then rounds", () => {
+    // lowmem share 2 MiB + 2 rounds to 4 MiB; global is 6 MiB - (2 MiB + 2), rounded: 4 MiB, not 6 - 4 = 2 MiB.
+    const r = { belowLowLimit: MiB + 1, total: 3 * MiB, perNode: {} };
+    const s = scratchSizes(DEFAULT_SCRATCH_PARAMS, r, [], 2 * MiB);
+    expect(s.lowmem).toBe(BigInt(4 * MiB));
+    expect(s.global).toBe(BigInt(4 * MiB));
+    // A lowmem share equal to the total share leaves global 0 (no u64 wrap from rounding any more).
+    const all = { belowLowLimit: 10 * MiB + 1, total: 10 * MiB + 1, perNode: {} };
+    expect(scratchSizes(DEFAULT_SCRATCH_PARAMS, all, [], 2 * MiB).global).toBe(0n);
   });
 
-  it("explicit sizes are rounded up too; the alignment follows the page size", () => {
+  it("explicit sizes are rounded up too; the alignment is CMA_MIN_ALIGNMENT_BYTES, one pageblock", () => {
     const params = { scale: 0, lowmem: 1n, global: BigInt(5 * MiB), pernode: 0n };
     for (const [pageSize, align] of [
-      [4096, 4 * MiB],
+      [4096, 2 * MiB],
       [16384, 32 * MiB],
       [65536, 512 * MiB],
     ] as const) {
       const mem = new PhysMem(pageSize, [{ start: 0, size: 4 * GiB, nid: 0 }]);
-      expect(defaultScratchAlignment(mem)).toBe(align);
-      const s = scratchSizes(params, reserved, [0], defaultScratchAlignment(mem));
+      expect(scratchAlignment(mem)).toBe(align);
+      const s = scratchSizes(params, reserved, [0], scratchAlignment(mem));
       expect([s.lowmem, s.global, s.nodes[0]!.size]).toEqual([
         BigInt(align),
         BigInt(Math.ceil((5 * MiB) / align) * align),
         0n,
       ]);
     }
-    // A pageblock-sized alignment (CMA_MIN_ALIGNMENT_BYTES with 4 KiB pages) can be chosen instead.
-    expect(scratchSizes(params, reserved, [0], 2 * MiB).lowmem).toBe(BigInt(2 * MiB));
   });
 });
 
@@ -163,14 +165,15 @@ describe("scratch reservation on a cold boot", () => {
     const { arrayPa, areas } = r!;
     expect(arrayPa).toBe(12 * GiB - 4096);
     expect(areas).toEqual([
-      // Below ARCH_LOW_ADDRESS_LIMIT (exclusive 0xffffffff): the last aligned 4 MiB below 4 GiB cannot be used.
-      { addr: 4 * GiB - 4 * MiB - 80 * MiB, size: 80 * MiB },
-      { addr: 12 * GiB - 4 * MiB - 120 * MiB, size: 120 * MiB },
+      // Below ARCH_LOW_ADDRESS_LIMIT (exclusive 0xffffffff): the last aligned 2 MiB below 4 GiB cannot be used.
+      { addr: 4 * GiB - 2 * MiB - 80 * MiB, size: 80 * MiB },
+      // The array's page at the top of memory pushes global down one 2 MiB pageblock.
+      { addr: 12 * GiB - 2 * MiB - 120 * MiB, size: 120 * MiB },
       { addr: 6 * GiB - 140 * MiB, size: 140 * MiB },
-      { addr: 12 * GiB - 124 * MiB - 60 * MiB, size: 60 * MiB },
+      { addr: 12 * GiB - 122 * MiB - 60 * MiB, size: 60 * MiB },
     ]);
-    for (const a of areas) expect(a.addr % (4 * MiB)).toBe(0);
-    expect(areas[0]!.addr + areas[0]!.size).toBeLessThanOrEqual(DEFAULT_LOW_ADDRESS_LIMIT);
+    for (const a of areas) expect(a.addr % (2 * MiB)).toBe(0);
+    expect(areas[0]!.addr + areas[0]!.size).toBeLessThanOrEqual(X86_LOW_ADDRESS_LIMIT);
     expect(mem.nidOf(areas[2]!.addr / 4096)).toBe(0);
     expect(mem.nidOf(areas[3]!.addr / 4096)).toBe(1);
     expect(decodeScratchArray(mem.read(arrayPa, 4 * kho_scratch.size))).toEqual(areas);
@@ -241,11 +244,12 @@ describe("scratch array encoding and inheritance", () => {
   it("an inherited array has len / 16 entries; trailing bytes are ignored; areas must be RAM", () => {
     const mem = new PhysMem(4096, [{ start: 0, size: 16 * GiB, nid: 0 }]);
     mem.write(0x1000, encodeScratchArray(areas));
-    expect(readInheritedScratch(mem, 0x1000, 2 * kho_scratch.size + 7)).toEqual(areas);
-    expect(readInheritedScratch(mem, 0x1000, kho_scratch.size + 15)).toEqual(areas.slice(0, 1));
+    const at = (len: number) => readInheritedScratch(mem, mem.read(0x1000, len));
+    expect(at(2 * kho_scratch.size + 7)).toEqual(areas);
+    expect(at(kho_scratch.size + 15)).toEqual(areas.slice(0, 1));
     mem.write(0x1000, encodeScratchArray([areas[0]!, { addr: 16 * GiB - MiB, size: 2 * MiB }]));
-    expect(() => readInheritedScratch(mem, 0x1000, 2 * kho_scratch.size)).toThrowError(/kho_scratch\[1\]/);
+    expect(() => at(2 * kho_scratch.size)).toThrowError(/kho_scratch\[1\]/);
     mem.writeU64(0x1000 + kho_scratch.offsetOf("size"), 2n ** 60n);
-    expect(() => readInheritedScratch(mem, 0x1000, kho_scratch.size)).toThrowError(/beyond 53-bit/);
+    expect(() => at(kho_scratch.size)).toThrowError(/beyond 53-bit/);
   });
 });

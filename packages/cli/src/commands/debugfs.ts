@@ -63,7 +63,7 @@ function printReport(r: DebugfsReport, io: Io): void {
 export const debugfsCommand: Command = {
   name: "debugfs",
   summary: "decode a copy of debugfs kho/, or dump the kho/ view of a kernel booted from an image",
-  usage: "kho debugfs decode DIR [--json] | kho debugfs dump IMAGE DIR [--release R] [--cmdline S] [--handover x86|dt]",
+  usage: "kho debugfs decode DIR [--json] | kho debugfs dump IMAGE DIR [--release R] [--cmdline S] [--arch x86|arm64]",
   run(args, io) {
     const p = parseArgs(args, ["json"]);
     const [sub, ...rest] = p.positional;
@@ -76,17 +76,16 @@ export const debugfsCommand: Command = {
       return 0;
     }
     if (sub === "dump") {
-      checkOptions(p, ["release", "cmdline", "handover"]);
+      checkOptions(p, ["release", "cmdline", "arch"]);
       if (rest.length !== 2) throw new UsageError("expected IMAGE and DIR");
-      const handover = optString(p, "handover");
-      if (handover !== undefined && handover !== "x86" && handover !== "dt")
-        throw new UsageError("--handover is x86 or dt");
+      const archOpt = optString(p, "arch");
+      if (archOpt !== undefined && archOpt !== "x86" && archOpt !== "arm64")
+        throw new UsageError("--arch is x86 or arm64");
       const image = readImageFile(rest[0]!);
-      const fmt = handover ?? image.record?.format ?? "x86";
       const cmdline = optString(p, "cmdline");
       const { kernel } = bootFromImage(image, {
         release: optString(p, "release") ?? "khosim",
-        handover: fmt,
+        arch: archOpt ?? (image.arch === "x86_64" ? "x86" : "arm64"),
         ...(cmdline !== undefined ? { cmdline } : {}),
       });
       const view = debugfsView(kernel);

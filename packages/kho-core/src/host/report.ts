@@ -1,3 +1,4 @@
+import type { HandoverOutcome } from "../kexec/kernel.js";
 import type { LogLine } from "../log.js";
 
 /** A subtree found in an incoming root FDT and what became of it. */
@@ -46,6 +47,8 @@ export interface TransitionReport {
   readonly to:
     | (KernelRef & {
         readonly bootKind: "cold" | "kho";
+        /** What became of the handover: honoured even with `kho=off`, rejected by kho_populate() or the walk. */
+        readonly handover: HandoverOutcome;
         readonly khoEnabled: boolean;
         readonly scratch: readonly ScratchArea[];
       })
@@ -70,8 +73,12 @@ export interface TransitionReport {
   /** Bytes of preserved pages found bit-identical after the kexec, and bytes plugins checked themselves. */
   readonly verified: { readonly bytes: number; readonly pluginBytes: number; readonly mismatches: number };
   readonly anomalies: Anomaly[];
-  /** The target kernel's log (the source kernel's on abort). */
+  /** The target kernel's log (the source kernel's on abort): only lines the real kernel prints. */
   readonly log: string[];
+  /** The simulator's own observations about that kernel: never part of the kernel's log. */
+  readonly notes: string[];
+  /** Where the v7.2-rc1 kernel would fault or run on garbage and the simulator refused instead. */
+  readonly hazards: string[];
 }
 
 export function logLines(lines: readonly LogLine[]): string[] {
@@ -93,7 +100,8 @@ export function formatReport(r: TransitionReport): string {
     head,
     `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
   ];
-  if (r.to) lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}`);
+  if (r.to)
+    lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}; handover ${r.to.handover}`);
   if (r.kind === "kexec") {
     const orders = Object.entries(r.preserved.byOrder)
       .map(([o, n]) => `order ${o}: ${n}`)
@@ -127,6 +135,8 @@ export function formatReport(r: TransitionReport): string {
     ),
     ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
     ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
+    ...(r.hazards.length ? ["  hazards:", ...r.hazards.map((h) => `    ${h}`)] : []),
+    ...(r.notes.length ? ["  notes:", ...r.notes.map((n) => `    ${n}`)] : []),
     "  log:",
     ...r.log.map((l) => `    ${l}`),
   );

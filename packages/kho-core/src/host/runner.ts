@@ -392,6 +392,7 @@ export class LiveUpdateHost {
             release: k.release,
             generation: k.generation,
             bootKind: k.bootKind,
+            handover: k.handover,
             khoEnabled: k.khoEnabled,
             scratch: k.scratch.map((x) => ({ addr: hex(x.addr), size: hex(x.size) })),
           },
@@ -407,6 +408,8 @@ export class LiveUpdateHost {
       },
       anomalies: this.anomalies,
       log: logLines(k.log.lines),
+      notes: [...k.log.notes],
+      hazards: [...k.log.hazards],
     };
     this.verifiedBytes = 0;
     this.mismatches = 0;

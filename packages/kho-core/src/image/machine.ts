@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { checkArch } from "../arch.js";
 import { isKhoError, KhoError } from "../errors.js";
-import { decodeRecord } from "../kexec/handover.js";
+import { decodeRecord, handoverFormatOf } from "../kexec/handover.js";
 import { type BootHooks, COLD_IMAGE_BASE, DEFAULT_IMAGE_SIZE, type Kernel, type KernelSpec } from "../kexec/kernel.js";
 import { type Handover, Machine } from "../kexec/machine.js";
 import type { HandoverRecord } from "../kho/in.js";
@@ -233,7 +234,7 @@ export function bootFromImage(image: HandoverImage, spec: KernelSpec, hooks?: Bo
   let record: HandoverRecord | null = null;
   if (image.record) {
     try {
-      record = decodeRecord(spec.handover ?? "x86", image.record.bytes);
+      record = decodeRecord(handoverFormatOf(checkArch(spec.arch ?? "x86")), image.record.bytes);
     } catch (e) {
       if (!isKhoError(e)) throw e;
     }

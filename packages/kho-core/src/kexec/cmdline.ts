@@ -3,31 +3,54 @@ import { KhoError } from "../errors.js";
 /**
  * A kernel command line split as the kernel's parse_args does for the
  * parameters the simulator knows: `name=value` or bare `name`, separated by
- * spaces, double quotes grouping a value. Later occurrences win, as with
- * early_param handlers that simply overwrite.
+ * spaces, double quotes grouping a value. Every occurrence is kept in
+ * order: early_param handlers run once per occurrence.
  */
 export class Cmdline {
-  private readonly params = new Map<string, string | null>();
+  private readonly words: readonly { readonly name: string; readonly value: string | null }[];
 
   constructor(readonly text: string) {
-    for (const word of splitWords(text)) {
+    this.words = splitWords(text).map((word) => {
       const eq = word.indexOf("=");
-      if (eq < 0) this.params.set(word, null);
-      else this.params.set(word.slice(0, eq), word.slice(eq + 1));
-    }
+      return eq < 0 ? { name: word, value: null } : { name: word.slice(0, eq), value: word.slice(eq + 1) };
+    });
   }
 
-  /** The value of `name=value`; undefined when absent, null for a bare `name`. */
+  /** Every value of `name` in command-line order; null for a bare `name`. */
+  all(name: string): (string | null)[] {
+    return this.words.filter((w) => w.name === name).map((w) => w.value);
+  }
+
+  /** The last value of `name` (what a handler that simply overwrites ends with); undefined when absent. */
   get(name: string): string | null | undefined {
-    return this.params.get(name);
+    return this.all(name).at(-1);
   }
 
-  /** A boolean parameter read with kstrtobool; `fallback` when absent or unparsable. */
-  bool(name: string, fallback: boolean): boolean {
-    const v = this.params.get(name);
-    if (v === undefined || v === null) return fallback;
-    return kstrtobool(v) ?? fallback;
+  /**
+   * do_early_param(): runs `handler` for each occurrence of `name` in order,
+   * threading the state through. An occurrence whose handler fails (throws)
+   * leaves the state as it was and is reported through `malformed`, where
+   * the kernel prints "Malformed early option '<name>'".
+   */
+  early<T>(name: string, initial: T, handler: (value: string | null, prev: T) => T, malformed: () => void): T {
+    let state = initial;
+    for (const value of this.all(name)) {
+      try {
+        state = handler(value, state);
+      } catch (e) {
+        if (!(e instanceof KhoError)) throw e;
+        malformed();
+      }
+    }
+    return state;
   }
+}
+
+/** kho=: kstrtobool of the value; a bare `kho` or an unparsable value is EINVAL. */
+export function parseKhoEnable(value: string | null): boolean {
+  const v = value === null ? undefined : kstrtobool(value);
+  if (v === undefined) throw new KhoError("EINVAL", `kho=${value ?? ""} is not a boolean`, "kho");
+  return v;
 }
 
 function splitWords(text: string): string[] {

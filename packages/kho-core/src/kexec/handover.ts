@@ -1,4 +1,5 @@
 import { kho_data, SETUP_KEXEC_KHO, setup_data } from "../abi/x86-setup-data.js";
+import type { Arch } from "../arch.js";
 import { isKhoError, KhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
 import { findProp, pathOffset } from "../fdt/ro.js";
@@ -7,6 +8,11 @@ import type { HandoverRecord } from "../kho/in.js";
 
 /** How the record reaches the next kernel: x86 setup_data, or DT /chosen. */
 export type HandoverFormat = "x86" | "dt";
+
+/** x86 passes the record as setup_data; arm64 in the boot devicetree's /chosen. */
+export function handoverFormatOf(arch: Arch): HandoverFormat {
+  return arch === "x86" ? "x86" : "dt";
+}
 
 /** The property names DT architectures use under /chosen. */
 export const CHOSEN_KHO_FDT = "linux,kho-fdt";
@@ -36,11 +42,14 @@ function safe(v: bigint, what: string): number {
   return Number(v);
 }
 
-/** Reads an x86 setup_data KHO entry; anything else is EINVAL. */
+/**
+ * Reads an x86 setup_data KHO entry; another type is EINVAL. Like add_kho(),
+ * `len` is not checked: `struct kho_data` is read whatever it says.
+ */
 export function decodeX86Record(bytes: Uint8Array): HandoverRecord {
   const head = setup_data.decode(bytes);
-  if (head.type !== SETUP_KEXEC_KHO || head.len < kho_data.size)
-    throw new KhoError("EINVAL", `setup_data type ${head.type} len ${head.len} is not a KHO record`, "setup_data");
+  if (head.type !== SETUP_KEXEC_KHO)
+    throw new KhoError("EINVAL", `setup_data type ${head.type} is not a KHO record`, "setup_data");
   const d = kho_data.decode(bytes.subarray(setup_data.size));
   return {
     fdtPa: safe(d.fdt_addr, "kho_data.fdt_addr"),
@@ -93,6 +102,15 @@ export function encodeDtRecord(rec: HandoverRecord, addressCells = 2, sizeCells 
   return blob.slice(0, new DataView(blob.buffer, blob.byteOffset).getUint32(4, false));
 }
 
+/** OF_ROOT_NODE_ADDR_CELLS_DEFAULT and OF_ROOT_NODE_SIZE_CELLS_DEFAULT: a root without the properties. */
+const ROOT_CELLS_DEFAULT = 1;
+
+/** The root's `#address-cells` / `#size-cells` as early_init_dt_scan_root() reads them: the first cell, if any. */
+function rootCells(blob: Uint8Array, name: string): number {
+  const p = findProp(blob, 0, name);
+  return p && p.value.length >= 4 ? Number(readCells(p.value, 0, 1)) : ROOT_CELLS_DEFAULT;
+}
+
 /**
  * The early DT scan: both properties present with exactly (addr + size)
  * cells, else null (KHO is not populated, the kernel boots cold).
@@ -100,10 +118,8 @@ export function encodeDtRecord(rec: HandoverRecord, addressCells = 2, sizeCells 
 export function decodeDtRecord(blob: Uint8Array): HandoverRecord | null {
   try {
     checkFull(blob);
-    const ac = findProp(blob, 0, "#address-cells");
-    const sc = findProp(blob, 0, "#size-cells");
-    const na = ac && ac.value.length === 4 ? Number(readCells(ac.value, 0, 1)) : 2;
-    const ns = sc && sc.value.length === 4 ? Number(readCells(sc.value, 0, 1)) : 1;
+    const na = rootCells(blob, "#address-cells");
+    const ns = rootCells(blob, "#size-cells");
     const chosen = pathOffset(blob, "/chosen");
     const f = findProp(blob, chosen, CHOSEN_KHO_FDT);
     const s = findProp(blob, chosen, CHOSEN_KHO_SCRATCH);

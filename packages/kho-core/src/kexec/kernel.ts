@@ -1,22 +1,25 @@
+import { type Arch, checkArch, earlyMapMaxPages, lowAddressLimit } from "../arch.js";
 import { KhoError } from "../errors.js";
 import { type HandoverRecord, KhoIn } from "../kho/in.js";
 import { KhoOut } from "../kho/out.js";
 import {
   DEFAULT_SCRATCH_PARAMS,
-  defaultScratchAlignment,
+  type KernelReservation,
   type KhoScratch,
+  kernelReservedBytes,
   parseKhoScratch,
   reserveScratch,
   type ScratchParams,
   SimMemblock,
+  scratchAlignment,
 } from "../kho/scratch.js";
 import { KernelLog, type ScopedLog } from "../log.js";
 import { PageAllocator, type PhysRange } from "../mem/alloc.js";
 import { getOrder } from "../mem/geometry.js";
 import type { PhysMem } from "../mem/phys.js";
 import { hex, parseSize } from "../units.js";
-import { Cmdline } from "./cmdline.js";
-import type { HandoverFormat } from "./handover.js";
+import { Cmdline, parseKhoEnable } from "./cmdline.js";
+import { type HandoverFormat, handoverFormatOf } from "./handover.js";
 
 /** The default command line: KHO on (the kernel's own default is off). */
 export const DEFAULT_CMDLINE = "kho=on";
@@ -26,8 +29,12 @@ export interface KernelSpec {
   /** `uname -r`. */
   readonly release: string;
   readonly cmdline?: string;
-  /** How this kernel receives a handover and passes one on. Default x86. */
-  readonly handover?: HandoverFormat;
+  /**
+   * The architecture the kernel is built for (default x86): it passes and
+   * receives the handover as x86 setup_data or arm64 DT /chosen, and sets
+   * the early mapping limit and ARCH_LOW_ADDRESS_LIMIT.
+   */
+  readonly arch?: Arch;
   /** CONFIG_KEXEC_HANDOVER_DEBUG: preservations overlapping scratch are refused. */
   readonly debug?: boolean;
   /** Bytes of the kernel image (text, data, bss). Default 32 MiB. */
@@ -56,6 +63,12 @@ export class KernelPanic extends KhoError {
 }
 
 export type BootKind = "cold" | "kho";
+/**
+ * What became of the handover a kernel was given: `honoured` when
+ * kho_populate() accepted it and the reserve walk went through (whether or
+ * not `kho=` is on), `rejected` when either failed, `none` without one.
+ */
+export type HandoverOutcome = "honoured" | "rejected" | "none";
 export type KernelState = "booting" | "running" | "gone" | "panicked";
 
 /**
@@ -90,9 +103,13 @@ export class Kernel {
   readonly cmdline: Cmdline;
   readonly alloc: PageAllocator;
   readonly imageSize: number;
+  readonly arch: Arch;
   state: KernelState = "booting";
   bootKind: BootKind = "cold";
-  khoEnabled: boolean;
+  handover: HandoverOutcome = "none";
+  /** `kho=` as the early parameters leave it, until kho_reserve_scratch() or kho_init() turns it off. */
+  khoEnabled = false;
+  private scratchParams: ScratchParams = DEFAULT_SCRATCH_PARAMS;
   scratch: readonly KhoScratch[] = [];
   /** Where this kernel's own scratch array lives (memblock on cold boot, the kexec segment on KHO boot). */
   scratchArrayPa = 0;
@@ -108,7 +125,7 @@ export class Kernel {
     this.kholog = this.log.scoped("KHO: ");
     this.cmdline = new Cmdline(spec.cmdline ?? DEFAULT_CMDLINE);
     this.alloc = new PageAllocator(mem);
-    this.khoEnabled = this.cmdline.bool("kho", false);
+    this.arch = checkArch(spec.arch ?? "x86");
     this.imageSize = parseSize(spec.imageSize ?? DEFAULT_IMAGE_SIZE, "imageSize");
   }
 
@@ -117,7 +134,13 @@ export class Kernel {
   }
 
   get handoverFormat(): HandoverFormat {
-    return this.spec.handover ?? "x86";
+    return handoverFormatOf(this.arch);
+  }
+
+  /** ARCH_LOW_ADDRESS_LIMIT on this machine. */
+  get lowAddressLimit(): number {
+    const last = this.mem.ranges.at(-1)!;
+    return lowAddressLimit(this.arch, last.start + last.size);
   }
 
   /** Stops the kernel as panic() would; the caller's hook is unwound by the throw. */
@@ -135,15 +158,20 @@ export class Kernel {
       .reduce((s, r) => s + (r.size / this.mem.pageSize) * STRUCT_PAGE_SIZE, 0);
   }
 
-  private scratchParams(): ScratchParams {
-    const v = this.cmdline.get("kho_scratch");
-    if (v === undefined) return DEFAULT_SCRATCH_PARAMS;
-    try {
-      return parseKhoScratch(v, DEFAULT_SCRATCH_PARAMS, (line, level) => this.log.print(level, "KHO: ", line));
-    } catch {
-      this.log.print("warn", "", `Malformed early option 'kho_scratch'`);
-      return DEFAULT_SCRATCH_PARAMS;
-    }
+  /**
+   * parse_early_param(): `kho=` and `kho_scratch=` in command-line order,
+   * each occurrence run by its handler; one that fails keeps the earlier
+   * state. Both boot paths run it after kho_populate().
+   */
+  private parseEarlyParams(): void {
+    const malformed = (name: string) => () => this.log.print("warn", "", `Malformed early option '${name}'`);
+    this.khoEnabled = this.cmdline.early("kho", false, parseKhoEnable, malformed("kho"));
+    this.scratchParams = this.cmdline.early(
+      "kho_scratch",
+      DEFAULT_SCRATCH_PARAMS,
+      (v, prev) => parseKhoScratch(v, prev, (line, level) => this.log.print(level, "KHO: ", line)),
+      malformed("kho_scratch"),
+    );
   }
 
   /**
@@ -153,24 +181,22 @@ export class Kernel {
    */
   private coldMemblock(imagePa: number): PhysRange[] {
     const mb = new SimMemblock(this.mem, [{ start: imagePa, size: this.imageSize }]);
-    const reserved: { belowLowLimit: number; total: number; perNode: Record<number, number> } = {
-      belowLowLimit: imagePa < 2 ** 32 ? this.imageSize : 0,
-      total: this.imageSize,
-      perNode: { [this.mem.nidOf(imagePa / this.mem.pageSize)]: this.imageSize },
-    };
+    const kern: KernelReservation[] = [
+      { start: imagePa, size: this.imageSize, nid: this.mem.nidOf(imagePa / this.mem.pageSize) },
+    ];
     for (const nid of this.mem.nodes) {
       const size = this.memmapBytes(nid);
       const pa = mb.alloc(size, this.mem.pageSize, { nid });
       if (pa === 0) this.panic(`Failed to allocate ${size} bytes of memmap for node ${nid}`);
-      if (pa < 2 ** 32) reserved.belowLowLimit += size;
-      reserved.total += size;
-      reserved.perNode[nid] = (reserved.perNode[nid] ?? 0) + size;
+      kern.push({ start: pa, size, nid });
     }
     if (this.khoEnabled) {
+      const lowLimit = this.lowAddressLimit;
       const r = reserveScratch(this.mem, mb, {
-        params: this.scratchParams(),
-        reserved,
-        alignment: defaultScratchAlignment(this.mem),
+        params: this.scratchParams,
+        reserved: kernelReservedBytes(kern, lowLimit),
+        alignment: scratchAlignment(this.mem),
+        lowLimit,
         log: (line, level) => this.log.print(level, "KHO: ", line),
       });
       if (r) {
@@ -185,17 +211,27 @@ export class Kernel {
    * Boots this kernel. A `record` that passes kho_populate() makes it a KHO
    * boot: early allocations stay in the inherited scratch until the reserve
    * walk; otherwise (no record, or a rejected one) it boots cold and
-   * reserves new scratch.
+   * reserves new scratch. Neither kho_populate() nor the reserve walk looks
+   * at `kho=`: with `kho=off` a handover is still honoured (every preserved
+   * block stays reserved), and only kho_init() is skipped.
    */
   boot(input: BootInput, hooks: BootHooks = {}): void {
     const { mem, alloc } = this;
     // x86 never hands out the first MiB (real-mode and BIOS areas); page 0 would read as "no page" anyway.
     alloc.reserve(0, LOW_RESERVED);
-    const inherit = input.record && this.khoEnabled ? input.record : null;
-    if (input.record && !this.khoEnabled) this.kholog.info("kexec handover data ignored: KHO is disabled");
-    this.in = inherit
-      ? KhoIn.populate({ mem, alloc, log: this.kholog, legacyRadixDepth: this.spec.legacyRadixDepth ?? false }, inherit)
+    this.in = input.record
+      ? KhoIn.populate(
+          {
+            mem,
+            alloc,
+            log: this.kholog,
+            earlyMapMaxPages: earlyMapMaxPages(this.arch, mem.pageSize),
+            legacyRadixDepth: this.spec.legacyRadixDepth ?? false,
+          },
+          input.record,
+        )
       : null;
+    this.parseEarlyParams();
     if (this.in) {
       this.bootKind = "kho";
       this.scratch = this.in.scratch;
@@ -218,6 +254,9 @@ export class Kernel {
       for (const r of this.coldMemblock(input.imagePa)) alloc.reserve(r.start, r.size);
       hooks.early?.(this);
     }
+    if (input.record) this.handover = this.bootKind === "kho" ? "honoured" : "rejected";
+    if (this.bootKind === "kho" && !this.khoEnabled)
+      this.log.notes.push("kho=off: the handover is honoured, but kho_init() returns early (no outgoing KHO)");
     // Scratch becomes CMA: only movable (user) allocations, never kernel or KHO memory.
     for (const s of this.scratch) alloc.reserve(s.addr, s.size);
     hooks.restore?.(this);
@@ -239,7 +278,7 @@ export class Kernel {
     this.out = null;
     this.scratch = [];
     this.khoEnabled = false;
-    this.kholog.err(`failed to initialize: ${reason}`);
+    this.log.notes.push(`kho_init() failed, KHO is off in this kernel: ${reason}`);
   }
 
   /** kho_init(): radix root, root FDT, then the hook (kexec-metadata), then out/fdt on a cold boot. */
@@ -253,7 +292,8 @@ export class Kernel {
         scratch: this.scratch,
       });
     } catch (e) {
-      this.kholog.err(`failed to initialize: ${(e as Error).message}`);
+      if (!(e instanceof KhoError)) throw e;
+      this.log.notes.push(`kho_init() failed, KHO is off in this kernel: ${e.message}`);
       this.khoEnabled = false;
       return;
     }

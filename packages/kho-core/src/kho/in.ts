@@ -20,13 +20,6 @@ import { splitRange } from "./split.js";
 import type { Folio, VmArea } from "./types.js";
 import { chunkEntries, khoFlagsToVm, vmallocChunkLayout } from "./vmalloc.js";
 
-/**
- * early_memremap() maps at most NR_FIX_BTMAPS (64) pages at once; a record
- * asking for more cannot be mapped and KHO revival is disabled. This also
- * bounds what a hostile record can make the simulator read.
- */
-export const EARLY_MAP_MAX_PAGES = 64;
-
 /** `KHO_PAGE_MAGIC`, 'KHOP', kept in the upper half of a restored head page's `private`. */
 export const KHO_PAGE_MAGIC = 0x4b484f50;
 
@@ -45,7 +38,58 @@ export interface KhoInEnv {
   readonly mem: PhysMem;
   readonly alloc: PageAllocator;
   readonly log: ScopedLog;
+  /** NR_FIX_BTMAPS of the kernel's architecture (earlyMapMaxPages). */
+  readonly earlyMapMaxPages: number;
   readonly legacyRadixDepth?: boolean;
+}
+
+/**
+ * early_memremap(): refuses a size of 0 or a wrapping range, and a span
+ * (page offset included) over `maxPages` pages, each with a WARN_ON splat;
+ * otherwise maps whole pages, so bytes past `len` up to the page end are
+ * readable too. Returns the mapped bytes from `pa` on, or null.
+ */
+function earlyMemremap(env: KhoInEnv, pa: number, len: number): Uint8Array | null {
+  const { mem, log } = env;
+  const file = "mm/early_ioremap.c";
+  if (len === 0) {
+    log.warnOn(file, "__early_ioremap", "WARN_ON(!size || last_addr < phys_addr)", `size 0 at ${hex(pa)}`);
+    return null;
+  }
+  const first = Math.floor(pa / mem.pageSize);
+  const pages = Math.ceil((pa + len) / mem.pageSize) - first;
+  if (pages > env.earlyMapMaxPages) {
+    log.warnOn(
+      file,
+      "__early_ioremap",
+      "WARN_ON(nrpages > NR_FIX_BTMAPS)",
+      `${hex(pa)}+${hex(len)} spans ${pages} pages, NR_FIX_BTMAPS is ${env.earlyMapMaxPages}`,
+    );
+    return null;
+  }
+  // Within the early-map limit the request is at most 256 KiB: reading it cannot blow up memory.
+  return mem.read(first * mem.pageSize, pages * mem.pageSize).subarray(pa - first * mem.pageSize);
+}
+
+/**
+ * earlyMemremap where a span that maps but is not RAM is a hazard: the
+ * kernel would map it and fault reading it; the simulator refuses instead.
+ */
+function mapOrFault(env: KhoInEnv, pa: number, len: number): Uint8Array | null {
+  try {
+    return earlyMemremap(env, pa, len);
+  } catch (e) {
+    if (!isKhoError(e)) throw e;
+    env.log.hazard(`early_memremap(${hex(pa)}, ${len}): ${e.message}: ${consequence(e)}`);
+    return null;
+  }
+}
+
+/** What the real kernel does where the simulator refuses `e`. */
+function consequence(e: KhoError): string {
+  return e.code === "EHWPOISON"
+    ? "the v7.2-rc1 kernel would read whatever the previous kernel left there"
+    : "the v7.2-rc1 kernel would fault here";
 }
 
 /** A u64 property value, read unaligned and little-endian as KHO stores it. */
@@ -88,18 +132,13 @@ export class KhoIn {
    * revival" and returns null.
    */
   static populate(env: KhoInEnv, rec: HandoverRecord): KhoIn | null {
-    const { mem, log } = env;
+    const { log } = env;
     const fail = (): null => {
       log.warn("disabling KHO revival");
       return null;
     };
-    const mapMax = EARLY_MAP_MAX_PAGES * mem.pageSize;
-    let fdt: Uint8Array;
-    try {
-      if (rec.fdtSize > mapMax) throw new KhoError("E2BIG", `${rec.fdtSize} bytes exceed an early mapping`);
-      fdt = mem.read(rec.fdtPa, rec.fdtSize);
-    } catch (e) {
-      if (!isKhoError(e)) throw e;
+    const fdt = mapOrFault(env, rec.fdtPa, rec.fdtSize);
+    if (!fdt) {
       log.warn(`setup: failed to memremap FDT (${hex(rec.fdtPa)})`);
       return fail();
     }
@@ -121,13 +160,17 @@ export class KhoIn {
       log.err("failed to get preserved memory map");
       return fail();
     }
+    const array = mapOrFault(env, rec.scratchPa, rec.scratchSize);
+    if (!array) {
+      log.warn(`setup: failed to memremap scratch (phys=${hex(rec.scratchPa)}, len=${rec.scratchSize})`);
+      return fail();
+    }
     let scratch: KhoScratch[];
     try {
-      if (rec.scratchSize > mapMax) throw new KhoError("E2BIG", `${rec.scratchSize} bytes exceed an early mapping`);
-      scratch = readInheritedScratch(mem, rec.scratchPa, rec.scratchSize);
+      scratch = readInheritedScratch(env.mem, array.subarray(0, rec.scratchSize));
     } catch (e) {
       if (!isKhoError(e)) throw e;
-      log.warn(`setup: failed to memremap scratch (phys=${hex(rec.scratchPa)}, len=${rec.scratchSize}): ${e.message}`);
+      log.hazard(`${e.message}: the v7.2-rc1 kernel adds it to memblock unchecked and would fault allocating from it`);
       return fail();
     }
     env.alloc.reserve(rec.scratchPa, rec.scratchSize);
@@ -148,9 +191,12 @@ export class KhoIn {
 
   /**
    * kho_memory_init() on a KHO boot: walk the incoming radix tree, reserve
-   * every preserved block and stamp its head page. A walk that fails (a
-   * corrupt tree) clears the FDT pointer: the kernel is no longer a KHO
-   * boot. The incoming tree's node pages become free memory afterwards.
+   * every preserved block and stamp its head page. A walk that fails clears
+   * the FDT pointer: the kernel is no longer a KHO boot. The kernel walks
+   * the tree without any check, so where the simulator refuses an entry (a
+   * child outside RAM, unaligned, shared or beyond the key width) the real
+   * kernel would fault or reserve garbage: that is a hazard, not a kernel
+   * message. The incoming tree's node pages become free memory afterwards.
    */
   memoryInit(): void {
     const { mem, alloc, log } = this.env;
@@ -161,9 +207,11 @@ export class KhoIn {
         this.reserveBlock(pa, order);
         return 0;
       });
+      log.note(`reserve walk: ${this.stamps.size} preserved blocks reserved and stamped`);
     } catch (e) {
       if (!isKhoError(e)) throw e;
-      log.err(`preserved memory walk failed: ${e.message}`);
+      log.hazard(`preserved-memory radix tree: ${e.message}: ${consequence(e)}`);
+      log.note("reserve walk stopped: the boot continues as a cold one (kho_in.fdt_phys cleared)");
       this.stamps.clear();
       this.fdtPa = 0;
     }
@@ -177,7 +225,7 @@ export class KhoIn {
    * PAGE_SHIFT)` computed in C int: from 2 GiB blocks up it is wrong (on
    * x86-64 the shift count is taken mod 32 and bit 31 sign-extends), fixed
    * after rc1 by 3a0b8fa2eb36. The simulator reserves what rc1 reserves and
-   * logs the discrepancy.
+   * notes the discrepancy (the kernel prints nothing).
    */
   private reserveBlock(pa: number, order: number): void {
     const { mem, alloc, log } = this.env;
@@ -186,7 +234,7 @@ export class KhoIn {
     const want = mem.pageSize * 2 ** order;
     const sz = asInt < 0 ? Number.MAX_SAFE_INTEGER - pa : asInt;
     if (sz !== want)
-      log.warn(
+      log.note(
         `reserve of order-${order} block at ${hex(pa)}: size computed as ${asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt)} instead of ${hex(want)}`,
       );
     alloc.reserve(pa, sz);
@@ -210,7 +258,15 @@ export class KhoIn {
     if (!mem.pfnValid(pfn)) return null;
     const order = this.stamps.get(pfn);
     if (order === undefined) {
-      if (!this.warnedRestore) log.warn(`restore of ${hex(pa)}: page is not a preserved block head`);
+      const why = `restore of ${hex(pa)}: page is not a preserved block head`;
+      if (this.warnedRestore) log.note(why);
+      else
+        log.warnOn(
+          "kernel/liveupdate/kexec_handover.c",
+          "kho_restore_page",
+          "WARN_ON_ONCE(info.magic != KHO_PAGE_MAGIC)",
+          why,
+        );
       this.warnedRestore = true;
       return null;
     }
@@ -240,7 +296,7 @@ export class KhoIn {
   restoreFree(pa: number): void {
     const folio = this.restoreFolio(pa);
     if (!folio) {
-      this.env.log.warn(`kho_restore_free: nothing preserved at ${hex(pa)}`);
+      this.env.log.warnOn("kernel/liveupdate/kexec_handover.c", "kho_restore_free", "WARN_ON(!folio)", hex(pa));
       return;
     }
     this.env.alloc.freeBlock(folio.pa, folio.order);

@@ -67,7 +67,10 @@ export class KhoOut {
    * for the root FDT, and the FDT written with the sequential-write API.
    */
   static init(env: KhoEnv): KhoOut {
-    const tree = KhoRadixTree.create(env.mem, env.alloc);
+    const tree = KhoRadixTree.create(env.mem, env.alloc, {
+      warn: (why) =>
+        env.log.warnOn("kernel/liveupdate/kexec_handover.c", "kho_radix_del_page", "WARN_ON(!node->table[idx])", why),
+    });
     const out = new KhoOut(env, tree, 0);
     let fdtPa: number;
     try {
@@ -96,11 +99,16 @@ export class KhoOut {
     return this.env.mem.page(this.fdtPa / this.env.mem.pageSize);
   }
 
-  private checkScratchOverlap(pa: number, size: number): void {
+  private checkScratchOverlap(pa: number, size: number, fn: string): void {
     if (!this.env.debug) return;
     for (const s of this.env.scratch) {
       if (pa < s.addr + s.size && s.addr < pa + size) {
-        this.env.log.warn(`preservation ${hex(pa)}+${hex(size)} overlaps scratch ${hex(s.addr)}+${hex(s.size)}`);
+        this.env.log.warnOn(
+          "kernel/liveupdate/kexec_handover.c",
+          fn,
+          "WARN_ON(kho_scratch_overlap(...))",
+          `${hex(pa)}+${hex(size)} overlaps scratch ${hex(s.addr)}+${hex(s.size)}`,
+        );
         throw new KhoError("EINVAL", `preservation overlaps scratch area ${hex(s.addr)}`, hex(pa));
       }
     }
@@ -115,7 +123,7 @@ export class KhoOut {
 
   /** kho_preserve_folio: one key (pfn, order); no alignment check, no reference taken. */
   preserveFolio(folio: Folio): void {
-    this.checkScratchOverlap(folio.pa, this.env.mem.pageSize * 2 ** folio.order);
+    this.checkScratchOverlap(folio.pa, this.env.mem.pageSize * 2 ** folio.order, "kho_preserve_folio");
     this.add(this.pfn(folio.pa), folio.order);
   }
 
@@ -143,7 +151,7 @@ export class KhoOut {
    * NUMA nodes; on failure every key added by this call is removed again.
    */
   preservePages(pa: number, nrPages: number): void {
-    this.checkScratchOverlap(pa, nrPages * this.env.mem.pageSize);
+    this.checkScratchOverlap(pa, nrPages * this.env.mem.pageSize, "kho_preserve_pages");
     const added: [number, number][] = [];
     try {
       for (const [pfn, order] of splitRange(this.pfn(pa), nrPages, this.nidOf)) {

@@ -1,4 +1,5 @@
 import { kho_scratch } from "../abi/index.js";
+import { X86_LOW_ADDRESS_LIMIT } from "../arch.js";
 import type { LogSink } from "../block/backend.js";
 import { KhoError } from "../errors.js";
 import type { PageGeometry } from "../mem/geometry.js";
@@ -17,21 +18,19 @@ export interface KhoScratch {
 }
 
 /**
- * ARCH_LOW_ADDRESS_LIMIT where the architecture does not define it, which
- * includes x86 (arm64 uses its DMA limit minus one instead). memblock
- * treats it as an exclusive end, so the lowmem area ends at or below it.
+ * CMA_MIN_ALIGNMENT_BYTES, one pageblock (2 MiB / 32 MiB / 512 MiB): the
+ * unit scratch sizes are rounded up to and the alignment each area is
+ * allocated with, so every area is whole CMA pageblocks.
  */
-export const DEFAULT_LOW_ADDRESS_LIMIT = 0xffffffff;
+export function scratchAlignment(geometry: PageGeometry): number {
+  return geometry.pageSize * 2 ** geometry.pageblockOrder;
+}
 
-/**
- * Default scratch alignment: the largest buddy block, PAGE_SIZE <<
- * MAX_PAGE_ORDER (4 MiB / 32 MiB / 512 MiB). The spec believes rc1 aligns
- * this way after bf480c613346 but marks it unconfirmed; earlier trees used
- * CMA_MIN_ALIGNMENT_BYTES (one pageblock: 2 MiB with 4 KiB pages, the same
- * as this with 16 and 64 KiB pages). Callers can pass either.
- */
-export function defaultScratchAlignment(geometry: PageGeometry): number {
-  return geometry.pageSize * 2 ** geometry.maxPageOrder;
+/** A memblock reservation the kernel made for itself (MEMBLOCK_RSRV_KERN), with its node. */
+export interface KernelReservation {
+  readonly start: number;
+  readonly size: number;
+  readonly nid: number;
 }
 
 /**
@@ -39,7 +38,7 @@ export function defaultScratchAlignment(geometry: PageGeometry): number {
  * allocations) before scratch is sized: memblock_reserved_kern_size().
  */
 export interface KernelReservedBytes {
-  /** Below ARCH_LOW_ADDRESS_LIMIT, all nodes. */
+  /** Below ARCH_LOW_ADDRESS_LIMIT (regions clipped there), all nodes. */
   readonly belowLowLimit: number;
   /** Everywhere. */
   readonly total: number;
@@ -53,6 +52,23 @@ export interface ScratchSizes {
   readonly global: bigint;
   /** One per node with memory, ascending nid. */
   readonly nodes: readonly { readonly nid: number; readonly size: bigint }[];
+}
+
+/**
+ * memblock_reserved_kern_size() for the limits scratch sizing asks about:
+ * regions starting at or past `lowLimit` count nothing below it, one
+ * crossing it counts `lowLimit - start`.
+ */
+export function kernelReservedBytes(regions: readonly KernelReservation[], lowLimit: number): KernelReservedBytes {
+  const perNode: Record<number, number> = {};
+  let belowLowLimit = 0;
+  let total = 0;
+  for (const r of regions) {
+    if (r.start < lowLimit) belowLowLimit += Math.min(r.size, lowLimit - r.start);
+    total += r.size;
+    perNode[r.nid] = (perNode[r.nid] ?? 0) + r.size;
+  }
+  return { belowLowLimit, total, perNode };
 }
 
 function roundUpU64(x: bigint, align: bigint): bigint {
@@ -75,10 +91,10 @@ function checkBytes(n: number, what: string): bigint {
 /**
  * Scratch sizes from the parameters. With a scale, lowmem is that share of
  * the kernel's reservations below the low limit, global the share of all
- * of them minus lowmem (u64 arithmetic: when lowmem rounds up past the
- * total share the difference wraps and rounds up to 0), each node the share
- * of its own. Without, the explicit sizes. All are rounded up to
- * `alignment` (explicit ones too, since 0e39380a7316).
+ * of them minus the lowmem share before rounding (the formula since
+ * 0e39380a7316; u64 arithmetic, so a lowmem share above the total share
+ * wraps), each node the share of its own. Without, the explicit sizes. All
+ * are rounded up to `alignment` (explicit ones too, since 0e39380a7316).
  */
 export function scratchSizes(
   params: ScratchParams,
@@ -89,12 +105,10 @@ export function scratchSizes(
   const align = BigInt(alignment);
   const scale = BigInt(params.scale);
   const share = (bytes: number, what: string) => BigInt.asUintN(64, checkBytes(bytes, what) * scale) / 100n;
-  const lowmem = roundUpU64(
-    params.scale ? share(reserved.belowLowLimit, "reserved below the low limit") : params.lowmem,
-    align,
-  );
+  const lowmemRaw = params.scale ? share(reserved.belowLowLimit, "reserved below the low limit") : params.lowmem;
+  const lowmem = roundUpU64(lowmemRaw, align);
   const global = roundUpU64(
-    params.scale ? BigInt.asUintN(64, share(reserved.total, "reserved in total") - lowmem) : params.global,
+    params.scale ? BigInt.asUintN(64, share(reserved.total, "reserved in total") - lowmemRaw) : params.global,
     align,
   );
   return {
@@ -113,9 +127,9 @@ export function scratchSizes(
 export interface ReserveScratchOptions {
   readonly params: ScratchParams;
   readonly reserved: KernelReservedBytes;
-  /** Defaults to defaultScratchAlignment(mem). */
+  /** Defaults to scratchAlignment(mem), CMA_MIN_ALIGNMENT_BYTES. */
   readonly alignment?: number;
-  /** Defaults to DEFAULT_LOW_ADDRESS_LIMIT (x86). */
+  /** ARCH_LOW_ADDRESS_LIMIT; defaults to x86's. */
   readonly lowLimit?: number;
   /** Receives KHO's lines without the "KHO: " prefix. */
   readonly log?: LogSink;
@@ -140,7 +154,7 @@ export function reserveScratch(
   opts: ReserveScratchOptions,
 ): ScratchReservation | null {
   const log = opts.log ?? (() => {});
-  const alignment = opts.alignment ?? defaultScratchAlignment(mem);
+  const alignment = opts.alignment ?? scratchAlignment(mem);
   checkAlignment(alignment, mem);
   const nodes = mem.nodes;
   const sizes = scratchSizes(opts.params, opts.reserved, nodes, alignment);
@@ -155,7 +169,7 @@ export function reserveScratch(
   if (arrayPa === 0) return disable("Failed to reserve scratch array");
 
   const wanted = [
-    { size: sizes.lowmem, range: { end: opts.lowLimit ?? DEFAULT_LOW_ADDRESS_LIMIT }, what: "lowmem" },
+    { size: sizes.lowmem, range: { end: opts.lowLimit ?? X86_LOW_ADDRESS_LIMIT }, what: "lowmem" },
     { size: sizes.global, range: {}, what: "global" },
     ...sizes.nodes.map((n) => ({ size: n.size, range: { nid: n.nid }, what: `nid ${n.nid}` })),
   ];
@@ -204,13 +218,14 @@ export function decodeScratchArray(bytes: Uint8Array): KhoScratch[] {
 }
 
 /**
- * Reads and checks the array a previous kernel handed over (`len` bytes at
- * `pa`) for a KHO boot. The kernel itself only adds each area to memblock;
- * the simulator also requires every area to lie in RAM, since an area
- * outside RAM could not be allocated from (EINVAL naming the entry).
+ * Reads and checks the array a previous kernel handed over (`bytes` as
+ * mapped) for a KHO boot. The kernel itself only adds each area to
+ * memblock; the simulator also requires every area to lie in RAM, since an
+ * area outside RAM could not be allocated from (EINVAL naming the entry;
+ * the caller reports it as a hazard).
  */
-export function readInheritedScratch(mem: PhysMem, pa: number, len: number): KhoScratch[] {
-  const areas = decodeScratchArray(mem.read(pa, len));
+export function readInheritedScratch(mem: PhysMem, bytes: Uint8Array): KhoScratch[] {
+  const areas = decodeScratchArray(bytes);
   areas.forEach((a, i) => {
     if (!coveredByRam(mem, a.addr, a.addr + a.size)) {
       throw new KhoError(

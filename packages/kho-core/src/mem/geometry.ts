@@ -7,18 +7,21 @@ export type PageSize = (typeof PAGE_SIZES)[number];
  * The per-page-size constants the rest of the simulator derives from.
  * `maxPageOrder` is the configuration default (x86 and arm64
  * ARCH_FORCE_MAX_ORDER), not ABI: the largest buddy block is
- * `pageSize << maxPageOrder`.
+ * `pageSize << maxPageOrder`. `pageblockOrder` is pageblock_order:
+ * min(PMD order, MAX_PAGE_ORDER), so one pageblock is 2 MiB / 32 MiB /
+ * 512 MiB, CMA_MIN_ALIGNMENT_BYTES.
  */
 export interface PageGeometry {
   readonly pageSize: PageSize;
   readonly pageShift: 12 | 14 | 16;
   readonly maxPageOrder: number;
+  readonly pageblockOrder: number;
 }
 
 const GEOMETRY: Record<PageSize, PageGeometry> = {
-  4096: { pageSize: 4096, pageShift: 12, maxPageOrder: 10 },
-  16384: { pageSize: 16384, pageShift: 14, maxPageOrder: 11 },
-  65536: { pageSize: 65536, pageShift: 16, maxPageOrder: 13 },
+  4096: { pageSize: 4096, pageShift: 12, maxPageOrder: 10, pageblockOrder: 9 },
+  16384: { pageSize: 16384, pageShift: 14, maxPageOrder: 11, pageblockOrder: 11 },
+  65536: { pageSize: 65536, pageShift: 16, maxPageOrder: 13, pageblockOrder: 13 },
 };
 
 export function pageGeometry(pageSize: number): PageGeometry {

@@ -27,6 +27,7 @@ export class PhysMem implements PageGeometry {
   readonly pageSize: PageSize;
   readonly pageShift: 12 | 14 | 16;
   readonly maxPageOrder: number;
+  readonly pageblockOrder: number;
   readonly ranges: readonly RamRange[];
   /** Who is touching memory now; named in poison errors. */
   actor = "kernel";
@@ -40,6 +41,7 @@ export class PhysMem implements PageGeometry {
     this.pageSize = g.pageSize;
     this.pageShift = g.pageShift;
     this.maxPageOrder = g.maxPageOrder;
+    this.pageblockOrder = g.pageblockOrder;
     const sorted = [...ranges].sort((a, b) => a.start - b.start);
     sorted.forEach((r, i) => {
       if (r.size <= 0 || r.start % this.pageSize || r.size % this.pageSize)
