@@ -26,6 +26,25 @@ describe("kho sim", () => {
     expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toContain("kexec-metadata");
   });
 
+  it("issue 8 item 1: the default scratch placement follows the 2 MiB pageblock rule (CMA_MIN_ALIGNMENT_BYTES)", async () => {
+    const io = capture();
+    expect(await main(["sim", "--json"], io)).toBe(0);
+    const doc = JSON.parse(io.stdout) as {
+      transitions: { to: { handover: string; scratch: { addr: string; size: string }[] }; hazards: string[] }[];
+    };
+    const MiB = 2 ** 20;
+    const scratch = doc.transitions[0]!.to.scratch.map((a) => ({ addr: Number(a.addr), size: Number(a.size) }));
+    expect(scratch.length).toBe(4);
+    for (const a of scratch) {
+      expect(a.addr % (2 * MiB)).toBe(0);
+      expect(a.size % (2 * MiB)).toBe(0);
+    }
+    // Global is 130 MiB (2 x 160 MiB reserved minus the unrounded 192 MiB - 2 lowmem share): not a 4 MiB multiple.
+    expect(scratch[1]!.size).toBe(130 * MiB);
+    expect(doc.transitions.map((t) => t.to.handover)).toEqual(["none", "honoured", "honoured", "honoured"]);
+    expect(doc.transitions.every((t) => t.hazards.length === 0)).toBe(true);
+  });
+
   it("is deterministic: two runs print the same bytes", async () => {
     const a = capture();
     const b = capture();

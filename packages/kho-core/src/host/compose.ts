@@ -50,7 +50,7 @@ const pluginShape = z.looseObject({
 const compositionShape = z.looseObject({
   release: z.string().min(1, "release must not be empty").max(64, "release is longer than __NEW_UTS_LEN (64)"),
   cmdline: z.string().optional(),
-  handover: z.enum(["x86", "dt"]).optional(),
+  arch: z.enum(["x86", "arm64"]).optional(),
   debug: z.boolean().optional(),
   legacyRadixDepth: z.boolean().optional(),
   imageSize: z.union([z.number().int().positive(), z.string()]).optional(),

@@ -71,20 +71,6 @@ function earlyMemremap(env: KhoInEnv, pa: number, len: number): Uint8Array | nul
   return mem.read(first * mem.pageSize, pages * mem.pageSize).subarray(pa - first * mem.pageSize);
 }
 
-/**
- * earlyMemremap where a span that maps but is not RAM is a hazard: the
- * kernel would map it and fault reading it; the simulator refuses instead.
- */
-function mapOrFault(env: KhoInEnv, pa: number, len: number): Uint8Array | null {
-  try {
-    return earlyMemremap(env, pa, len);
-  } catch (e) {
-    if (!isKhoError(e)) throw e;
-    env.log.hazard(`early_memremap(${hex(pa)}, ${len}): ${e.message}: ${consequence(e)}`);
-    return null;
-  }
-}
-
 /** What the real kernel does where the simulator refuses `e`. */
 function consequence(e: KhoError): string {
   return e.code === "EHWPOISON"
@@ -128,16 +114,36 @@ export class KhoIn {
   /**
    * kho_populate(): check the FDT header, the `kho-v4` compatible and the
    * 8-byte non-zero `preserved-memory-map`, read the scratch array and
-   * confine allocation to it. Any failure logs why and "disabling KHO
-   * revival" and returns null.
+   * confine allocation to it. A failed check logs the kernel's reason and
+   * "disabling KHO revival" and returns null. What the kernel does not
+   * check (a record or scratch area outside RAM, memory that was not handed
+   * over) is a hazard: the simulator stops there, notes it and returns null.
    */
   static populate(env: KhoInEnv, rec: HandoverRecord): KhoIn | null {
+    try {
+      return KhoIn.validate(env, rec);
+    } catch (e) {
+      // The kernel checks none of this: it would fault (or read stale memory) where the simulator cannot go on.
+      if (!isKhoError(e)) throw e;
+      const kernel =
+        e.code === "EHWPOISON"
+          ? consequence(e)
+          : e.code === "EFAULT"
+            ? "the v7.2-rc1 kernel maps it without a check and reads whatever answers there, or faults"
+            : "the v7.2-rc1 kernel adds the area to memblock without a check and would fault allocating from it";
+      env.log.hazard(`kho_populate: ${e.message}: ${kernel}`);
+      env.log.note("kho_populate() stopped there: the boot continues as a cold one");
+      return null;
+    }
+  }
+
+  private static validate(env: KhoInEnv, rec: HandoverRecord): KhoIn | null {
     const { log } = env;
     const fail = (): null => {
       log.warn("disabling KHO revival");
       return null;
     };
-    const fdt = mapOrFault(env, rec.fdtPa, rec.fdtSize);
+    const fdt = earlyMemremap(env, rec.fdtPa, rec.fdtSize);
     if (!fdt) {
       log.warn(`setup: failed to memremap FDT (${hex(rec.fdtPa)})`);
       return fail();
@@ -160,19 +166,12 @@ export class KhoIn {
       log.err("failed to get preserved memory map");
       return fail();
     }
-    const array = mapOrFault(env, rec.scratchPa, rec.scratchSize);
+    const array = earlyMemremap(env, rec.scratchPa, rec.scratchSize);
     if (!array) {
       log.warn(`setup: failed to memremap scratch (phys=${hex(rec.scratchPa)}, len=${rec.scratchSize})`);
       return fail();
     }
-    let scratch: KhoScratch[];
-    try {
-      scratch = readInheritedScratch(env.mem, array.subarray(0, rec.scratchSize));
-    } catch (e) {
-      if (!isKhoError(e)) throw e;
-      log.hazard(`${e.message}: the v7.2-rc1 kernel adds it to memblock unchecked and would fault allocating from it`);
-      return fail();
-    }
+    const scratch = readInheritedScratch(env.mem, array.subarray(0, rec.scratchSize));
     env.alloc.reserve(rec.scratchPa, rec.scratchSize);
     env.alloc.restrictTo(scratch.map((s) => ({ start: s.addr, size: s.size })));
     log.info("found kexec handover data.");
