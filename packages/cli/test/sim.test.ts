@@ -26,7 +26,7 @@ describe("kho sim", () => {
     expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toContain("kexec-metadata");
   });
 
-  it("issue 8 item 1: the default scratch placement follows the 2 MiB pageblock rule (CMA_MIN_ALIGNMENT_BYTES)", async () => {
+  it("issue 8 item 1: default scratch placement follows the 2 MiB rule (CMA_MIN_ALIGNMENT_BYTES)", async () => {
     const io = capture();
     expect(await main(["sim", "--json"], io)).toBe(0);
     const doc = JSON.parse(io.stdout) as {

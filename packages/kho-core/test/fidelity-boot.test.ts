@@ -27,7 +27,7 @@ describe("issue 8 item 4: kho=off after a KHO kexec honours the handover; only k
     return { machine, b, folios, data, preserved };
   }
 
-  it("kho_populate and the reserve walk run: every preserved page stays reserved, none is handed to the allocator", () => {
+  it("populate and the reserve walk run: every preserved page stays reserved, none handed to the allocator", () => {
     const { b, preserved } = kexecIntoKhoOff();
     expect(b.khoEnabled).toBe(false);
     expect(b.bootKind).toBe("kho");
@@ -100,7 +100,7 @@ function moveFdt(mem: PhysMem, from: number, to: number): void {
 }
 
 describe("issue 8 item 7: early_memremap limits per architecture, with a cold-boot fallback", () => {
-  it("x86: a 64-page FDT mapping is accepted, 64 pages and one byte is refused with the kernel's WARN and message", () => {
+  it("x86: a 64-page FDT mapping is accepted, 64 pages + 1 byte is refused with the kernel's WARN and message", () => {
     const ok = populateEnv(64);
     expect(KhoIn.populate(ok.env, { ...ok.rec, fdtSize: 64 * 4096 })).not.toBeNull();
     const bad = populateEnv(64);

@@ -74,7 +74,7 @@ describe("issue 8 item 10: the kernel log holds only lines the kernel prints", (
 });
 
 describe("issue 8 item 11: where the kernel would crash the simulator refuses and reports a hazard", () => {
-  it("a radix table entry pointing outside RAM: the v7.2-rc1 kernel would fault; the walk is refused, not logged", () => {
+  it("a radix table entry outside RAM: the v7.2-rc1 kernel would fault; the walk is refused, not logged", () => {
     const { machine, k, out } = coldBoot(machineSpec(4096));
     out.preserveFolio({ pa: k.alloc.alloc(0), order: 0 });
     const b = machine.kexec(

@@ -63,7 +63,7 @@ describe("issue 8 item 2: memblock_reserved_kern_size clips at the low limit", (
 });
 
 describe("issue 8 item 3: ARCH_LOW_ADDRESS_LIMIT and the early mapping limit are per architecture", () => {
-  it("x86 uses 0xffffffff; arm64 uses its default DMA zone limit (32 bits, capped at the end of DRAM) minus one", () => {
+  it("x86 uses 0xffffffff; arm64 its default DMA zone limit (32 bits, capped at end of DRAM) minus one", () => {
     expect(lowAddressLimit("x86", 3 * GiB)).toBe(0xffffffff);
     expect(arm64DmaPhysLimit(8 * GiB)).toBe(4 * GiB);
     expect(lowAddressLimit("arm64", 8 * GiB)).toBe(0xffffffff);
@@ -71,7 +71,7 @@ describe("issue 8 item 3: ARCH_LOW_ADDRESS_LIMIT and the early mapping limit are
     expect(lowAddressLimit("arm64", 3 * GiB)).toBe(3 * GiB - 1);
   });
 
-  it("the architecture is a property of the kernel: an arm64 kernel on 3 GiB of RAM keeps lowmem below 3 GiB - 1", () => {
+  it("the architecture is a kernel property: an arm64 kernel on 3 GiB of RAM keeps lowmem below 3 GiB - 1", () => {
     const spec = { pageSize: 4096, ram: [{ start: 0, size: 3 * GiB, nid: 0 }] };
     const arm = new Machine(spec).boot({ release: "A", arch: "arm64" });
     const x86 = new Machine(spec).boot({ release: "A" });

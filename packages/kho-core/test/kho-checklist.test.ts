@@ -50,7 +50,7 @@ const numaSpec: MachineSpec = {
 const fdtKey = (k: Kernel): Folio => ({ pa: outOf(k).fdtPa, order: 0 });
 
 describe("KHO core: preservation (checklist 8-11)", () => {
-  it("checklist 8: preserve_pages(pfn=3, n=10) adds (3,0) (4,2) (8,2) (12,0); unpreserve_pages removes exactly those", () => {
+  it("checklist 8: preserve_pages(pfn=3, n=10) adds (3,0) (4,2) (8,2) (12,0); unpreserve removes those", () => {
     const { k, out } = coldBoot();
     const before = keysOf(out);
     out.preservePages(3 * 4096, 10);
@@ -65,7 +65,7 @@ describe("KHO core: preservation (checklist 8-11)", () => {
     expect(keysOf(out)).toEqual(before);
   });
 
-  it("checklist 8 (failure path): a preserve_pages whose add fails midway deletes every key it added, and only those", () => {
+  it("checklist 8 (failure path): a preserve_pages failing midway deletes every key it added, only those", () => {
     const { k, out } = coldBoot();
     out.preserveFolio({ pa: 3 * 4096, order: 0 }); // already there before the call
     out.preserveFolio({ pa: 13 * 4096, order: 0 }); // outside the range
@@ -106,7 +106,7 @@ describe("KHO core: preservation (checklist 8-11)", () => {
     expect(keysOf(out, [fdtKey(k)])).toEqual([]);
   });
 
-  it("checklist 10: alloc_preserve(0) is EINVAL, beyond MAX_PAGE_ORDER is E2BIG, 73 bytes is one zeroed order-0 preserved page", () => {
+  it("checklist 10: alloc_preserve(0) EINVAL, beyond MAX_PAGE_ORDER E2BIG, 73 bytes one zeroed order-0 page", () => {
     for (const ps of [4096, 16384, 65536]) {
       const { k, out } = coldBoot(machineSpec(ps));
       expectKhoError(() => out.allocPreserve(0), "EINVAL");
@@ -220,7 +220,7 @@ function addBlob(k: Kernel, name: string, size = 64): number {
 }
 
 describe("KHO core: the root FDT (checklist 12-17)", () => {
-  it("checklist 12: after cold-boot kho_init with a 73-byte kexec-metadata blob the root FDT is spec 2.2's worked example", () => {
+  it("checklist 12: after cold-boot kho_init with 73-byte kexec-metadata the root FDT is the worked example", () => {
     let M = 0;
     const machine = new Machine(machineSpec(4096));
     const k = machine.boot(
@@ -335,7 +335,7 @@ describe("KHO core: the root FDT (checklist 12-17)", () => {
     expect([...subnodes(out.fdt, 0)].map((n) => getName(out.fdt, n))).toEqual(["older"]);
   });
 
-  it("checklist 17: retrieve_subtree: no blob-size EINVAL with phys written, missing ENOENT, no incoming FDT ENOENT, NULL phys EINVAL", () => {
+  it("checklist 17: retrieve_subtree: no blob-size EINVAL, phys set; missing or no FDT ENOENT; NULL phys EINVAL", () => {
     const { machine, k } = coldBoot();
     const good = addBlob(k, "good", 100);
     const brokenPa = outOf(k).allocPreserve(16);
@@ -421,7 +421,7 @@ function expectColdFallback(r: { a: Kernel; b: Kernel; machine: Machine; folio: 
 }
 
 describe("KHO core: rejected handovers (checklist 18-19)", () => {
-  it("checklist 18: an incoming root compatible with kho-v3 is rejected: nothing reserved or stamped, nothing retrievable, new scratch", () => {
+  it("checklist 18: a kho-v3 incoming root is rejected: nothing reserved, stamped or retrievable; new scratch", () => {
     const r = kexecWithEditedRoot((rw) => rw.setpropString(0, "compatible", "kho-v3"));
     expectColdFallback(r, "is incompatible with 'kho-v4'");
   });
@@ -478,7 +478,7 @@ describe("KHO core: the incoming boot (checklist 20-25)", () => {
     expect(stamp(3)).toBe(0x4b484f5000000003n);
   });
 
-  it("checklist 21: restore_folio of a stamped order-3 head gives an order-3 folio and clears the stamp; a second restore is NULL", () => {
+  it("checklist 21: restore_folio of an order-3 head gives an order-3 folio, clears the stamp; again is NULL", () => {
     const { machine, k, out } = coldBoot();
     const f = { pa: k.alloc.alloc(3), order: 3 };
     out.preserveFolio(f);
@@ -522,7 +522,7 @@ describe("KHO core: the incoming boot (checklist 20-25)", () => {
     expect(b.alloc.orderOf(f.pa)).toBe(12);
   });
 
-  it("checklist 24: restore_pages steps with the plain split and is NULL at the first missing stamp, earlier blocks staying restored", () => {
+  it("checklist 24: restore_pages steps with the plain split, NULL at the first missing stamp, earlier kept", () => {
     const { machine, k, out } = coldBoot(numaSpec);
     const pfn = (4 * GiB) / 4096;
     // These pages hold node 0's memmap in kernel A; preserving them is harmless
@@ -543,7 +543,7 @@ describe("KHO core: the incoming boot (checklist 20-25)", () => {
     expect(b.alloc.orderOf(low)).toBe(1);
   });
 
-  it("checklist 25: the walk reserves the root FDT, alloc_preserve pages and block pages, not radix nodes, the scratch array or the image", () => {
+  it("checklist 25: the walk reserves root FDT, alloc_preserve and block pages; not radix nodes, array, image", () => {
     const { machine, k, out } = coldBoot();
     const meta = addBlob(k, "kexec-metadata", 73);
     const set = new KhoBlockSet(

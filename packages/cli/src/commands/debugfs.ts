@@ -10,15 +10,22 @@ import {
 } from "@khosim/kho-core";
 import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
+function children(node: { readonly children: readonly unknown[] }): string {
+  return `${node.children.length} child node(s)`;
+}
+
 function blobLine(b: BlobReport): string {
   const d = b.decoded;
   switch (d.kind) {
     case "kexec-metadata":
       return `kexec-metadata v${d.version ?? "?"} from "${d.previousRelease ?? "?"}" count ${d.kexecCount ?? "?"}`;
     case "luo":
-      return `luo_ser ${d.compatible ?? "?"} liveupdate_num ${d.liveupdateNum ?? "?"} sessions_pa ${d.sessionsPa ?? "?"} flbs_pa ${d.flbsPa ?? "?"}`;
+      return [
+        `luo_ser ${d.compatible ?? "?"} liveupdate_num ${d.liveupdateNum ?? "?"}`,
+        `sessions_pa ${d.sessionsPa ?? "?"} flbs_pa ${d.flbsPa ?? "?"}`,
+      ].join(" ");
     case "fdt":
-      return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${d.root.children.length} child node(s)`;
+      return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}`;
     case "raw":
       return `raw, starts ${d.head || "(empty)"}`;
   }
@@ -28,17 +35,17 @@ function printSide(name: string, s: SideReport, lines: string[]): void {
   lines.push(`${name}/`);
   const f = s.fdt;
   if (f) {
-    lines.push(
-      `  fdt: ${f.status}, ${f.length} bytes${f.totalsize !== null ? `, totalsize ${f.totalsize}` : ""}${f.error ? ` (${f.error})` : ""}`,
-    );
-    if (f.preservedMemoryMap)
-      lines.push(
-        `    preserved-memory-map ${f.preservedMemoryMap.pa ?? "-"}${f.preservedMemoryMap.problem ? ` (${f.preservedMemoryMap.problem})` : ""}: radix tree ${f.preservedMemoryMap.radixTree}`,
-      );
-    for (const t of f.subtrees)
-      lines.push(
-        `    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}${t.problems.length ? ` (${t.problems.join("; ")})` : ""}`,
-      );
+    const total = f.totalsize !== null ? `, totalsize ${f.totalsize}` : "";
+    lines.push(`  fdt: ${f.status}, ${f.length} bytes${total}${f.error ? ` (${f.error})` : ""}`);
+    const map = f.preservedMemoryMap;
+    if (map) {
+      const problem = map.problem ? ` (${map.problem})` : "";
+      lines.push(`    preserved-memory-map ${map.pa ?? "-"}${problem}: radix tree ${map.radixTree}`);
+    }
+    for (const t of f.subtrees) {
+      const problems = t.problems.length ? ` (${t.problems.join("; ")})` : "";
+      lines.push(`    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}${problems}`);
+    }
   }
   if (s.scratch) {
     for (const a of s.scratch.areas) lines.push(`  scratch ${a.addr}+${a.size}`);

@@ -155,9 +155,8 @@ export class KhoIn {
     }
     const compat = nodeCheckCompatibleRc(fdt, 0, KHO_FDT_COMPATIBLE);
     if (compat !== 0) {
-      log.warn(
-        `setup: handover FDT (${hex(rec.fdtPa)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${compat < 0 ? compat : 1}`,
-      );
+      const err = compat < 0 ? compat : 1;
+      log.warn(`setup: handover FDT (${hex(rec.fdtPa)}) is incompatible with '${KHO_FDT_COMPATIBLE}': ${err}`);
       return fail();
     }
     const map = findProp(fdt, 0, KHO_FDT_MEMORY_MAP_PROP_NAME);
@@ -232,10 +231,10 @@ export class KhoIn {
     const asInt = shift === 31 ? -(2 ** 31) : 2 ** shift;
     const want = mem.pageSize * 2 ** order;
     const sz = asInt < 0 ? Number.MAX_SAFE_INTEGER - pa : asInt;
-    if (sz !== want)
-      log.note(
-        `reserve of order-${order} block at ${hex(pa)}: size computed as ${asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt)} instead of ${hex(want)}`,
-      );
+    if (sz !== want) {
+      const computed = asInt < 0 ? hex(2n ** 64n + BigInt(asInt)) : hex(asInt);
+      log.note(`reserve of order-${order} block at ${hex(pa)}: size computed as ${computed} instead of ${hex(want)}`);
+    }
     alloc.reserve(pa, sz);
     this.stamps.set(pa / mem.pageSize, order);
   }
