@@ -335,7 +335,7 @@ describe("KHO core: the root FDT (checklist 12-17)", () => {
     expect([...subnodes(out.fdt, 0)].map((n) => getName(out.fdt, n))).toEqual(["older"]);
   });
 
-  it("checklist 17: retrieve_subtree: no blob-size EINVAL, phys set; missing or no FDT ENOENT; NULL phys EINVAL", () => {
+  it("checklist 17: retrieve_subtree: no blob-size EINVAL (phys set); no node or FDT ENOENT; NULL phys EINVAL", () => {
     const { machine, k } = coldBoot();
     const good = addBlob(k, "good", 100);
     const brokenPa = outOf(k).allocPreserve(16);
