@@ -80,6 +80,16 @@ describe("issue 8 item 4: kho=off after a KHO kexec honours the handover; only k
   });
 });
 
+describe("kho_populate confines early allocation to the inherited scratch until the reserve walk", () => {
+  it("an allocation in the early hook lands in a scratch area; after the walk the limit is lifted", () => {
+    const { machine } = coldBoot();
+    let early = 0;
+    const b = machine.kexec({ release: "B" }, { early: (k) => (early = k.alloc.alloc(0)) });
+    expect(b.scratch.some((s) => s.addr <= early && early < s.addr + s.size)).toBe(true);
+    expect(b.alloc.restricted).toBe(false);
+  });
+});
+
 /** A machine that ran kernel A, and a kho_populate() environment over its memory for `arch` limits. */
 function populateEnv(maxPages: number) {
   const { k } = coldBoot();
