@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
+  Cmdline,
   composeKernel,
   decodeDtRecord,
   decodeX86Record,
   encodeX86Record,
   FdtSw,
   type HandoverRecord,
+  type Kernel,
   KernelLog,
   KhoIn,
   LiveUpdateHost,
@@ -196,6 +198,25 @@ describe("issue 8 item 8: repeated kho= and kho_scratch= run in order; a failing
     const k = boot("kho=on kho=bogus");
     expect(k.khoEnabled).toBe(true);
     expect(k.log.toString()).toContain("Malformed early option 'kho'\n");
+  });
+
+  it("handlers run in command-line order across parameters", () => {
+    const malformed = (k: Kernel) => k.log.lines.filter((l) => l.text.startsWith("Malformed")).map((l) => l.text);
+    expect(malformed(boot("kho_scratch=1x kho=bogus kho=on"))).toEqual([
+      "Malformed early option 'kho_scratch'",
+      "Malformed early option 'kho'",
+    ]);
+    expect(malformed(boot("kho=bogus kho_scratch=1x kho=on"))).toEqual([
+      "Malformed early option 'kho'",
+      "Malformed early option 'kho_scratch'",
+    ]);
+  });
+
+  it("Cmdline.bool: the last occurrence that kstrtobool accepts wins, a bad one keeps the earlier value", () => {
+    expect(new Cmdline("liveupdate=0 liveupdate=1").bool("liveupdate", false)).toBe(true);
+    expect(new Cmdline("liveupdate=1 liveupdate=maybe").bool("liveupdate", false)).toBe(true);
+    expect(new Cmdline("liveupdate").bool("liveupdate", true)).toBe(true);
+    expect(new Cmdline("a=1 a=2").get("a")).toBe("2");
   });
 
   it("kho_scratch=N% after explicit sizes changes only the scale; a malformed one keeps the sizes", () => {

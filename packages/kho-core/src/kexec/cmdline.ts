@@ -16,33 +16,40 @@ export class Cmdline {
     });
   }
 
-  /** Every value of `name` in command-line order; null for a bare `name`. */
-  all(name: string): (string | null)[] {
-    return this.words.filter((w) => w.name === name).map((w) => w.value);
-  }
-
   /** The last value of `name` (what a handler that simply overwrites ends with); undefined when absent. */
   get(name: string): string | null | undefined {
-    return this.all(name).at(-1);
+    return this.words.findLast((w) => w.name === name)?.value;
   }
 
   /**
-   * do_early_param(): runs `handler` for each occurrence of `name` in order,
-   * threading the state through. An occurrence whose handler fails (throws)
-   * leaves the state as it was and is reported through `malformed`, where
-   * the kernel prints "Malformed early option '<name>'".
+   * A boolean parameter read with kstrtobool at every occurrence, in order:
+   * the last one that parses wins, one that does not keeps the earlier
+   * value; `fallback` when none parses.
    */
-  early<T>(name: string, initial: T, handler: (value: string | null, prev: T) => T, malformed: () => void): T {
-    let state = initial;
-    for (const value of this.all(name)) {
+  bool(name: string, fallback: boolean): boolean {
+    let v = fallback;
+    for (const w of this.words) if (w.name === name && w.value !== null) v = kstrtobool(w.value) ?? v;
+    return v;
+  }
+
+  /**
+   * do_early_param() over the whole line: every word whose name has a
+   * handler runs it, in command-line order, so repeated parameters apply in
+   * turn. A handler that fails (throws a KhoError) must leave its state as
+   * it was; `malformed(name)` then stands for the kernel's "Malformed early
+   * option '<name>'".
+   */
+  early(handlers: Readonly<Record<string, (value: string | null) => void>>, malformed: (name: string) => void): void {
+    for (const { name, value } of this.words) {
+      const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
+      if (!handler) continue;
       try {
-        state = handler(value, state);
+        handler(value);
       } catch (e) {
         if (!(e instanceof KhoError)) throw e;
-        malformed();
+        malformed(name);
       }
     }
-    return state;
   }
 }
 

@@ -13,7 +13,7 @@ import {
   SimMemblock,
   scratchAlignment,
 } from "../kho/scratch.js";
-import { KernelLog, type ScopedLog } from "../log.js";
+import { KernelLog, type LogLevel, type ScopedLog } from "../log.js";
 import { PageAllocator, type PhysRange } from "../mem/alloc.js";
 import { getOrder } from "../mem/geometry.js";
 import type { PhysMem } from "../mem/phys.js";
@@ -164,13 +164,17 @@ export class Kernel {
    * state. Both boot paths run it after kho_populate().
    */
   private parseEarlyParams(): void {
-    const malformed = (name: string) => () => this.log.print("warn", "", `Malformed early option '${name}'`);
-    this.khoEnabled = this.cmdline.early("kho", false, parseKhoEnable, malformed("kho"));
-    this.scratchParams = this.cmdline.early(
-      "kho_scratch",
-      DEFAULT_SCRATCH_PARAMS,
-      (v, prev) => parseKhoScratch(v, prev, (line, level) => this.log.print(level, "KHO: ", line)),
-      malformed("kho_scratch"),
+    const log = (line: string, level: LogLevel) => this.log.print(level, "KHO: ", line);
+    this.cmdline.early(
+      {
+        kho: (v) => {
+          this.khoEnabled = parseKhoEnable(v);
+        },
+        kho_scratch: (v) => {
+          this.scratchParams = parseKhoScratch(v, this.scratchParams, log);
+        },
+      },
+      (name) => this.log.print("warn", "", `Malformed early option '${name}'`),
     );
   }
 
