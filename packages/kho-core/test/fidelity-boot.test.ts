@@ -128,6 +128,14 @@ describe("issue 8 item 7: early_memremap limits per architecture, with a cold-bo
     expect(bad.log.notes).toContainEqual(expect.stringContaining("WARN_ON(nrpages > NR_FIX_BTMAPS)"));
   });
 
+  it("mapping reads nothing: pages after the FDT that were not handed over do not fail a 64-page mapping", () => {
+    const { k, env, log, rec } = populateEnv(64);
+    k.mem.poison(rec.fdtPa / 4096 + 1, 63, "not handed over");
+    expect(() => k.mem.read(rec.fdtPa + 4096, 8)).toThrowError(/not handed over/);
+    expect(KhoIn.populate(env, { ...rec, fdtSize: 64 * 4096 })).not.toBeNull();
+    expect(log.hazards).toEqual([]);
+  });
+
   it("the page offset counts: 64 pages from the middle of a page span 65", () => {
     const { k, env, rec } = populateEnv(64);
     const at = k.alloc.alloc(7) + 2048;

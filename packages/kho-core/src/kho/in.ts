@@ -44,10 +44,13 @@ export interface KhoInEnv {
 }
 
 /**
- * early_memremap(): refuses a size of 0 or a wrapping range, and a span
- * (page offset included) over `maxPages` pages, each with a WARN_ON splat;
- * otherwise maps whole pages, so bytes past `len` up to the page end are
- * readable too. Returns the mapped bytes from `pa` on, or null.
+ * early_memremap(): refuses a size of 0 and a span (page offset included)
+ * over NR_FIX_BTMAPS pages, each with a WARN_ON splat (a wrapping range
+ * cannot occur: addresses here stay below 2^53); otherwise it maps whole
+ * pages, so bytes past `len` up to the page end are readable too. Returns
+ * the mapped bytes from `pa` on, or null. Mapping reads nothing: a page
+ * after the first that holds no handed-over memory only matters if it is
+ * read, so the view ends before it; an unreadable first page throws.
  */
 function earlyMemremap(env: KhoInEnv, pa: number, len: number): Uint8Array | null {
   const { mem, log } = env;
@@ -56,8 +59,9 @@ function earlyMemremap(env: KhoInEnv, pa: number, len: number): Uint8Array | nul
     log.warnOn(file, "__early_ioremap", "WARN_ON(!size || last_addr < phys_addr)", `size 0 at ${hex(pa)}`);
     return null;
   }
-  const first = Math.floor(pa / mem.pageSize);
-  const pages = Math.ceil((pa + len) / mem.pageSize) - first;
+  const ps = mem.pageSize;
+  const first = Math.floor(pa / ps);
+  const pages = Math.ceil((pa + len) / ps) - first;
   if (pages > env.earlyMapMaxPages) {
     log.warnOn(
       file,
@@ -67,8 +71,18 @@ function earlyMemremap(env: KhoInEnv, pa: number, len: number): Uint8Array | nul
     );
     return null;
   }
-  // Within the early-map limit the request is at most 256 KiB: reading it cannot blow up memory.
-  return mem.read(first * mem.pageSize, pages * mem.pageSize).subarray(pa - first * mem.pageSize);
+  // At most NR_FIX_BTMAPS pages (4 MiB with 64 KiB pages): copying them is cheap.
+  const view = new Uint8Array(pages * ps);
+  let readable = 0;
+  for (; readable < pages; readable++) {
+    try {
+      view.set(mem.read((first + readable) * ps, ps), readable * ps);
+    } catch (e) {
+      if (readable === 0 || !isKhoError(e)) throw e;
+      break;
+    }
+  }
+  return view.subarray(pa - first * ps, readable * ps);
 }
 
 /** What the real kernel does where the simulator refuses `e`. */
