@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Kernel } from "../src/index.js";
+import { type Kernel, VM_ALLOC } from "../src/index.js";
 import { coldBoot, GiB, inOf, machineSpec } from "./helpers/kho-machine.js";
 
 /**
@@ -99,6 +99,16 @@ describe("issue 8 item 11: where the kernel would crash the simulator refuses an
     expect(b.handover).toBe("rejected");
     expect(b.log.lines.some((l) => /walk|not RAM/.test(l.text))).toBe(false);
     expect(b.state).toBe("running");
+  });
+
+  it("a kho_vmalloc whose first chunk lies outside RAM: the kernel would fault; restore is NULL with a hazard", () => {
+    const { machine, k, out } = coldBoot(machineSpec(4096));
+    const pages = [k.alloc.alloc(0), k.alloc.alloc(0)];
+    const v = out.preserveVmalloc({ nrPages: 2, order: 0, vmFlags: VM_ALLOC, pages });
+    const b = machine.kexec({ release: "B" });
+    expect(inOf(b).restoreVmalloc({ ...v, first: BigInt(64 * GiB) })).toBeNull();
+    expect(b.log.hazards).toEqual([expect.stringMatching(/^kho_restore_vmalloc: .*not RAM.*would fault here$/)]);
+    expect(inOf(b).restoreVmalloc(v)?.pages).toEqual(pages);
   });
 
   it("a record whose FDT lies outside RAM: a hazard, no invented kernel message, and a cold boot", () => {

@@ -317,9 +317,21 @@ export class KhoIn {
   /**
    * kho_restore_vmalloc: unknown flags refused; every listed group restored
    * with restorePages (never beyond total_pages); chunk pages restored and
-   * freed; exactly total_pages collected. No undo on failure (as rc1).
+   * freed; exactly total_pages collected. No undo on failure (as rc1). The
+   * kernel follows chunk pointers without a check: one outside RAM would
+   * fault it, so the simulator reports a hazard and returns null.
    */
   restoreVmalloc(v: KhoVmalloc): VmArea | null {
+    try {
+      return this.restoreVmallocChunks(v);
+    } catch (e) {
+      if (!isKhoError(e, "EFAULT")) throw e;
+      this.env.log.hazard(`kho_restore_vmalloc: ${e.message}: ${consequence(e)}`);
+      return null;
+    }
+  }
+
+  private restoreVmallocChunks(v: KhoVmalloc): VmArea | null {
     const { mem } = this.env;
     if (v.flags & ~(KHO_VMALLOC_ALLOC | KHO_VMALLOC_HUGE_VMAP)) return null;
     const layout = vmallocChunkLayout(mem.pageSize);
