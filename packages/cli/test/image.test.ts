@@ -21,9 +21,9 @@ describe("kho image", () => {
   it("info prints segments, record, machine and release", async () => {
     const io = capture();
     expect(await main(["image", "info", imageFile], io)).toBe(0);
-    expect(io.stdout).toMatch(
-      /^arch: x86_64\nrelease: 7\.2\.0-rc1-a\nmachine: page size 4096\n {2}ram 0x0\+0x40000000 node 0\nrecord: x86, 48 bytes\n {2}fdt 0x[0-9a-f]+\+0x1000 scratch/,
-    );
+    const head = "^arch: x86_64\\nrelease: 7\\.2\\.0-rc1-a\\nmachine: page size 4096\\n";
+    const record = " {2}ram 0x0\\+0x40000000 node 0\\nrecord: x86, 48 bytes\\n {2}fdt 0x[0-9a-f]+\\+0x1000 scratch";
+    expect(io.stdout).toMatch(new RegExp(head + record));
     expect(io.stdout).toMatch(/segment: kernel image 0x[0-9a-f]+\+0x2000000/);
     expect(io.stdout).toMatch(/ {2}paddr 0x[0-9a-f]+ memsz 0x2000000 filesz 0x0/);
   });
@@ -64,6 +64,13 @@ describe("kho debugfs", () => {
     const r = JSON.parse(js.stdout) as { in: { fdt: { status: string; compatible: string } }; out: { fdt: null } };
     expect(r.in.fdt).toMatchObject({ status: "ok", compatible: "kho-v4" });
     expect(r.out.fdt).toBeNull();
+  });
+
+  it("dump --arch arm64 boots a kernel that looks for a DT record: an x86 record is none, a cold boot", async () => {
+    const io = capture();
+    expect(await main(["debugfs", "dump", imageFile, join(dir, "kho-arm"), "--arch", "arm64"], io)).toBe(0);
+    expect(io.stdout).toMatch(/^cold boot; /);
+    expect(await main(["debugfs", "dump", imageFile, join(dir, "kho-x"), "--arch", "mips"], capture())).toBe(2);
   });
 
   it("decode of a missing folder is ENOENT, exit 1", async () => {
