@@ -251,6 +251,7 @@ export class Kernel {
         log: this.kholog,
         debug: this.spec.debug ?? false,
         scratch: this.scratch,
+        legacyRadixDepth: this.spec.legacyRadixDepth ?? false,
       });
     } catch (e) {
       this.kholog.err(`failed to initialize: ${(e as Error).message}`);

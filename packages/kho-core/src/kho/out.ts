@@ -30,6 +30,8 @@ export interface KhoEnv {
   /** CONFIG_KEXEC_HANDOVER_DEBUG: preservations overlapping scratch are refused. */
   readonly debug: boolean;
   readonly scratch: readonly KhoScratch[];
+  /** A kernel built before d64b0372760e writes its tree with the old depth too (16 KiB pages: 4). */
+  readonly legacyRadixDepth?: boolean;
 }
 
 /** The decoded `struct kho_vmalloc` a preservation hands back to its caller. */
@@ -67,7 +69,7 @@ export class KhoOut {
    * for the root FDT, and the FDT written with the sequential-write API.
    */
   static init(env: KhoEnv): KhoOut {
-    const tree = KhoRadixTree.create(env.mem, env.alloc);
+    const tree = KhoRadixTree.create(env.mem, env.alloc, { legacyDepth: env.legacyRadixDepth ?? false });
     const out = new KhoOut(env, tree, 0);
     let fdtPa: number;
     try {
