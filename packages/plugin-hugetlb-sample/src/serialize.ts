@@ -142,12 +142,22 @@ function fail(code: Errno, message: string, where: string, stranded: string): ne
 
 /**
  * Reads a v1 descriptor, checks every entry before restoring anything, then
- * restores each folio with kho_restore_folio() and frees the chain and the
- * blob. Returns the folios, this kernel's memory now. A descriptor that
- * does not hold together is refused whole (KhoError), naming the memory it
- * leaves reserved; nothing is restored then, so nothing is misread.
+ * restores each folio with kho_restore_folio(). Returns the folios, this
+ * kernel's memory now. A descriptor that does not hold together is refused
+ * whole (KhoError), naming the memory it leaves reserved; nothing is
+ * restored then, so nothing is misread. The blob page is freed in every
+ * case, the chain unless kho_block's restore keeps it (a cyclic chain).
  */
 export function deserialize(env: IncomingEnv, phys: number, size: number): HugeFolio[] {
+  try {
+    return readDescriptor(env, phys, size);
+  } finally {
+    // The blob page is read once, whatever it held: it goes back to the allocator either way.
+    env.khoIn.restoreFree(phys);
+  }
+}
+
+function readDescriptor(env: IncomingEnv, phys: number, size: number): HugeFolio[] {
   const { mem } = env;
   const where = hex(phys);
   if (size !== hugetlb_sample_ser.size)
@@ -189,7 +199,6 @@ export function deserialize(env: IncomingEnv, phys: number, size: number): HugeF
     blocks.destroy();
   }
   restoreAll(env, folios, where);
-  env.khoIn.restoreFree(phys);
   return folios;
 }
 
