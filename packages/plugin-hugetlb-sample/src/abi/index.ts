@@ -119,7 +119,7 @@ export const hugetlbSampleV1 = defineAbi({
   version: "1",
   history,
   layout: hugetlb_sample_ser,
-  related: [hugetlb_sample_folio_ser, kho_block_header_ser],
+  related: [hugetlb_sample_hstate_ser, hugetlb_sample_folio_ser, kho_block_header_ser],
   defines: {
     HUGETLB_SAMPLE_NODE_NAME,
     HUGETLB_SAMPLE_V1_COMPATIBLE,
