@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateCHeader, generateMarkdown, LiveUpdateHost } from "@khosim/kho-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { hugetlbSampleV1, identifyHugetlbSample, serialize } from "../src/index.js";
+import {
+  hugetlb_sample_folio_ser,
+  hugetlb_sample_hstate_ser,
+  hugetlb_sample_ser,
+  hugetlbSampleV1,
+  identifyHugetlbSample,
+  serialize,
+} from "../src/index.js";
 import { hugetlb, kernel, machine } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "khosim-hugetlb-abi-"));
@@ -49,7 +56,8 @@ describe("the hugetlb-sample ABI", () => {
     const md = generateMarkdown(hugetlbSampleV1);
     for (const s of ["hugetlb_sample_ser", "hugetlb_sample_hstate_ser", "hugetlb_sample_folio_ser"])
       expect(md).toContain(`### struct ${s}`);
-    for (const s of hugetlbSampleV1.related) for (const m of s.members) expect(m.field.doc, m.name).toBeTruthy();
+    for (const s of [hugetlb_sample_ser, hugetlb_sample_hstate_ser, hugetlb_sample_folio_ser])
+      for (const m of s.members) expect(m.field.doc, `${s.name}.${m.name}`).toBeTruthy();
   });
 
   it.each([4096, 16384, 65536] as const)(
