@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { generateCHeader, generateMarkdown, LiveUpdateHost } from "@khosim/kho-core";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  describeDescriptor,
   hugetlb_sample_folio_ser,
   hugetlb_sample_hstate_ser,
   hugetlb_sample_ser,
@@ -97,4 +98,36 @@ describe("the hugetlb-sample ABI", () => {
       expect(out.trim().split("\n")).toEqual(want);
     },
   );
+});
+
+describe("inspection", () => {
+  it("describes the header as written and lists what a reader would refuse, never throwing", () => {
+    const host = new LiveUpdateHost(machine("4KiB"));
+    host.boot(kernel("A"));
+    const a = hugetlb(host);
+    a.allocate({ size: "1GiB", count: 1, node: 1, owner: 3n });
+    const mem = host.kernel.mem;
+    const done = serialize(mem, host.kernel.out!, a.serPa, a.pools.all(), () => {});
+    const blob = mem.read(a.serPa, 120);
+    expect(describeDescriptor(blob)).toEqual({
+      fields: {
+        compatible: "hugetlb-sample-v1",
+        total_pages: "262144",
+        entries: `0x${done.blocks.headPa.toString(16)}`,
+        hstates: [
+          { order: 9, nr_folios: "0" },
+          { order: 18, nr_folios: "1" },
+        ],
+      },
+      unavailable: [`folio entries in the kho_block chain at 0x${done.blocks.headPa.toString(16)}`],
+    });
+    new DataView(blob.buffer).setBigUint64(32, 5n, true);
+    expect(describeDescriptor(blob).problems).toEqual(["hstates cover 262144 pages, total_pages says 5"]);
+    new DataView(blob.buffer).setUint32(52, 1, true);
+    expect(describeDescriptor(blob)).toMatchObject({
+      fields: { compatible: "hugetlb-sample-v1" },
+      problems: [expect.stringMatching(/^not a hugetlb-sample-v1 header: .*reserved/)],
+    });
+    expect(describeDescriptor(new Uint8Array(7)).fields).toEqual({ compatible: null });
+  });
 });
