@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GUEST_256G, runScale } from "../src/bench/scale.js";
 
 describe("scale", () => {
-  it("8 GiB of 2 MiB folios (4096 keys) on a 64 GiB machine: preserved, kexec'd, restored and verified in place", () => {
+  it("8 GiB of 2 MiB folios (4096 keys) on a 64 GiB machine: preserved, kexec'd, restored, verified", () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const r = runScale({ ...GUEST_256G, nodeRam: "32GiB", folios: 4096 });
     expect(r.folios).toBe(4096);

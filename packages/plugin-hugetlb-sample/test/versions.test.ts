@@ -40,7 +40,7 @@ const entryAt = (mem: PhysMem, serPa: number, i: number) =>
   Number(mem.readU64(serPa + hugetlb_sample_ser.offsetOf("entries"))) + 16 + 24 * i;
 
 describe("versions and broken descriptors", () => {
-  it("a hugetlb-sample-v2 descriptor read by a v1-only kernel is refused and its folios reported as lost memory", () => {
+  it("a hugetlb-sample-v2 descriptor read by a v1-only kernel is refused, its folios reported as lost memory", () => {
     const { host, folios } = guest((mem, serPa) => mem.write(serPa, new TextEncoder().encode("hugetlb-sample-v2")));
     const r = host.kexec(kernel("B"));
     expect(r.outcome).toBe("running");
@@ -74,7 +74,10 @@ describe("versions and broken descriptors", () => {
       expect.objectContaining({
         name: "hugetlb-sample",
         reason: expect.stringMatching(
-          /entry 0 \(pfn 0x[0-9a-f]+\): recorded on node 1, the memory is on node 0; 263680 pages \(0x40600000 bytes\) of huge folios stay reserved and are lost/,
+          new RegExp(
+            String.raw`entry 0 \(pfn 0x[0-9a-f]+\): recorded on node 1, the memory is on node 0; ` +
+              String.raw`263680 pages \(0x40600000 bytes\) of huge folios stay reserved and are lost`,
+          ),
         ),
       }),
     ]);
@@ -95,8 +98,9 @@ describe("versions and broken descriptors", () => {
     // Entry 1 points at an aligned 2 MiB range nobody preserved.
     const { host, folios } = guest((mem, serPa) => mem.writeU64(entryAt(mem, serPa, 1), BigInt(0x40000000 / PAGE)));
     const r = host.kexec(kernel("B"));
-    expect(r.subtrees.lost[0]?.reason).toMatch(
-      /folio 0x40000000 is not a preserved folio; 1 restored folios freed; 262656 pages \(0x40200000 bytes\) of huge folios stay reserved and are lost/,
+    expect(r.subtrees.lost[0]?.reason).toContain(
+      "folio 0x40000000 is not a preserved folio; 1 restored folios freed; " +
+        "262656 pages (0x40200000 bytes) of huge folios stay reserved and are lost",
     );
     const [first, second, ...rest] = folios;
     expect(host.kernel.alloc.isFree(first!.pa)).toBe(true);

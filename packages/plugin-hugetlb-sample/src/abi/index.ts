@@ -35,14 +35,13 @@ export const HUGETLB_SAMPLE_FOLIO_FLAGS = HUGETLB_SAMPLE_FOLIO_PINNED;
 export const hugetlb_sample_hstate_ser = defineStruct(
   "hugetlb_sample_hstate_ser",
   {
-    order: field.u32({
-      doc:
-        "Folio order of this size (log2 of base pages per huge page). The next kernel sets up the hstate " +
-        "before reading entries, so gigantic sizes are known before it would allocate fresh ones at boot.",
-    }),
+    order: field.u32({ doc: "Folio order of this size: log2 of base pages per huge page." }),
     reserved: field.u32({ doc: "0; a reader refuses anything else.", oneOf: [0] }),
     nr_folios: field.u64({
-      doc: "Entries of this order in the chain; the reader checks the chain against it (a short chain is refused).",
+      doc:
+        "Entries of this order in the chain. Known from the header alone, so the next kernel can lower its " +
+        "boot-time allocation of this size by what comes back instead of over-allocating; the reader also " +
+        "checks the chain against it (a short chain is refused).",
     }),
   },
   { packed: true },
