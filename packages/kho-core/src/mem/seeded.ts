@@ -9,9 +9,11 @@ import { IntervalSet } from "./intervals.js";
  *
  * Each little-endian u32 word is murmur3's 32-bit finaliser applied to a
  * per-page start value plus the word index times the golden-ratio constant:
- * cheap (a page of 4 KiB is 1024 multiplications), and every word of every
- * page differs from its neighbours, so a misplaced page or a shifted copy
- * never compares equal.
+ * cheap (a page of 4 KiB is 1024 multiplications). The finaliser is a
+ * bijection and the inputs of one page are all different, so no two words
+ * of a page are equal and a shifted copy never compares equal; pages start
+ * from values mixed from seed and frame number, so a misplaced page does
+ * not either.
  */
 const GOLDEN = 0x9e3779b9;
 
@@ -36,11 +38,15 @@ export function checkSeed(seed: number): void {
     throw new KhoError("EINVAL", `fill seed ${seed} is not a u32`);
 }
 
+/** Words `first`, `first + 1`, ... of page `pfn`'s fill, as many as `words` holds. */
+function fillWords(seed: number, pfn: number, first: number, words: Uint32Array): void {
+  const start = pageStart(seed, pfn);
+  for (let i = 0; i < words.length; i++) words[i] = fmix32((start + Math.imul(first + i, GOLDEN)) >>> 0);
+}
+
 /** Writes the seeded contents of page `pfn` into `out` (one page long). */
 export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void {
-  const words = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2);
-  const start = pageStart(seed, pfn);
-  for (let i = 0; i < words.length; i++) words[i] = fmix32((start + Math.imul(i, GOLDEN)) >>> 0);
+  fillWords(seed, pfn, 0, new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2));
 }
 
 /**
@@ -50,10 +56,8 @@ export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void
 export function seededBytes(seed: number, pfn: number, off: number, len: number): Uint8Array {
   const first = off >>> 2;
   const words = new Uint32Array(((off + len + 3) >>> 2) - first);
-  const start = pageStart(seed, pfn);
-  for (let i = 0; i < words.length; i++) words[i] = fmix32((start + Math.imul(first + i, GOLDEN)) >>> 0);
-  const skip = off - first * 4;
-  return new Uint8Array(words.buffer, skip, len);
+  fillWords(seed, pfn, first, words);
+  return new Uint8Array(words.buffer, off - first * 4, len);
 }
 
 /** A run of page frames [start, end) that still holds the seeded fill of `seed`. */
