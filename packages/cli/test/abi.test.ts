@@ -38,6 +38,19 @@ describe("kho abi", () => {
     expect(io.stdout.trim().split("\n")).toHaveLength(ALL_ABIS.length);
   });
 
+  it("lists the hugetlb-sample subtree and prints its C header with the entry struct", async () => {
+    const list = capture();
+    expect(await main(["abi", "list"], list)).toBe(0);
+    expect(list.stdout).toContain("hugetlb-sample\tsubtree\tstruct\t1\thugetlb-sample-v1\thugetlb sample, version 1\n");
+    const h = capture();
+    expect(await main(["abi", "header", "hugetlb-sample", "--page-size", "16KiB"], h)).toBe(0);
+    expect(h.stdout).toContain("struct hugetlb_sample_folio_ser {");
+    expect(h.stdout).toContain('#define HUGETLB_SAMPLE_V1_COMPATIBLE "hugetlb-sample-v1"');
+    expect(h.stdout).toContain(
+      'static_assert(sizeof(struct hugetlb_sample_ser) == 120, "sizeof(struct hugetlb_sample_ser)");',
+    );
+  });
+
   it("prints a subtree's Markdown, C header per page size and JSON Schema", async () => {
     const doc = capture();
     expect(await main(["abi", "doc", "kexec-metadata"], doc)).toBe(0);

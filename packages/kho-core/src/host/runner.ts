@@ -7,6 +7,7 @@ import { findProp, getName, subnodes } from "../fdt/ro.js";
 import { type BootHooks, type Kernel, KernelPanic } from "../kexec/kernel.js";
 import { Machine } from "../kexec/machine.js";
 import type { Ref } from "../kho/in.js";
+import type { SeededRun } from "../mem/seeded.js";
 import { hex } from "../units.js";
 import type { ComposedKernel } from "./compose.js";
 import { KernelScope, PluginContext, TOKENS } from "./context.js";
@@ -16,9 +17,14 @@ import { type Anomaly, logLines, type TransitionReport } from "./report.js";
 /** The bytes identify() sees of an incoming blob: enough for any header, bounded against hostile sizes. */
 const IDENTIFY_MAX = 64 << 10;
 
-/** Preserved pages that held data at the handover, and their digests. */
+/**
+ * Preserved pages that held data at the handover: stored pages by digest,
+ * seeded pages as the runs of frames that still followed their seed (a
+ * 256 GiB fill is one run, verified without materialising it).
+ */
 interface Snapshot {
   readonly digests: Map<number, string>;
+  readonly seeded: readonly SeededRun[];
   readonly blocks: number;
   readonly pages: number;
   readonly byOrder: Record<string, number>;
@@ -349,24 +355,36 @@ export class LiveUpdateHost {
       while (r < ranges.length && ranges[r]![1] <= pfn) r++;
       if (r < ranges.length && ranges[r]![0] <= pfn) digests.set(pfn, digest(k.mem.page(pfn)));
     }
-    return { digests, blocks, pages, byOrder, byOwner };
+    const seeded: SeededRun[] = [];
+    for (const [s, e] of mergeRanges(ranges)) seeded.push(...k.mem.seededRuns(s, e));
+    return { digests, seeded, blocks, pages, byOrder, byOwner };
   }
 
-  /** Compares every preserved page that held data with its digest from before the kexec. */
+  /**
+   * Compares every preserved page that held data with its digest from
+   * before the kexec; a seeded run is compared with its seed (pages still
+   * following it match by construction, the others byte for byte).
+   */
   private verify(s: Snapshot): void {
     const mem = this.kernel.mem;
     let same = 0;
     let bad = 0;
+    const changed = (pa: number): void => {
+      bad++;
+      this.anomalies.push({
+        kind: "corruption",
+        message: `preserved page ${hex(pa)} changed across the kexec`,
+        address: hex(pa),
+      });
+    };
     for (const [pfn, d] of s.digests) {
       if (digest(mem.read(pfn * mem.pageSize, mem.pageSize)) === d) same++;
-      else {
-        bad++;
-        this.anomalies.push({
-          kind: "corruption",
-          message: `preserved page ${hex(pfn * mem.pageSize)} changed across the kexec`,
-          address: hex(pfn * mem.pageSize),
-        });
-      }
+      else changed(pfn * mem.pageSize);
+    }
+    for (const run of s.seeded) {
+      const diffs = [...mem.seededDiffs(run.start * mem.pageSize, (run.end - run.start) * mem.pageSize, run.seed)];
+      same += run.end - run.start - diffs.length;
+      for (const pa of diffs) changed(pa);
     }
     this.verifiedBytes = same * mem.pageSize;
     this.mismatches = bad;
@@ -420,6 +438,17 @@ export class LiveUpdateHost {
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Sorted [start, end) ranges with touching ones joined. */
+function mergeRanges(sorted: readonly [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [s, e] of sorted) {
+    const last = out.at(-1);
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
 }
 
 function digest(page: Uint8Array): string {

@@ -294,6 +294,7 @@ export class Kernel {
         log: this.kholog,
         debug: this.spec.debug ?? false,
         scratch: this.scratch,
+        legacyRadixDepth: this.spec.legacyRadixDepth ?? false,
       });
     } catch (e) {
       if (!(e instanceof KhoError)) throw e;

@@ -30,6 +30,8 @@ export interface KhoEnv {
   /** CONFIG_KEXEC_HANDOVER_DEBUG: preservations overlapping scratch are refused. */
   readonly debug: boolean;
   readonly scratch: readonly KhoScratch[];
+  /** A kernel built before d64b0372760e writes its tree with the old depth too (16 KiB pages: 4). */
+  readonly legacyRadixDepth?: boolean;
 }
 
 /** The decoded `struct kho_vmalloc` a preservation hands back to its caller. */
@@ -68,6 +70,7 @@ export class KhoOut {
    */
   static init(env: KhoEnv): KhoOut {
     const tree = KhoRadixTree.create(env.mem, env.alloc, {
+      legacyDepth: env.legacyRadixDepth ?? false,
       warn: (why) =>
         env.log.warnOn("kernel/liveupdate/kexec_handover.c", "kho_radix_del_page", "WARN_ON(!node->table[idx])", why),
     });

@@ -2,6 +2,7 @@ import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import { type PageGeometry, type PageSize, pageGeometry } from "./geometry.js";
 import { IntervalSet } from "./intervals.js";
+import { checkSeed, SeededRegions, type SeededRun, seededBytes, seededPageInto } from "./seeded.js";
 
 /** A range of RAM on one NUMA node. `start` and `size` are page aligned. */
 export interface RamRange {
@@ -19,6 +20,13 @@ export const MAX_PHYS_BITS = 52;
  * never written returns zeros. Multi-byte values are little-endian, as the
  * kernel writes them on x86-64 and arm64.
  *
+ * A seeded fill (`fillSeeded`) gives a range contents that are a function
+ * of a seed and the address (see seeded.ts) without storing them: such a
+ * page reads as its fill until it is first written (it is then stored, fill
+ * included), zeroed or poisoned (the fill is gone). So a workload can fill
+ * hundreds of GiB and check them after a kexec, and the host only pays for
+ * the pages that changed.
+ *
  * A poisoned page stands for memory the current kernel does not own (after
  * a kexec: everything that was not handed over). Touching it throws
  * EHWPOISON naming the address and `actor`, the code that was running.
@@ -35,6 +43,7 @@ export class PhysMem implements PageGeometry {
   /** Poisoned page frames, and why (newest note first wins). */
   private readonly poisoned = new IntervalSet();
   private poisonNotes: { start: number; end: number; reason: string }[] = [];
+  private readonly seeded = new SeededRegions();
 
   constructor(pageSize: number, ranges: readonly RamRange[]) {
     const g = pageGeometry(pageSize);
@@ -125,9 +134,20 @@ export class PhysMem implements PageGeometry {
     let p = this.pages.get(pfn);
     if (!p) {
       this.check(pfn * this.pageSize, this.pageSize);
-      p = new Uint8Array(this.pageSize);
-      this.pages.set(pfn, p);
+      p = this.store(pfn);
     } else if (this.poisoned.intervalCount) this.check(pfn * this.pageSize, 1);
+    return p;
+  }
+
+  /** Gives page `pfn` host storage: zeros, or its seeded fill (which it then no longer follows). */
+  private store(pfn: number): Uint8Array {
+    const p = new Uint8Array(this.pageSize);
+    const seed = this.seeded.empty ? undefined : this.seeded.seedOf(pfn);
+    if (seed !== undefined) {
+      seededPageInto(seed, pfn, p);
+      this.seeded.remove(pfn, pfn + 1);
+    }
+    this.pages.set(pfn, p);
     return p;
   }
 
@@ -138,6 +158,10 @@ export class PhysMem implements PageGeometry {
     this.eachChunk(pa, len, (pfn, off, n, at) => {
       const p = this.pages.get(pfn);
       if (p) out.set(p.subarray(off, off + n), at);
+      else if (!this.seeded.empty) {
+        const seed = this.seeded.seedOf(pfn);
+        if (seed !== undefined) out.set(seededBytes(seed, pfn, off, n), at);
+      }
     });
     return out;
   }
@@ -145,11 +169,7 @@ export class PhysMem implements PageGeometry {
   write(pa: number, bytes: Uint8Array): void {
     this.check(pa, bytes.length);
     this.eachChunk(pa, bytes.length, (pfn, off, n, at) => {
-      let p = this.pages.get(pfn);
-      if (!p) {
-        p = new Uint8Array(this.pageSize);
-        this.pages.set(pfn, p);
-      }
+      const p = this.pages.get(pfn) ?? this.store(pfn);
       p.set(bytes.subarray(at, at + n), off);
     });
   }
@@ -157,8 +177,15 @@ export class PhysMem implements PageGeometry {
   /** Zeroes a range; whole pages stop taking host memory. */
   zero(pa: number, len: number): void {
     this.check(pa, len);
+    if (len === 0) return;
     const first = Math.floor(pa / this.pageSize);
     const end = Math.ceil((pa + len) / this.pageSize);
+    if (!this.seeded.empty) {
+      // A page zeroed in part keeps the rest of its fill: store it first. Whole pages just lose the fill.
+      for (const edge of new Set([first, end - 1]))
+        if (!this.pages.has(edge) && this.seeded.seedOf(edge) !== undefined) this.store(edge);
+      this.seeded.remove(first, end);
+    }
     if (end - first > this.pages.size) {
       // A range larger than what is stored (a fresh 16 GiB memmap): visit only stored pages.
       for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.zeroIn(pfn, pa, len);
@@ -229,6 +256,7 @@ export class PhysMem implements PageGeometry {
   poison(pfn: number, count: number, reason: string): void {
     this.poisoned.add(pfn, pfn + count);
     this.poisonNotes.push({ start: pfn, end: pfn + count, reason });
+    this.seeded.remove(pfn, pfn + count);
     for (const p of [...this.pages.keys()]) if (p >= pfn && p < pfn + count) this.pages.delete(p);
   }
 
@@ -252,6 +280,66 @@ export class PhysMem implements PageGeometry {
       if (pfn >= n.start && pfn < n.end) return n.reason;
     }
     return "poisoned";
+  }
+
+  /**
+   * Gives the whole pages of [pa, pa + len) the seeded fill of `seed`
+   * (a u32): what they held before, stored or seeded, is replaced. Costs
+   * no host memory for the data; the range must be page aligned and owned.
+   */
+  fillSeeded(pa: number, len: number, seed: number): void {
+    checkSeed(seed);
+    this.check(pa, len);
+    if (pa % this.pageSize || len % this.pageSize)
+      throw new KhoError("EINVAL", `seeded fill ${hex(pa)}+${hex(len)} is not page aligned`, hex(pa));
+    const first = pa / this.pageSize;
+    const end = first + len / this.pageSize;
+    if (end - first > this.pages.size) {
+      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.pages.delete(pfn);
+    } else for (let pfn = first; pfn < end; pfn++) this.pages.delete(pfn);
+    this.seeded.set(first, end, seed);
+  }
+
+  /** The seed page `pfn` still follows, or undefined (stored, zero, or never filled). */
+  seedOf(pfn: number): number | undefined {
+    return this.seeded.seedOf(pfn);
+  }
+
+  /** Runs of frames in [startPfn, endPfn) that still hold a seeded fill, ascending. */
+  seededRuns(startPfn: number, endPfn: number): SeededRun[] {
+    return this.seeded.runsIn(startPfn, endPfn);
+  }
+
+  /**
+   * The address of every page of [pa, pa + len) whose contents are not
+   * the seeded fill of `seed`, ascending. Pages that still follow the seed
+   * match by construction; every other page (written since, zeroed, or
+   * filled with another seed) is read and compared byte for byte, so the
+   * cost is the number of pages that changed, not the size of the range.
+   */
+  *seededDiffs(pa: number, len: number, seed: number): Generator<number> {
+    checkSeed(seed);
+    this.check(pa, len);
+    const first = Math.floor(pa / this.pageSize);
+    const end = Math.ceil((pa + len) / this.pageSize);
+    const differs = (pfn: number): boolean => {
+      const expect = seededBytes(seed, pfn, 0, this.pageSize);
+      const got = this.read(pfn * this.pageSize, this.pageSize);
+      for (let i = 0; i < got.length; i++) if (got[i] !== expect[i]) return true;
+      return false;
+    };
+    let at = first;
+    const runs = this.seeded.runsIn(first, end).filter((r) => r.seed === seed);
+    for (const r of [...runs, { start: end, end }]) {
+      for (; at < r.start; at++) if (differs(at)) yield at * this.pageSize;
+      at = r.end;
+    }
+  }
+
+  /** The first address of [pa, pa + len) that does not hold the seeded fill of `seed`, or -1. */
+  compareSeeded(pa: number, len: number, seed: number): number {
+    for (const at of this.seededDiffs(pa, len, seed)) return at;
+    return -1;
   }
 
   /** Page frame numbers that hold data, ascending (for images and digests). */

@@ -1,0 +1,113 @@
+import { KhoError } from "../errors.js";
+import { IntervalSet } from "./intervals.js";
+
+/**
+ * Seeded fill: page contents that are a pure function of a 32-bit seed and
+ * the page's address. A workload can "write" terabytes of recognisable data
+ * without the host holding it, and anyone who knows the seed can recompute
+ * any page to check it (see PhysMem.fillSeeded).
+ *
+ * Each little-endian u32 word is murmur3's 32-bit finaliser applied to a
+ * per-page start value plus the word index times the golden-ratio constant:
+ * cheap (a page of 4 KiB is 1024 multiplications). The finaliser is a
+ * bijection and the inputs of one page are all different, so no two words
+ * of a page are equal and a shifted copy never compares equal; pages start
+ * from values mixed from seed and frame number, so a misplaced page does
+ * not either.
+ */
+const GOLDEN = 0x9e3779b9;
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The start value of page `pfn` under `seed`: both halves of the frame number are mixed in. */
+function pageStart(seed: number, pfn: number): number {
+  const lo = pfn >>> 0;
+  const hi = Math.floor(pfn / 4294967296) >>> 0;
+  return fmix32(fmix32(seed ^ lo) ^ Math.imul(hi + 1, GOLDEN));
+}
+
+export function checkSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new KhoError("EINVAL", `fill seed ${seed} is not a u32`);
+}
+
+/** Words `first`, `first + 1`, ... of page `pfn`'s fill, as many as `words` holds. */
+function fillWords(seed: number, pfn: number, first: number, words: Uint32Array): void {
+  const start = pageStart(seed, pfn);
+  for (let i = 0; i < words.length; i++) words[i] = fmix32((start + Math.imul(first + i, GOLDEN)) >>> 0);
+}
+
+/** Writes the seeded contents of page `pfn` into `out` (one page long). */
+export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void {
+  fillWords(seed, pfn, 0, new Uint32Array(out.buffer, out.byteOffset, out.byteLength >>> 2));
+}
+
+/**
+ * Bytes [off, off + len) of the seeded contents of page `pfn`, computing
+ * only the words they touch (a small read of a huge fill stays cheap).
+ */
+export function seededBytes(seed: number, pfn: number, off: number, len: number): Uint8Array {
+  const first = off >>> 2;
+  const words = new Uint32Array(((off + len + 3) >>> 2) - first);
+  fillWords(seed, pfn, first, words);
+  return new Uint8Array(words.buffer, off - first * 4, len);
+}
+
+/** A run of page frames [start, end) that still holds the seeded fill of `seed`. */
+export interface SeededRun {
+  readonly start: number;
+  readonly end: number;
+  readonly seed: number;
+}
+
+/**
+ * Which page frames hold seeded contents, and with which seed: one
+ * interval set per seed (a workload uses a handful), so a fill of 256 GiB
+ * is one interval, whatever the page count.
+ */
+export class SeededRegions {
+  private readonly bySeed = new Map<number, IntervalSet>();
+
+  get empty(): boolean {
+    return this.bySeed.size === 0;
+  }
+
+  /** Frames [start, end) now hold the fill of `seed`; any other seed there is gone. */
+  set(start: number, end: number, seed: number): void {
+    this.remove(start, end);
+    let set = this.bySeed.get(seed);
+    if (!set) {
+      set = new IntervalSet();
+      this.bySeed.set(seed, set);
+    }
+    set.add(start, end);
+  }
+
+  /** Frames [start, end) no longer hold seeded contents (written, zeroed, poisoned). */
+  remove(start: number, end: number): void {
+    for (const [seed, set] of this.bySeed) {
+      set.remove(start, end);
+      if (set.intervalCount === 0) this.bySeed.delete(seed);
+    }
+  }
+
+  seedOf(pfn: number): number | undefined {
+    for (const [seed, set] of this.bySeed) if (set.has(pfn)) return seed;
+    return undefined;
+  }
+
+  /** The seeded runs inside [start, end), ascending. */
+  runsIn(start: number, end: number): SeededRun[] {
+    const out: SeededRun[] = [];
+    for (const [seed, set] of this.bySeed)
+      for (const [s, e] of set.intervalsIn(start, end)) out.push({ start: s, end: e, seed });
+    return out.sort((a, b) => a.start - b.start);
+  }
+}

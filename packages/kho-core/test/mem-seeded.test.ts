@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { isKhoError, PhysMem, seededBytes } from "../src/index.js";
+
+const PAGE = 4096;
+const GiB = 2 ** 30;
+
+const mem = () =>
+  new PhysMem(PAGE, [
+    { start: 0, size: 512 * GiB, nid: 0 },
+    { start: 512 * GiB, size: 512 * GiB, nid: 1 },
+  ]);
+
+describe("seeded fill", () => {
+  it("gives 256 GiB contents that are a function of seed and address without host memory", () => {
+    const m = mem();
+    const before = process.memoryUsage().heapUsed;
+    m.fillSeeded(GiB, 256 * GiB, 7);
+    expect(m.populatedPages).toBe(0);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 * 2 ** 20);
+    const pa = GiB + 123 * GiB + 5 * PAGE + 100;
+    const pfn = Math.floor(pa / PAGE);
+    expect(m.read(pa, 64)).toEqual(seededBytes(7, pfn, 100, 64));
+    // Another seed, another address: other bytes; the same seed and address: the same bytes.
+    expect(seededBytes(8, pfn, 100, 64)).not.toEqual(seededBytes(7, pfn, 100, 64));
+    expect(seededBytes(7, pfn + 1, 100, 64)).not.toEqual(seededBytes(7, pfn, 100, 64));
+    expect(seededBytes(7, pfn, 0, PAGE).subarray(100, 164)).toEqual(seededBytes(7, pfn, 100, 64));
+    // Words within a page differ from their neighbours (a shifted copy never matches).
+    const w = new Uint32Array(seededBytes(7, pfn, 0, PAGE).buffer);
+    expect(new Set(w).size).toBe(w.length);
+    expect(m.seedOf(pfn)).toBe(7);
+    expect(m.seededRuns(0, 2 ** 28)).toEqual([{ start: GiB / PAGE, end: (257 * GiB) / PAGE, seed: 7 }]);
+  });
+
+  it("a page keeps its fill when first written (then it is stored), loses it when zeroed whole", () => {
+    const m = mem();
+    m.fillSeeded(0x100000, 4 * PAGE, 1);
+    const page1 = m.read(0x101000, PAGE);
+    m.writeU8(0x101010, page1[0x10]! ^ 0xff);
+    expect(m.populatedPages).toBe(1);
+    expect(m.seedOf(0x101)).toBeUndefined();
+    const after = m.read(0x101000, PAGE);
+    expect(after[0x10]).toBe(page1[0x10]! ^ 0xff);
+    after[0x10] = page1[0x10]!;
+    expect(after).toEqual(page1);
+    // Zero half of page 2 (stored first, the rest of its fill kept) and all of page 3 (the fill is gone).
+    const page2 = m.read(0x102000, PAGE);
+    m.zero(0x102800, 0x1800 + PAGE);
+    expect(m.read(0x102000, 0x800)).toEqual(page2.subarray(0, 0x800));
+    expect(m.read(0x102800, 0x800)).toEqual(new Uint8Array(0x800));
+    expect(m.read(0x103000, PAGE)).toEqual(new Uint8Array(PAGE));
+    expect(m.seededRuns(0x100, 0x104)).toEqual([{ start: 0x100, end: 0x101, seed: 1 }]);
+  });
+
+  it("poison drops the fill: the page is unreadable, and zero once given back", () => {
+    const m = mem();
+    m.fillSeeded(0x200000, 2 * PAGE, 3);
+    m.poison(0x200, 1, "not handed over");
+    expect(() => m.read(0x200000, 8)).toThrowError(expect.objectContaining({ code: "EHWPOISON" }));
+    m.unpoison(0x200);
+    expect(m.read(0x200000, PAGE)).toEqual(new Uint8Array(PAGE));
+    expect(m.seedOf(0x201)).toBe(3);
+  });
+
+  it("compareSeeded finds the first page that differs, reading only pages no longer following the seed", () => {
+    const m = mem();
+    m.fillSeeded(0x400000, 16 * PAGE, 9);
+    expect(m.compareSeeded(0x400000, 16 * PAGE, 9)).toBe(-1);
+    expect(m.compareSeeded(0x400000, 16 * PAGE, 10)).toBe(0x400000);
+    // Rewritten with its own bytes: stored now, still equal.
+    m.write(0x405000, m.read(0x405000, PAGE));
+    expect(m.seedOf(0x405)).toBeUndefined();
+    expect(m.compareSeeded(0x400000, 16 * PAGE, 9)).toBe(-1);
+    m.writeU32(0x40a0fc, m.readU32(0x40a0fc) + 1);
+    m.fillSeeded(0x40c000, PAGE, 11);
+    expect([...m.seededDiffs(0x400000, 16 * PAGE, 9)]).toEqual([0x40a000, 0x40c000]);
+  });
+
+  it("a fill replaces what the pages stored; bad seeds and unaligned ranges are EINVAL", () => {
+    const m = mem();
+    m.writeU64(0x300008, 0x1234n);
+    m.fillSeeded(0x300000, PAGE, 4);
+    expect(m.populatedPages).toBe(0);
+    expect(m.read(0x300000, 16)).toEqual(seededBytes(4, 0x300, 0, 16));
+    for (const bad of [
+      () => m.fillSeeded(0x300001, PAGE, 1),
+      () => m.fillSeeded(0x300000, 100, 1),
+      () => m.fillSeeded(0x300000, PAGE, -1),
+      () => m.fillSeeded(0x300000, PAGE, 2 ** 32),
+      () => m.compareSeeded(0x300000, PAGE, 1.5),
+    ]) {
+      try {
+        bad();
+        expect.unreachable();
+      } catch (e) {
+        expect(isKhoError(e, "EINVAL")).toBe(true);
+      }
+    }
+    expect(() => m.fillSeeded(1024 * GiB, PAGE, 1)).toThrowError(/not RAM/);
+  });
+});
