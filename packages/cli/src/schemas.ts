@@ -1,4 +1,5 @@
-import { type AbiSchema, CORE_ABIS } from "@khosim/kho-core";
+import type { AbiSchema } from "@khosim/kho-core";
+import { CORE_ABIS } from "@khosim/kho-core/abi";
 import { kexecMetadataV1 } from "@khosim/plugin-kexec-metadata";
 
 /** Every ABI this build knows: KHO's own, then each in-tree plugin's subtrees. */

@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { kexecToImage, Machine, writeImageFile } from "@khosim/kho-core";
+import { Machine } from "@khosim/kho-core";
+import { kexecToImage, writeImageFile } from "@khosim/kho-core/image";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KhoError, kho_scratch, PhysMem } from "../src/index.js";
+import { kho_scratch } from "../src/abi/index.js";
+import { KhoError } from "../src/errors.js";
 import {
   DEFAULT_LOW_ADDRESS_LIMIT,
   DEFAULT_SCRATCH_PARAMS,
@@ -14,6 +15,7 @@ import {
   SimMemblock,
   scratchSizes,
 } from "../src/kho/scratch.js";
+import { PhysMem } from "../src/mem/index.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;

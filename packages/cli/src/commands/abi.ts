@@ -1,14 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type AbiPageSize,
-  type AbiSchema,
-  generateAbiJsonSchema,
-  generateCHeader,
-  generateMarkdown,
-  parseSize,
-  renderAbiDocs,
-} from "@khosim/kho-core";
+import { type AbiPageSize, type AbiSchema, parseSize } from "@khosim/kho-core";
+import { generateAbiJsonSchema, generateCHeader, generateMarkdown, renderAbiDocs } from "@khosim/kho-core/abi";
 import { type Command, checkOptions, optString, parseArgs, UsageError } from "../command.js";
 import { ALL_ABIS } from "../schemas.js";
 

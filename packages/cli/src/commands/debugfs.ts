@@ -1,13 +1,12 @@
 import {
   type BlobReport,
-  bootFromImage,
   type DebugfsReport,
   debugfsView,
   decodeDebugfsDir,
-  readImageFile,
   type SideReport,
   writeDebugfs,
-} from "@khosim/kho-core";
+} from "@khosim/kho-core/debugfs";
+import { bootFromImage, readImageFile } from "@khosim/kho-core/image";
 import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
 function blobLine(b: BlobReport): string {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { checkFull, FdtError, KhoError, toCanon, toDts } from "@khosim/kho-core";
+import { KhoError } from "@khosim/kho-core";
+import { checkFull, FdtError, toCanon, toDts } from "@khosim/kho-core/fdt";
 import { type Command, checkOptions, parseArgs, UsageError } from "../command.js";
 
 function load(path: string): Uint8Array {

@@ -1,4 +1,4 @@
-import { imageInfo, readImageFile } from "@khosim/kho-core";
+import { imageInfo, readImageFile } from "@khosim/kho-core/image";
 import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
 
 export const imageCommand: Command = {

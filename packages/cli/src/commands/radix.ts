@@ -1,15 +1,14 @@
+import { hex, parseSize } from "@khosim/kho-core";
 import {
   countTree,
   decodeKey,
   encodeKey,
   formatCount,
-  hex,
   KEY_PATTERNS,
   type KeyPattern,
-  parseSize,
   type RadixGeometry,
   radixGeometry,
-} from "@khosim/kho-core";
+} from "@khosim/kho-core/radix";
 import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
 const USAGE = [

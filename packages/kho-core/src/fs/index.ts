@@ -1,0 +1,1 @@
+export { pathInside, unsafeSegment } from "./paths.js";
