@@ -1,2 +1,3 @@
-export type { Command, Io } from "./command.js";
-export { main, stdio } from "./main.js";
+export type { Command, Group, Invocation, Io, Leaf, OptionSpec } from "./command.js";
+export { main, stdio, VERSION } from "./main.js";
+export { BUILTIN_PLUGINS, loadPlugins, pluginsOf, resolvePluginModule } from "./plugins.js";

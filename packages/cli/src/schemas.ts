@@ -1,6 +1,7 @@
-import type { AbiSchema } from "@khosim/kho-core";
+import type { AbiSchema, AnyPlugin } from "@khosim/kho-core";
 import { CORE_ABIS } from "@khosim/kho-core/abi";
-import { kexecMetadataV1 } from "@khosim/plugin-kexec-metadata";
 
-/** Every ABI this build knows: KHO's own, then each in-tree plugin's subtrees. */
-export const ALL_ABIS: readonly AbiSchema[] = [...CORE_ABIS, kexecMetadataV1];
+/** Every ABI `kho abi` documents: KHO's own, then every version of each plugin's subtrees, in plugin order. */
+export function abisOf(plugins: readonly AnyPlugin[]): AbiSchema[] {
+  return [...CORE_ABIS, ...plugins.flatMap((p) => (p.subtrees ?? []).map((v) => v.abi))];
+}

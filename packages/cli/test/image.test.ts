@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Machine } from "@khosim/kho-core";
+import { composeKernel, LiveUpdateHost, Machine } from "@khosim/kho-core";
 import { kexecToImage, writeImageFile } from "@khosim/kho-core/image";
+import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";
@@ -43,7 +44,7 @@ describe("kho image", () => {
     writeFileSync(bad, readFileSync(imageFile).subarray(0, 100));
     const io = capture();
     expect(await main(["image", "info", bad], io)).toBe(1);
-    expect(io.stderr).toMatch(/^kho image: EIO: /);
+    expect(io.stderr).toMatch(/^kho image info: EIO: /);
     expect(await main(["image", "info"], capture())).toBe(2);
   });
 });
@@ -67,9 +68,26 @@ describe("kho debugfs", () => {
     expect(r.out.fdt).toBeNull();
   });
 
+  it("issue 9 item 7: dump and decode hand each subtree to the plugin owning it, which decodes it", async () => {
+    const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }] });
+    const host = new LiveUpdateHost(m);
+    host.boot(composeKernel({ release: "7.2.0-rc1-a", plugins: [kexecMetadataPlugin] }));
+    const file = join(dir, "with-metadata.core");
+    writeImageFile(file, kexecToImage(m, { release: "b" }).image);
+    const out = join(dir, "kho-metadata");
+    const fields = '{"version":1,"previous_release":"7.2.0-rc1-a","kexec_count":1}';
+    const io = capture();
+    expect(await main(["debugfs", "dump", file, out], io), io.stderr).toBe(0);
+    expect(io.stdout).toContain(`in/sub_fdts/kexec-metadata: kexec-metadata (kexec-metadata-v1): ${fields}\n`);
+    const dec = capture();
+    expect(await main(["debugfs", "decode", out], dec)).toBe(0);
+    expect(dec.stdout).toContain(`  sub_fdts/kexec-metadata (73 bytes): `);
+    expect(dec.stdout).toContain(`\n    kexec-metadata (kexec-metadata-v1): ${fields}\n`);
+  });
+
   it("decode of a missing folder is ENOENT, exit 1", async () => {
     const io = capture();
     expect(await main(["debugfs", "decode", join(dir, "nope")], io)).toBe(1);
-    expect(io.stderr).toMatch(/^kho debugfs: ENOENT: /);
+    expect(io.stderr).toMatch(/^kho debugfs decode: ENOENT: /);
   });
 });

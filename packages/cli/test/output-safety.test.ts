@@ -23,7 +23,7 @@ function tree(dir: string): string[] {
 }
 
 describe("issue 9 item 10: a command that writes files never writes outside its folder", () => {
-  it("an image whose subtrees are named ../x, .., ., a/b and empty: kho debugfs dump writes only inside DIR", async () => {
+  it("an image with subtrees named ../x, .., ., a/b and empty: kho debugfs dump writes only inside DIR", async () => {
     const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }] });
     const a = m.boot({ release: "a" });
     const pa = a.out!.allocPreserve(64);
@@ -59,7 +59,7 @@ describe("issue 9 item 10: a command that writes files never writes outside its 
     expect(io.stderr + io.stdout).not.toMatch(/\n\s+at /);
   });
 
-  it("a view whose path climbs out (../x, .., ., empty) is refused whole with EINVAL before anything is written", () => {
+  it("a view whose path climbs out (../x, .., ., empty) is refused whole with EINVAL before any write", () => {
     for (const name of HOSTILE.filter((n) => n !== "a/b")) {
       const parent = join(root, `view-${HOSTILE.indexOf(name)}`);
       mkdirSync(parent);

@@ -10,6 +10,7 @@ export * from "./gen-json.js";
 export * from "./gen-markdown.js";
 // Core layouts, one module per kernel ABI header
 export * from "./kexec-handover.js";
+export * from "./nodes.js";
 export * from "./schema.js";
 export * from "./scratch.js";
 export * from "./struct.js";
