@@ -5,6 +5,8 @@
  * else is a subpath: `/abi` (generators, KHO's own layouts), `/fdt`,
  * `/image` and `/debugfs` (with their file I/O), `/fs`, `/kho`, `/kexec`,
  * `/mem`, `/radix`, `/block`, and `/testing` for a plugin's tests.
+ *
+ * @module @khosim/kho-core
  */
 
 export {

@@ -1,3 +1,9 @@
+/**
+ * Generators (Markdown, C header, JSON Schema) and the layouts KHO itself hands over.
+ *
+ * @module @khosim/kho-core/abi
+ */
+
 // The vocabulary
 
 export * from "./block.js";
