@@ -49,10 +49,9 @@ function compose(k: string | ChainKernel, plugins: readonly AnyPlugin[]): Compos
 
 /**
  * A cold boot and a kexec chain for a plugin's tests: every kernel is
- * composed before the first boot (a bad pin fails at once), the workload
- * runs on each running kernel, and the chain stops at the first kernel that
- * is not running (a panic, or an aborted kexec leaves the source running
- * and is reported; the chain goes on from it).
+ * composed before the first boot (a bad pin fails at once) and the
+ * workload runs on each kernel that came up. An aborted kexec leaves the
+ * source kernel running, so the chain goes on from it; a panic ends it.
  */
 export function runKexecChain(opts: KexecChainOptions): KexecChain {
   const kernels = (opts.kernels ?? ["A", "B"]).map((k) => compose(k, opts.plugins));
