@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -63,10 +63,11 @@ describe("issue 9 item 9: a plugin in its own repository, from packed tarballs",
     // Nothing resolves into this workspace: every @khosim package is the tarball's copy.
     const installed = readdirSync(join(app, "node_modules/@khosim")).sort();
     expect(installed).toEqual(["cli", "kho-core", "plugin-kexec-metadata"]);
-    const core = JSON.parse(readFileSync(join(app, "node_modules/@khosim/kho-core/package.json"), "utf8")) as {
-      files: string[];
-    };
-    expect(core.files).toEqual(["dist"]);
+    for (const p of installed) expect(lstatSync(join(app, "node_modules/@khosim", p)).isSymbolicLink()).toBe(false);
+    // A tarball ships compiled code and declarations only: no sources, maps, build info or bench.
+    const shipped = readdirSync(join(app, "node_modules/@khosim/kho-core"), { recursive: true, encoding: "utf8" });
+    expect(shipped.filter((f) => /(^src\/|\.map$|\.tsbuildinfo$|^dist\/bench)/.test(f))).toEqual([]);
+    expect(shipped).toContain("dist/testing/index.d.ts");
     const lines = blocks[4]!.body
       .split("\n")
       .map((l) => l.replace(/\s+#.*$/, ""))
