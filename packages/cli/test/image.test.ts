@@ -85,6 +85,14 @@ describe("kho debugfs", () => {
     expect(await main(["debugfs", "decode", out], dec)).toBe(0);
     expect(dec.stdout).toContain(`  sub_fdts/kexec-metadata (73 bytes): `);
     expect(dec.stdout).toContain(`\n    kexec-metadata (kexec-metadata-v1): ${fields}\n`);
+    const js = capture();
+    expect(await main(["debugfs", "dump", file, join(dir, "kho-json"), "--json"], js)).toBe(0);
+    expect(JSON.parse(js.stdout)).toMatchObject({
+      bootKind: "kho",
+      files: expect.arrayContaining(["in/fdt", "in/sub_fdts/kexec-metadata"]),
+      warnings: [],
+      described: [{ path: "in/sub_fdts/kexec-metadata", plugin: "kexec-metadata", id: "kexec-metadata-v1" }],
+    });
   });
 
   it("decode of a missing folder is ENOENT, exit 1", async () => {

@@ -114,6 +114,7 @@ const dump: Leaf = {
     release: { type: "string", arg: "R", help: "uname -r of the kernel booted from the image (default khosim)" },
     cmdline: { type: "string", arg: "S", help: "its command line (default kho=on)" },
     handover: { type: "string", arg: "x86|dt", help: "how it reads the handover record (default: the image's)" },
+    ...JSON_OPTION,
     ...PLUGIN_OPTIONS,
   },
   async run(inv) {
@@ -131,12 +132,18 @@ const dump: Leaf = {
     });
     const view = debugfsView(kernel);
     writeDebugfs(dir!, view);
-    inv.io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${dir}\n`);
-    for (const [path, bytes] of view.files) {
+    const described = [...view.files].flatMap(([path, bytes]) => {
       const name = path.startsWith("in/sub_fdts/") ? path.slice("in/sub_fdts/".length) : null;
       const d = name === null ? null : describeSubtree(plugins, name, bytes);
-      if (d) inv.io.out(`${path}: ${descriptionLine(d)}\n`);
+      return d ? [{ path, ...d }] : [];
+    });
+    if (optFlag(inv.values, "json")) {
+      const files = [...view.files.keys()];
+      inv.io.out(`${JSON.stringify({ bootKind: kernel.bootKind, files, warnings: view.warnings, described })}\n`);
+      return 0;
     }
+    inv.io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${dir}\n`);
+    for (const d of described) inv.io.out(`${d.path}: ${descriptionLine(d)}\n`);
     for (const w of view.warnings) inv.io.err(`${w}\n`);
     return 0;
   },
