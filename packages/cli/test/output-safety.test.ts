@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Machine } from "@khosim/kho-core";
-import { writeDebugfs } from "@khosim/kho-core/debugfs";
+import { debugfsView, writeDebugfs } from "@khosim/kho-core/debugfs";
 import { pathInside } from "@khosim/kho-core/fs";
 import { kexecToImage, writeImageFile } from "@khosim/kho-core/image";
 import { afterAll, describe, expect, it } from "vitest";
@@ -57,6 +57,17 @@ describe("issue 9 item 10: a command that writes files never writes outside its 
       [...HOSTILE].reverse().map((n) => `KHO: failed to add blob ${n} to debugfs: -EACCES`),
     );
     expect(io.stderr + io.stdout).not.toMatch(/\n\s+at /);
+  });
+
+  it("an outgoing subtree debugfs refuses stays in the root FDT but gets no out/sub_fdts file, and no log line", () => {
+    const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }] });
+    const a = m.boot({ release: "a" });
+    const pa = a.out!.allocPreserve(64);
+    for (const name of [...HOSTILE, "fine"]) a.out!.addSubtree(name, pa, 64);
+    const view = debugfsView(a);
+    expect([...view.files.keys()].filter((f) => f.startsWith("out/sub_fdts/"))).toEqual(["out/sub_fdts/fine"]);
+    expect(view.warnings).toEqual([]);
+    expect([...a.out!.subFdts.keys()].sort()).toEqual([...HOSTILE, "fine"].sort());
   });
 
   it("a view whose path climbs out (../x, .., ., empty) is refused whole with EINVAL before any write", () => {
