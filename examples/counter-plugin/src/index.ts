@@ -339,3 +339,6 @@ export const counterPlugin = definePlugin<CounterState>({
     },
   },
 });
+
+/** What `kho --plugin` and `kho.config.json` load from this package (docs/writing-a-plugin.md, "Loading"). */
+export const plugins = [counterPlugin];

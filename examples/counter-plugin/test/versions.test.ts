@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { composeKernel, definePlugin, formatReport, generateCHeader, LiveUpdateHost } from "@khosim/kho-core";
+import { composeKernel, definePlugin, formatReport, LiveUpdateHost } from "@khosim/kho-core";
+import { generateCHeader } from "@khosim/kho-core/abi";
 import { describe, expect, it } from "vitest";
 import { counter_ser_v2, counterPlugin, counterV1, counterV2, identifyCounter } from "../src/index.js";
 import { counter, counterLog, kernel, pattern, smallMachine, V2_ONLY, V2_READS_V1 } from "./helpers.js";

@@ -1,52 +1,43 @@
-import { KhoError } from "@khosim/kho-core";
-import { type Command, type Io, UsageError } from "./command.js";
-import { commands } from "./commands/index.js";
+import { createRequire } from "node:module";
+import { isKhoError } from "@khosim/kho-core";
+import { type Command, type Io, resolve, UsageError } from "./command.js";
+import { kho } from "./commands/index.js";
 
 export const stdio: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
 
-function help(list: readonly Command[]): string {
-  const w = Math.max(...list.map((c) => c.name.length));
-  return [
-    "usage: kho <command> [args]",
-    "",
-    ...list.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
-    "",
-    "kho <command> --help shows a command's usage.",
-    "",
-  ].join("\n");
-}
+/** The CLI package's version (package.json sits next to both src/ and dist/). */
+export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
-export async function main(
-  argv: readonly string[],
-  io: Io = stdio,
-  list: readonly Command[] = commands,
-): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    io.out(help(list));
-    return name === undefined ? 2 : 0;
-  }
-  const cmd = list.find((c) => c.name === name);
-  if (!cmd) {
-    io.err(`kho: unknown command "${name}"\n${help(list)}`);
-    return 2;
-  }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`usage: ${cmd.usage}\n`);
+/**
+ * Runs one `kho` command line and returns the exit code: 0, 1 when a
+ * command fails with a KhoError (one line: errno and message), 2 for a
+ * usage error (the message, then the help of the command it concerns).
+ */
+export async function main(argv: readonly string[], io: Io = stdio, root: Command = kho): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    io.out(`${VERSION}\n`);
     return 0;
   }
+  let path: readonly string[] = [root.name];
   try {
-    return await cmd.run(rest, io);
+    const r = resolve(root, argv, path);
+    if (r.kind === "help") {
+      io.out(r.text);
+      return 0;
+    }
+    path = r.path;
+    return await r.leaf.run({ ...r.inv, io });
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`kho ${name}: ${e.message}\nusage: ${cmd.usage}\n`);
+      const at = (e.path ?? path).join(" ");
+      io.err(`${at}: ${e.message}\n${e.message.includes("\n") ? "" : `(${at} --help shows its usage)\n`}`);
       return 2;
     }
-    if (e instanceof KhoError) {
-      io.err(`kho ${name}: ${e.code}: ${e.message}\n`);
+    if (isKhoError(e)) {
+      io.err(`${path.join(" ")}: ${e.code}: ${e.message}\n`);
       return 1;
     }
     throw e;

@@ -1,6 +1,7 @@
-import { type AbiSchema, CORE_ABIS } from "@khosim/kho-core";
-import { hugetlbSampleV1 } from "@khosim/plugin-hugetlb-sample";
-import { kexecMetadataV1 } from "@khosim/plugin-kexec-metadata";
+import type { AbiSchema, AnyPlugin } from "@khosim/kho-core";
+import { CORE_ABIS } from "@khosim/kho-core/abi";
 
-/** Every ABI this build knows: KHO's own, then each in-tree plugin's subtrees. */
-export const ALL_ABIS: readonly AbiSchema[] = [...CORE_ABIS, kexecMetadataV1, hugetlbSampleV1];
+/** Every ABI `kho abi` documents: KHO's own, then every version of each plugin's subtrees, in plugin order. */
+export function abisOf(plugins: readonly AnyPlugin[]): AbiSchema[] {
+  return [...CORE_ABIS, ...plugins.flatMap((p) => (p.subtrees ?? []).map((v) => v.abi))];
+}

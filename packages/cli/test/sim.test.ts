@@ -1,12 +1,15 @@
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";
+
+const COUNTER = resolve(import.meta.dirname, "../../../examples/counter-plugin");
 
 describe("kho sim", () => {
   it("runs the built-in chain and prints a report per transition", async () => {
     const io = capture();
     expect(await main(["sim"], io)).toBe(0);
-    expect(io.stdout).toMatch(/^scenario default:/);
+    expect(io.stdout).toMatch(/^scenario default: .*\(kexec-metadata\)\n/);
     expect(io.stdout.match(/^#\d+ /gm)).toEqual(["#0 ", "#1 ", "#2 ", "#3 "]);
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1 (count 1)");
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1-custom (count 2)");
@@ -23,7 +26,20 @@ describe("kho sim", () => {
     expect(doc.scenario).toBe("default");
     expect(doc.transitions.map((t) => t.kind)).toEqual(["cold-boot", "kexec", "kexec", "kexec"]);
     expect(doc.transitions.every((t) => t.outcome === "running")).toBe(true);
-    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toContain("kexec-metadata");
+    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toEqual(["kexec-metadata"]);
+  });
+
+  it("--plugin adds a third-party plugin to every kernel of the chain: its subtree crosses each kexec", async () => {
+    const io = capture();
+    expect(await main(["sim", "--plugin", COUNTER, "--json"], io), io.stderr).toBe(0);
+    const doc = JSON.parse(io.stdout) as {
+      transitions: { subtrees: { restored: { name: string; plugin: string }[] } }[];
+    };
+    for (const t of doc.transitions.slice(1))
+      expect(t.subtrees.restored.map((s) => `${s.name} by ${s.plugin}`)).toEqual([
+        "kexec-metadata by kexec-metadata",
+        "counter by counter",
+      ]);
   });
 
   it("issue 8 item 1: default scratch placement follows the 2 MiB rule (CMA_MIN_ALIGNMENT_BYTES)", async () => {
@@ -56,6 +72,6 @@ describe("kho sim", () => {
   it("rejects unknown options", async () => {
     const io = capture();
     expect(await main(["sim", "--yaml=1"], io)).toBe(2);
-    expect(io.stderr).toMatch(/unknown option --yaml/);
+    expect(io.stderr).toMatch(/^kho sim: Unknown option '--yaml'/);
   });
 });

@@ -1,14 +1,78 @@
-export * from "./abi/index.js";
-export * from "./arch.js";
-export * from "./block/index.js";
-export * from "./debugfs/index.js";
-export * from "./errors.js";
-export * from "./fdt/index.js";
-export * from "./host/index.js";
-export * from "./image/index.js";
-export * from "./kexec/index.js";
-export * from "./kho/index.js";
-export * from "./log.js";
-export * from "./mem/index.js";
-export * from "./radix/index.js";
-export * from "./units.js";
+/**
+ * `@khosim/kho-core`: what a plugin author needs, by name. The plugin
+ * contract and its host, the schema vocabulary a subtree's layout is
+ * declared with, the KHO calls hooks make, errors and units. Everything
+ * else is a subpath: `/abi` (generators, KHO's own layouts), `/fdt`,
+ * `/image` and `/debugfs` (with their file I/O), `/fs`, `/kho`, `/kexec`,
+ * `/mem`, `/radix`, `/block`, and `/testing` for a plugin's tests.
+ *
+ * @module @khosim/kho-core
+ */
+
+// Errors and units
+export { kho_block_header_ser } from "./abi/block.js";
+export {
+  type AnyFdtNode,
+  type BytesProp,
+  type CellsProp,
+  defineFdtNode,
+  FdtNodeLayout,
+  type FdtValue,
+  type Prop,
+  prop,
+  type StringListProp,
+  type StringProp,
+  type U64Prop,
+} from "./abi/fdt-layout.js";
+export type {
+  AnyField,
+  ArrayField,
+  BytesField,
+  CharField,
+  Field,
+  Infer,
+  IntField,
+  JsonValue,
+} from "./abi/field.js";
+// The schema vocabulary
+export { type AbiLayout, type AbiSchema, type AbiSchemaInput, defineAbi, type VersionNote } from "./abi/schema.js";
+export { type AnyStruct, defineStruct, type PhysAccess, StructLayout, type StructValue } from "./abi/struct.js";
+export { ABI_PAGE_SIZES, type AbiPageSize, field, PageSized, perPageSize } from "./abi/vocabulary.js";
+export type { BlockBackend, LogSink } from "./block/backend.js";
+export { KHO_MAX_BLOCKS, KhoBlockSet, type KhoBlockSetIterator, type KhoBlockSetOptions } from "./block/set.js";
+export { ERRNO_VALUES, type Errno, isKhoError, KhoError } from "./errors.js";
+// Composition, the host and scenarios
+export { type ComposedKernel, composeKernel, type KernelComposition, type VersionPin } from "./host/compose.js";
+export { type KernelInfo, type PluginContext, type ServiceToken, serviceToken } from "./host/context.js";
+// The plugin contract
+export {
+  type AnyPlugin,
+  definePlugin,
+  type IncomingHooks,
+  type IncomingSubtree,
+  type KhoPlugin,
+  type OutgoingHooks,
+  type RefusedSubtree,
+  type SubtreeVersion,
+} from "./host/plugin.js";
+export {
+  type Anomaly,
+  type AnomalyKind,
+  formatReport,
+  type KernelRef,
+  type ScratchArea,
+  type SubtreeOutcome,
+  type TransitionReport,
+} from "./host/report.js";
+export { LiveUpdateHost } from "./host/runner.js";
+export { runScenario, type Scenario, type ScenarioResult, type ScenarioStep } from "./host/scenario.js";
+export { type BootKind, type Kernel, KernelPanic, type KernelSpec } from "./kexec/kernel.js";
+export { DEFAULT_MACHINE, Machine, type MachineSpec } from "./kexec/machine.js";
+// What hooks call
+export type { KhoIn } from "./kho/in.js";
+export type { KhoOut } from "./kho/out.js";
+export type { Folio, VmArea } from "./kho/types.js";
+export type { LogLevel, LogLine, ScopedLog } from "./log.js";
+export type { PageAllocator } from "./mem/alloc.js";
+export type { PhysMem } from "./mem/phys.js";
+export { hex, parseSize } from "./units.js";

@@ -1,6 +1,8 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { defineFdtNode, type FdtValue, khoRootFdt, prop } from "../src/abi/index.js";
+import { isKhoError } from "../src/errors.js";
+import { parseFdt, readHeader } from "../src/fdt/index.js";
 import { FdtSw } from "../src/fdt/sw.js";
-import { defineFdtNode, type FdtValue, isKhoError, khoRootFdt, parseFdt, prop, readHeader } from "../src/index.js";
 
 function expectKho(fn: () => unknown, code: string, where?: string): void {
   try {

@@ -17,7 +17,7 @@ import {
   kho_vmalloc_chunk,
   khoRootFdt,
   renderAbiDocs,
-} from "../src/index.js";
+} from "../src/abi/index.js";
 
 const luo_ser = defineStruct(
   "luo_ser",

@@ -9,7 +9,6 @@ import {
   defineStruct,
   field,
   IntField,
-  isKhoError,
   kho_block_header_ser,
   kho_data,
   kho_scratch,
@@ -17,7 +16,8 @@ import {
   kho_vmalloc_chunk,
   StructLayout,
   setup_data,
-} from "../src/index.js";
+} from "../src/abi/index.js";
+import { isKhoError } from "../src/errors.js";
 
 /** Values a field accepts, derived from the same declaration the codec uses. */
 function arbitrary(f: AnyField): fc.Arbitrary<unknown> {

@@ -2,7 +2,6 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   defineStruct,
   field,
-  isKhoError,
   kho_block_header_ser,
   kho_data,
   kho_scratch,
@@ -10,7 +9,8 @@ import {
   kho_vmalloc_chunk,
   type PhysAccess,
   setup_data,
-} from "../src/index.js";
+} from "../src/abi/index.js";
+import { isKhoError } from "../src/errors.js";
 
 /** Test-only declarations of plugin structs, to show the vocabulary covers them. */
 const kho_kexec_metadata = defineStruct(

@@ -1,17 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { kho_block_header_ser } from "../src/abi/index.js";
 import {
   BLOCK_HEADER_SIZE,
   type BlockBackend,
   KHO_MAX_BLOCKS,
   KhoBlockSet,
-  KhoError,
-  kho_block_header_ser,
-  PageAllocator,
-  PhysMem,
   readBlockHeader,
   writeBlockHeader,
-} from "../src/index.js";
+} from "../src/block/index.js";
+import { KhoError } from "../src/errors.js";
+import { PageAllocator, PhysMem } from "../src/mem/index.js";
 
 const MiB = 2 ** 20;
 /** Size of `struct luo_session_ser`: the entry the checklist's session items are about. */

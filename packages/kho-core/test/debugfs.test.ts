@@ -3,16 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  type BootHooks,
   debugfs_kho_kexec_metadata,
   debugfs_luo_ser,
   debugfsView,
   decodeDebugfs,
   decodeDebugfsDir,
-  type Kernel,
-  Machine,
   writeDebugfs,
-} from "../src/index.js";
+} from "../src/debugfs/index.js";
+import { type BootHooks, type Kernel, Machine } from "../src/kexec/index.js";
 
 const text = new TextDecoder();
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkFull, FdtError, fdtVerdict, parseFdt, toCanon } from "../src/index.js";
+import { checkFull, FdtError, fdtVerdict, parseFdt, toCanon } from "../src/fdt/index.js";
 import { buildCanonTool, buildDtb, requireTools, runCanon } from "./helpers/corpus.js";
 import { buildCorpus, type CorpusBlob, randomTree } from "./helpers/corpus-set.js";
 

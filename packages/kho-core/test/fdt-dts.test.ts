@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DtsError, fdtVerdict, parseFdt, toDts } from "../src/index.js";
+import { DtsError, fdtVerdict, parseFdt, toDts } from "../src/fdt/index.js";
 import { buildDtb, type DtcResult, requireTools, runDtc } from "./helpers/corpus.js";
 import { buildCorpus, type CorpusBlob, randomTree } from "./helpers/corpus-set.js";
 

@@ -1,20 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { FdtSw } from "../src/fdt/index.js";
+import { composeKernel, LiveUpdateHost } from "../src/host/index.js";
 import {
   Cmdline,
-  composeKernel,
   decodeDtRecord,
   decodeX86Record,
   encodeX86Record,
-  FdtSw,
-  type HandoverRecord,
   type Kernel,
-  KernelLog,
-  KhoIn,
-  LiveUpdateHost,
   Machine,
-  PageAllocator,
-  type PhysMem,
-} from "../src/index.js";
+} from "../src/kexec/index.js";
+import { type HandoverRecord, KhoIn } from "../src/kho/index.js";
+import { KernelLog } from "../src/log.js";
+import { PageAllocator, type PhysMem } from "../src/mem/index.js";
 import { coldBoot, fillFolio, inOf, MiB, machineSpec, Rng } from "./helpers/kho-machine.js";
 
 describe("issue 8 item 4: kho=off after a KHO kexec honours the handover; only kho_init returns early", () => {

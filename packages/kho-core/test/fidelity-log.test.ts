@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Kernel, VM_ALLOC } from "../src/index.js";
+import type { Kernel } from "../src/kexec/index.js";
+import { VM_ALLOC } from "../src/kho/index.js";
 import { coldBoot, GiB, inOf, machineSpec } from "./helpers/kho-machine.js";
 
 /**

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  arm64DmaPhysLimit,
-  DEFAULT_MACHINE,
-  earlyMapMaxPages,
-  kernelReservedBytes,
-  lowAddressLimit,
-  Machine,
-  X86_LOW_ADDRESS_LIMIT,
-} from "../src/index.js";
+import { arm64DmaPhysLimit, earlyMapMaxPages, lowAddressLimit, X86_LOW_ADDRESS_LIMIT } from "../src/arch.js";
+import { DEFAULT_MACHINE, Machine } from "../src/kexec/index.js";
+import { kernelReservedBytes } from "../src/kho/index.js";
 import { GiB, MiB, machineSpec } from "./helpers/kho-machine.js";
 
 const sizes = (areas: readonly { size: number }[]) => areas.map((a) => a.size / MiB);

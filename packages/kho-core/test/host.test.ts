@@ -1,21 +1,18 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { defineAbi, defineStruct, field } from "../src/abi/index.js";
+import { KhoError } from "../src/errors.js";
 import {
   composeKernel,
-  defineAbi,
   definePlugin,
-  defineStruct,
-  field,
   type IncomingHooks,
-  Kernel,
-  KhoError,
   type KhoPlugin,
   LiveUpdateHost,
-  Machine,
-  type PhysMem,
   type SubtreeVersion,
   serviceToken,
-} from "../src/index.js";
+} from "../src/host/index.js";
+import { Kernel, Machine } from "../src/kexec/index.js";
+import type { PhysMem } from "../src/mem/index.js";
 
 const machine = () =>
   new Machine({

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { KhoError } from "../src/errors.js";
 import {
   bootFromImage,
   captureImage,
@@ -13,17 +14,16 @@ import {
   encodeImage,
   type HandoverImage,
   imageInfo,
-  KhoError,
   kexecToImage,
   loadImage,
-  Machine,
   NT_KHOSIM_MACHINE,
   NT_KHOSIM_RECORD,
   NT_KHOSIM_RELEASE,
   NT_KHOSIM_SEGMENTS,
   readImageFile,
   writeImageFile,
-} from "../src/index.js";
+} from "../src/image/index.js";
+import { Machine } from "../src/kexec/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "khosim-image-"));
 

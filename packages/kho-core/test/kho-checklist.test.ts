@@ -1,22 +1,11 @@
 import { describe, expect, it } from "vitest";
-import {
-  FdtRw,
-  type Folio,
-  getName,
-  hex,
-  type Kernel,
-  KhoBlockSet,
-  KhoError,
-  kho_vmalloc_chunk,
-  Machine,
-  type MachineSpec,
-  properties,
-  type Ref,
-  retrieveFrom,
-  splitRange,
-  subnodes,
-  VM_ALLOC,
-} from "../src/index.js";
+import { kho_vmalloc_chunk } from "../src/abi/index.js";
+import { KhoBlockSet } from "../src/block/index.js";
+import { KhoError } from "../src/errors.js";
+import { FdtRw, getName, properties, subnodes } from "../src/fdt/index.js";
+import { type Kernel, Machine, type MachineSpec } from "../src/kexec/index.js";
+import { type Folio, type Ref, retrieveFrom, splitRange, VM_ALLOC } from "../src/kho/index.js";
+import { hex } from "../src/units.js";
 import {
   ascii,
   be32,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Folio, hex, KhoError } from "../src/index.js";
+import { KhoError } from "../src/errors.js";
+import type { Folio } from "../src/kho/index.js";
+import { hex } from "../src/units.js";
 import { claimBlock, coldBoot, csumPartial, fillFolio, inOf, machineSpec, outOf, Rng } from "./helpers/kho-machine.js";
 
 /** Reads `fn` expecting the poison error; returns it. */

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Folio, KhoRadixTree } from "../src/index.js";
+import type { Folio } from "../src/kho/index.js";
+import { KhoRadixTree } from "../src/radix/index.js";
 import { claimBlock, coldBoot, inOf, machineSpec, stamp } from "./helpers/kho-machine.js";
 import { feedReference, type RadixOp } from "./helpers/kho-radix-ref.js";
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Folio, isKhoError, Machine, VM_ALLOC } from "../src/index.js";
+import { isKhoError } from "../src/errors.js";
+import { Machine } from "../src/kexec/index.js";
+import { type Folio, VM_ALLOC } from "../src/kho/index.js";
 import { coldBoot, expectKhoError, inOf, keysOf, MiB, machineSpec, outOf, Rng } from "./helpers/kho-machine.js";
 import {
   defaultBudget,

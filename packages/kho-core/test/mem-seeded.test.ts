@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isKhoError, PhysMem, seededBytes } from "../src/index.js";
+import { isKhoError } from "../src/errors.js";
+import { PhysMem, seededBytes } from "../src/mem/index.js";
 
 const PAGE = 4096;
 const GiB = 2 ** 30;

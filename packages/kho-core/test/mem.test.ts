@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ctz, getOrder, IntervalSet, ilog2, KhoError, PageAllocator, PhysMem, parseSize } from "../src/index.js";
+import { KhoError } from "../src/errors.js";
+import { ctz, getOrder, IntervalSet, ilog2, PageAllocator, PhysMem } from "../src/mem/index.js";
+import { parseSize } from "../src/units.js";
 
 const GiB = 2 ** 30;
 const TiB = 2 ** 40;

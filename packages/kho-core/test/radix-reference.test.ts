@@ -1,18 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { KhoError } from "../src/errors.js";
 import {
   type CountSpec,
   countTree,
   decodeKey,
   encodeKey,
   formatCount,
-  hex,
   KEY_PATTERNS,
-  KhoError,
   keyPath,
   keyStream,
   radixGeometry,
-} from "../src/index.js";
+} from "../src/radix/index.js";
+import { hex } from "../src/units.js";
 import { referenceCountLine, referenceKeys, runReference } from "./helpers/reference.js";
 
 interface RefVector {

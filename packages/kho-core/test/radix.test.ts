@@ -1,17 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { KhoError } from "../src/errors.js";
+import { PageAllocator, PhysMem } from "../src/mem/index.js";
 import {
   decodeKey,
   encodeKey,
   encodePfnKey,
-  KhoError,
   KhoRadixTree,
   keyPath,
-  PageAllocator,
-  PhysMem,
   type RadixNodeAllocator,
   radixGeometry,
-} from "../src/index.js";
+} from "../src/radix/index.js";
 
 const GiB = 2 ** 30;
 const SIZES = [4096, 16384, 65536] as const;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { kho_scratch } from "../src/abi/index.js";
 import { X86_LOW_ADDRESS_LIMIT } from "../src/arch.js";
-import { KhoError, kho_scratch, PhysMem } from "../src/index.js";
+import { KhoError } from "../src/errors.js";
 import {
   DEFAULT_SCRATCH_PARAMS,
   decodeScratchArray,
@@ -14,6 +15,7 @@ import {
   scratchAlignment,
   scratchSizes,
 } from "../src/kho/scratch.js";
+import { PhysMem } from "../src/mem/index.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateCHeader, generateMarkdown, LiveUpdateHost } from "@khosim/kho-core";
+import { LiveUpdateHost } from "@khosim/kho-core";
+import { generateCHeader, generateMarkdown } from "@khosim/kho-core/abi";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   describeDescriptor,

@@ -1,4 +1,5 @@
-import { KhoRadixTree, LiveUpdateHost } from "@khosim/kho-core";
+import { LiveUpdateHost } from "@khosim/kho-core";
+import { KhoRadixTree } from "@khosim/kho-core/radix";
 import { describe, expect, it } from "vitest";
 import { hugetlb_sample_ser, serialize } from "../src/index.js";
 import { hugetlb, kernel, machine } from "./helpers.js";

@@ -1,4 +1,5 @@
-import { definePlugin, KHO_PAGE_MAGIC, LiveUpdateHost, type PhysMem } from "@khosim/kho-core";
+import { definePlugin, LiveUpdateHost, type PhysMem } from "@khosim/kho-core";
+import { KHO_PAGE_MAGIC } from "@khosim/kho-core/kho";
 import { describe, expect, it } from "vitest";
 import { type HugeFolio, hugetlb_sample_ser } from "../src/index.js";
 import { hugetlb, hugetlbLog, kernel, machine } from "./helpers.js";

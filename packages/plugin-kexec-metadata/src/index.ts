@@ -1,3 +1,9 @@
+/**
+ * The kexec-metadata KHO subtree: struct kho_kexec_metadata, written inside kho_init.
+ *
+ * @module @khosim/plugin-kexec-metadata
+ */
+
 import { definePlugin, isKhoError, KhoError, type SubtreeVersion } from "@khosim/kho-core";
 import {
   KEXEC_METADATA_RELEASE_LEN,

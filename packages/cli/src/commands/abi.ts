@@ -1,22 +1,47 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { type AbiPageSize, type AbiSchema, parseSize } from "@khosim/kho-core";
 import {
-  type AbiPageSize,
-  type AbiSchema,
+  type AbiNode,
+  abiId,
   generateAbiJsonSchema,
   generateCHeader,
-  generateMarkdown,
-  parseSize,
+  generateNodeMarkdown,
+  groupAbiNodes,
   renderAbiDocs,
-} from "@khosim/kho-core";
-import { type Command, checkOptions, optString, parseArgs, UsageError } from "../command.js";
-import { ALL_ABIS } from "../schemas.js";
+} from "@khosim/kho-core/abi";
+import { pathInside } from "@khosim/kho-core/fs";
+import {
+  type Command,
+  expectArgs,
+  type Invocation,
+  JSON_OPTION,
+  type Leaf,
+  optFlag,
+  optString,
+  UsageError,
+} from "../command.js";
+import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
+import { abisOf } from "../schemas.js";
 
-function find(name: string | undefined): AbiSchema {
-  if (name === undefined) throw new UsageError("name an ABI (kho abi list shows them)");
-  const s = ALL_ABIS.find((a) => a.name === name);
-  if (!s) throw new UsageError(`no ABI "${name}"; known: ${ALL_ABIS.map((a) => a.name).join(", ")}`);
-  return s;
+async function nodes(inv: Invocation): Promise<AbiNode[]> {
+  return groupAbiNodes(abisOf(await loadPlugins(inv.values)));
+}
+
+/** A node by name, or the node holding the version with that id. */
+function findNode(all: readonly AbiNode[], name: string): AbiNode {
+  const hit = all.find((n) => n.name === name) ?? all.find((n) => n.versions.some((v) => abiId(v) === name));
+  if (!hit) throw new UsageError(`no ABI "${name}"; kho abi list shows them`);
+  return hit;
+}
+
+/** One version: by its id, or by a node name when the node has only one. */
+function findVersion(all: readonly AbiNode[], name: string): AbiSchema {
+  const node = findNode(all, name);
+  const exact = node.versions.find((v) => abiId(v) === name);
+  if (exact) return exact;
+  if (node.versions.length > 1)
+    throw new UsageError(`${name} has versions ${node.versions.map(abiId).join(", ")}: name one`);
+  return node.versions[0]!;
 }
 
 function pageSizeOf(text: string | undefined): AbiPageSize {
@@ -26,55 +51,109 @@ function pageSizeOf(text: string | undefined): AbiPageSize {
 }
 
 /**
- * Writes docs for every ABI into `dir`: one Markdown page each and an
+ * Writes docs for every ABI into `dir`: one Markdown page per node and an
  * index. Pages left from ABIs that no longer exist are removed.
  */
-export function writeAbiDocs(dir: string): string[] {
-  const files = renderAbiDocs(ALL_ABIS);
+export function writeAbiDocs(dir: string, schemas: readonly AbiSchema[]): string[] {
+  const files = renderAbiDocs(schemas);
+  const targets = [...files].map(([name, text]) => [pathInside(dir, name), text] as const);
   mkdirSync(dir, { recursive: true });
-  for (const old of readdirSync(dir)) if (old.endsWith(".md") && !files.has(old)) rmSync(join(dir, old));
-  for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  for (const old of readdirSync(dir)) if (old.endsWith(".md") && !files.has(old)) rmSync(pathInside(dir, old));
+  for (const [target, text] of targets) writeFileSync(target, text);
   return [...files.keys()];
 }
+
+const PAGE_SIZE_OPTION = {
+  "page-size": { type: "string", arg: "SIZE", help: "PAGE_SIZE of page-size dependent layouts: 4KiB, 16KiB, 64KiB" },
+} as const;
+
+const list: Leaf = {
+  name: "list",
+  summary: "every ABI version: id, node, kind, format, version, title",
+  args: "",
+  example: "kho abi list --plugin examples/counter-plugin",
+  options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    expectArgs(inv, []);
+    const versions = (await nodes(inv)).flatMap((n) => n.versions);
+    if (optFlag(inv.values, "json")) {
+      const rows = versions.map((a) => ({
+        id: abiId(a),
+        node: a.name,
+        kind: a.kind,
+        format: a.format,
+        version: a.version,
+        compatible: a.compatible,
+        title: a.title,
+      }));
+      inv.io.out(`${JSON.stringify(rows)}\n`);
+    } else
+      for (const a of versions)
+        inv.io.out(`${abiId(a)}\t${a.name}\t${a.kind}\t${a.format}\t${a.version}\t${a.title}\n`);
+    return 0;
+  },
+};
+
+const doc: Leaf = {
+  name: "doc",
+  summary: "the Markdown page of a node (every version), by node name or version id",
+  args: "NAME",
+  example: "kho abi doc kexec-metadata",
+  options: PLUGIN_OPTIONS,
+  async run(inv) {
+    const [name] = expectArgs(inv, ["NAME"]);
+    inv.io.out(generateNodeMarkdown(findNode(await nodes(inv), name!)));
+    return 0;
+  },
+};
+
+const header: Leaf = {
+  name: "header",
+  summary: "the C11 header of one version, with its own include guard",
+  args: "ID",
+  example: "kho abi header counter-v2 --plugin examples/counter-plugin",
+  options: { ...PAGE_SIZE_OPTION, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    const [id] = expectArgs(inv, ["ID"]);
+    const pageSize = pageSizeOf(optString(inv.values, "page-size"));
+    inv.io.out(generateCHeader(findVersion(await nodes(inv), id!), { pageSize }));
+    return 0;
+  },
+};
+
+const jsonSchema: Leaf = {
+  name: "json-schema",
+  summary: "the JSON Schema of one version's decoded value",
+  args: "ID",
+  example: "kho abi json-schema kexec-metadata-v1",
+  options: { ...PAGE_SIZE_OPTION, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    const [id] = expectArgs(inv, ["ID"]);
+    const pageSize = pageSizeOf(optString(inv.values, "page-size"));
+    inv.io.out(`${JSON.stringify(generateAbiJsonSchema(findVersion(await nodes(inv), id!), pageSize), null, 2)}\n`);
+    return 0;
+  },
+};
+
+const docs: Leaf = {
+  name: "docs",
+  summary: "write one Markdown page per node and an index into DIR (what `npm run docs` does)",
+  args: "",
+  example: "kho abi docs --out docs/abi",
+  options: { out: { type: "string", arg: "DIR", help: "the folder to write (required)" }, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    expectArgs(inv, []);
+    const out = optString(inv.values, "out");
+    if (!out) throw new UsageError("docs needs --out DIR");
+    const files = writeAbiDocs(out, abisOf(await loadPlugins(inv.values)));
+    inv.io.out(`wrote ${files.length} files to ${out}\n`);
+    return 0;
+  },
+};
 
 export const abiCommand: Command = {
   name: "abi",
   summary: "the handover ABI from the schemas: list, Markdown, C header, JSON Schema, docs/abi",
-  usage:
-    "kho abi list | doc NAME | header NAME [--page-size 4KiB] | json-schema NAME [--page-size 4KiB] | docs --out DIR",
-  run(args, io) {
-    const p = parseArgs(args);
-    const [verb, name, ...rest] = p.positional;
-    if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
-    switch (verb) {
-      case "list":
-        checkOptions(p, []);
-        for (const a of ALL_ABIS)
-          io.out(`${a.name}\t${a.kind}\t${a.format}\t${a.version}\t${a.compatible.join(",") || "-"}\t${a.title}\n`);
-        return 0;
-      case "doc":
-        checkOptions(p, []);
-        io.out(generateMarkdown(find(name)));
-        return 0;
-      case "header":
-        checkOptions(p, ["page-size"]);
-        io.out(generateCHeader(find(name), { pageSize: pageSizeOf(optString(p, "page-size")) }));
-        return 0;
-      case "json-schema":
-        checkOptions(p, ["page-size"]);
-        io.out(
-          `${JSON.stringify(generateAbiJsonSchema(find(name), pageSizeOf(optString(p, "page-size"))), null, 2)}\n`,
-        );
-        return 0;
-      case "docs": {
-        checkOptions(p, ["out"]);
-        const out = optString(p, "out");
-        if (!out) throw new UsageError("docs needs --out DIR");
-        io.out(`wrote ${writeAbiDocs(out).length} files to ${out}\n`);
-        return 0;
-      }
-      default:
-        throw new UsageError(verb === undefined ? "missing subcommand" : `unknown subcommand "${verb}"`);
-    }
-  },
+  example: "kho abi header kexec-metadata-v1 --page-size 16KiB",
+  subcommands: [list, doc, header, jsonSchema, docs],
 };

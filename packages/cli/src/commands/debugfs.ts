@@ -1,14 +1,18 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AnyPlugin } from "@khosim/kho-core";
 import {
   type BlobReport,
-  bootFromImage,
   type DebugfsReport,
   debugfsView,
   decodeDebugfsDir,
-  readImageFile,
   type SideReport,
   writeDebugfs,
-} from "@khosim/kho-core";
-import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
+} from "@khosim/kho-core/debugfs";
+import { bootFromImage, readImageFile } from "@khosim/kho-core/image";
+import { type Command, expectArgs, JSON_OPTION, type Leaf, optFlag, optString, UsageError } from "../command.js";
+import { describeSubtree, descriptionLine, type SubtreeDescription } from "../describe.js";
+import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 
 function children(node: { readonly children: readonly unknown[] }): string {
   return `${node.children.length} child node(s)`;
@@ -31,7 +35,7 @@ function blobLine(b: BlobReport): string {
   }
 }
 
-function printSide(name: string, s: SideReport, lines: string[]): void {
+function printSide(name: string, s: SideReport, described: Map<BlobReport, SubtreeDescription>, lines: string[]): void {
   lines.push(`${name}/`);
   const f = s.fdt;
   if (f) {
@@ -53,54 +57,100 @@ function printSide(name: string, s: SideReport, lines: string[]): void {
   }
   for (const b of s.subFdts) {
     lines.push(`  sub_fdts/${b.name} (${b.length} bytes): ${blobLine(b)}`);
+    const d = described.get(b);
+    if (d) lines.push(`    ${descriptionLine(d)}`);
     for (const p of b.problems) lines.push(`    problem: ${p}`);
     for (const u of b.unavailable) lines.push(`    ${u}`);
   }
 }
 
-function printReport(r: DebugfsReport, io: Io): void {
+function printReport(r: DebugfsReport, described: Map<BlobReport, SubtreeDescription>): string {
   const lines: string[] = [];
-  if (r.in) printSide("in", r.in, lines);
-  if (r.out) printSide("out", r.out, lines);
+  if (r.in) printSide("in", r.in, described, lines);
+  if (r.out) printSide("out", r.out, described, lines);
   if (!r.in && !r.out) lines.push("no in/ or out/ files");
   for (const w of r.warnings) lines.push(`warning: ${w}`);
-  io.out(`${lines.join("\n")}\n`);
+  return `${lines.join("\n")}\n`;
 }
+
+/** Every blob of the copy a loaded plugin recognises, with what it decodes to. */
+function describeAll(
+  dir: string,
+  r: DebugfsReport,
+  plugins: readonly AnyPlugin[],
+): Map<BlobReport, SubtreeDescription> {
+  const out = new Map<BlobReport, SubtreeDescription>();
+  for (const side of [r.in, r.out])
+    for (const b of side?.subFdts ?? []) {
+      const d = describeSubtree(plugins, b.name, new Uint8Array(readFileSync(join(dir, b.file))));
+      if (d) out.set(b, d);
+    }
+  return out;
+}
+
+const decode: Leaf = {
+  name: "decode",
+  summary: "decode a copy of the kernel's debugfs kho/ directory; plugins decode their subtrees",
+  args: "DIR",
+  example: "kho debugfs decode ./kho --plugin ./my-plugin.mjs",
+  options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    const [dir] = expectArgs(inv, ["DIR"]);
+    const report = decodeDebugfsDir(dir!);
+    const described = describeAll(dir!, report, await loadPlugins(inv.values));
+    if (optFlag(inv.values, "json"))
+      inv.io.out(`${JSON.stringify({ ...report, described: [...described.values()] })}\n`);
+    else inv.io.out(printReport(report, described));
+    return 0;
+  },
+};
+
+const dump: Leaf = {
+  name: "dump",
+  summary: "boot a kernel from a handover image and write its kho/ view into DIR (never outside it)",
+  args: "IMAGE DIR",
+  example: "kho debugfs dump handover.core ./kho --release 7.2.0-rc1",
+  options: {
+    release: { type: "string", arg: "R", help: "uname -r of the kernel booted from the image (default khosim)" },
+    cmdline: { type: "string", arg: "S", help: "its command line (default kho=on)" },
+    arch: { type: "string", arg: "x86|arm64", help: "how it reads the handover record (default: the image's)" },
+    ...JSON_OPTION,
+    ...PLUGIN_OPTIONS,
+  },
+  async run(inv) {
+    const [imageFile, dir] = expectArgs(inv, ["IMAGE", "DIR"]);
+    const arch = optString(inv.values, "arch");
+    if (arch !== undefined && arch !== "x86" && arch !== "arm64") throw new UsageError("--arch is x86 or arm64");
+    const plugins = await loadPlugins(inv.values);
+    const image = readImageFile(imageFile!);
+    const cmdline = optString(inv.values, "cmdline");
+    const { kernel } = bootFromImage(image, {
+      release: optString(inv.values, "release") ?? "khosim",
+      arch: arch ?? (image.arch === "x86_64" ? "x86" : "arm64"),
+      ...(cmdline !== undefined ? { cmdline } : {}),
+    });
+    const view = debugfsView(kernel);
+    writeDebugfs(dir!, view);
+    const described = [...view.files].flatMap(([path, bytes]) => {
+      const name = path.startsWith("in/sub_fdts/") ? path.slice("in/sub_fdts/".length) : null;
+      const d = name === null ? null : describeSubtree(plugins, name, bytes);
+      return d ? [{ path, ...d }] : [];
+    });
+    if (optFlag(inv.values, "json")) {
+      const files = [...view.files.keys()];
+      inv.io.out(`${JSON.stringify({ bootKind: kernel.bootKind, files, warnings: view.warnings, described })}\n`);
+      return 0;
+    }
+    inv.io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${dir}\n`);
+    for (const d of described) inv.io.out(`${d.path}: ${descriptionLine(d)}\n`);
+    for (const w of view.warnings) inv.io.err(`${w}\n`);
+    return 0;
+  },
+};
 
 export const debugfsCommand: Command = {
   name: "debugfs",
   summary: "decode a copy of debugfs kho/, or dump the kho/ view of a kernel booted from an image",
-  usage: "kho debugfs decode DIR [--json] | kho debugfs dump IMAGE DIR [--release R] [--cmdline S] [--arch x86|arm64]",
-  run(args, io) {
-    const p = parseArgs(args, ["json"]);
-    const [sub, ...rest] = p.positional;
-    if (sub === "decode") {
-      checkOptions(p, ["json"]);
-      if (rest.length !== 1) throw new UsageError("expected one DIR");
-      const report = decodeDebugfsDir(rest[0]!);
-      if (optFlag(p, "json")) io.out(`${JSON.stringify(report)}\n`);
-      else printReport(report, io);
-      return 0;
-    }
-    if (sub === "dump") {
-      checkOptions(p, ["release", "cmdline", "arch"]);
-      if (rest.length !== 2) throw new UsageError("expected IMAGE and DIR");
-      const archOpt = optString(p, "arch");
-      if (archOpt !== undefined && archOpt !== "x86" && archOpt !== "arm64")
-        throw new UsageError("--arch is x86 or arm64");
-      const image = readImageFile(rest[0]!);
-      const cmdline = optString(p, "cmdline");
-      const { kernel } = bootFromImage(image, {
-        release: optString(p, "release") ?? "khosim",
-        arch: archOpt ?? (image.arch === "x86_64" ? "x86" : "arm64"),
-        ...(cmdline !== undefined ? { cmdline } : {}),
-      });
-      const view = debugfsView(kernel);
-      writeDebugfs(rest[1]!, view);
-      io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${rest[1]}\n`);
-      for (const w of view.warnings) io.err(`${w}\n`);
-      return 0;
-    }
-    throw new UsageError(sub === undefined ? "expected a subcommand" : `unknown subcommand "${sub}"`);
-  },
+  example: "kho debugfs decode /sys/kernel/debug/kho",
+  subcommands: [decode, dump],
 };

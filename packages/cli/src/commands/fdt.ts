@@ -1,49 +1,67 @@
 import { readFileSync } from "node:fs";
-import { checkFull, FdtError, KhoError, toCanon, toDts } from "@khosim/kho-core";
-import { type Command, checkOptions, parseArgs, UsageError } from "../command.js";
+import { KhoError } from "@khosim/kho-core";
+import { checkFull, FdtError, toCanon, toDts } from "@khosim/kho-core/fdt";
+import { type Command, expectArgs, type Invocation, type Leaf } from "../command.js";
 
-function load(path: string): Uint8Array {
+function load(inv: Invocation): { file: string; blob: Uint8Array } {
+  const [file] = expectArgs(inv, ["FILE"]);
   try {
-    return new Uint8Array(readFileSync(path));
+    return { file: file!, blob: new Uint8Array(readFileSync(file!)) };
   } catch (e) {
-    throw new KhoError("ENOENT", `cannot read ${path}: ${(e as Error).message}`, path);
+    throw new KhoError("ENOENT", `cannot read ${file}: ${(e as Error).message}`, file);
   }
 }
+
+const check: Leaf = {
+  name: "check",
+  summary: "validate a DTB like libfdt's fdt_check_full (prints valid, or the error name and exits 1)",
+  args: "FILE",
+  example: "kho fdt check kho/in/fdt",
+  options: {},
+  run(inv) {
+    const { file, blob } = load(inv);
+    try {
+      checkFull(blob);
+    } catch (e) {
+      if (!(e instanceof FdtError)) throw e;
+      inv.io.out(`${e.fdtErr}\n`);
+      inv.io.err(`kho fdt: ${file}: ${e.message}\n`);
+      return 1;
+    }
+    inv.io.out("valid\n");
+    return 0;
+  },
+};
+
+const dts: Leaf = {
+  name: "dts",
+  summary: "print a DTB as `dtc -I dtb -O dts` would",
+  args: "FILE",
+  example: "kho fdt dts kho/in/fdt",
+  options: {},
+  run(inv) {
+    // FdtError (invalid blob) and DtsError (dtc would refuse) are KhoErrors: main reports them, exit 1.
+    inv.io.out(toDts(load(inv).blob));
+    return 0;
+  },
+};
+
+const canon: Leaf = {
+  name: "canon",
+  summary: "canonical line listing of a DTB, for diffs (INVALID <name> and exit 1 when it is not one)",
+  args: "FILE",
+  example: "kho fdt canon kho/in/fdt",
+  options: {},
+  run(inv) {
+    const text = toCanon(load(inv).blob);
+    inv.io.out(text);
+    return text.startsWith("INVALID ") ? 1 : 0;
+  },
+};
 
 export const fdtCommand: Command = {
   name: "fdt",
   summary: "check a DTB like libfdt, print it as dtc's DTS or as a canon listing",
-  usage: "kho fdt <check|dts|canon> FILE",
-  run(args, io) {
-    const p = parseArgs(args);
-    checkOptions(p, []);
-    const [sub, file, ...extra] = p.positional;
-    if (sub === undefined || file === undefined || extra.length > 0)
-      throw new UsageError("expected a subcommand and one FILE");
-    const blob = load(file);
-    switch (sub) {
-      case "check":
-        try {
-          checkFull(blob);
-        } catch (e) {
-          if (!(e instanceof FdtError)) throw e;
-          io.out(`${e.fdtErr}\n`);
-          io.err(`kho fdt: ${file}: ${e.message}\n`);
-          return 1;
-        }
-        io.out("valid\n");
-        return 0;
-      case "dts":
-        // FdtError (invalid blob) and DtsError (dtc would refuse) are KhoErrors: main reports them, exit 1.
-        io.out(toDts(blob));
-        return 0;
-      case "canon": {
-        const text = toCanon(blob);
-        io.out(text);
-        return text.startsWith("INVALID ") ? 1 : 0;
-      }
-      default:
-        throw new UsageError(`unknown subcommand "${sub}"`);
-    }
-  },
+  example: "kho fdt dts kho/in/fdt",
+  subcommands: [check, dts, canon],
 };

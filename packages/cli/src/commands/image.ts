@@ -1,20 +1,17 @@
-import { imageInfo, readImageFile } from "@khosim/kho-core";
-import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
+import { imageInfo, readImageFile } from "@khosim/kho-core/image";
+import { type Command, expectArgs, JSON_OPTION, type Leaf, optFlag } from "../command.js";
 
-export const imageCommand: Command = {
-  name: "image",
-  summary: "show a handover image (ELF core file): segments, record, machine, release",
-  usage: "kho image info FILE [--json]",
-  run(args, io) {
-    const p = parseArgs(args, ["json"]);
-    checkOptions(p, ["json"]);
-    const [sub, file, ...extra] = p.positional;
-    if (sub !== "info")
-      throw new UsageError(sub === undefined ? "expected a subcommand" : `unknown subcommand "${sub}"`);
-    if (file === undefined || extra.length > 0) throw new UsageError("expected one FILE");
-    const info = imageInfo(readImageFile(file));
-    if (optFlag(p, "json")) {
-      io.out(`${JSON.stringify(info)}\n`);
+const infoCommand: Leaf = {
+  name: "info",
+  summary: "segments, handover record, machine and release of an image",
+  args: "FILE",
+  example: "kho image info handover.core --json",
+  options: JSON_OPTION,
+  run(inv) {
+    const [file] = expectArgs(inv, ["FILE"]);
+    const info = imageInfo(readImageFile(file!));
+    if (optFlag(inv.values, "json")) {
+      inv.io.out(`${JSON.stringify(info)}\n`);
       return 0;
     }
     const lines = [
@@ -31,11 +28,17 @@ export const imageCommand: Command = {
       else lines.push(`  no KHO data in it${info.record.error ? `: ${info.record.error}` : ""}`);
     }
     for (const s of info.kexecSegments) lines.push(`segment: ${s.kind} ${s.pa}+${s.size}`);
-    lines.push(
-      `loads: ${info.totals.loads}, ${info.totals.fileBytes} bytes in the file, ${info.totals.memBytes} bytes of memory`,
-    );
+    const t = info.totals;
+    lines.push(`loads: ${t.loads}, ${t.fileBytes} bytes in the file, ${t.memBytes} bytes of memory`);
     for (const l of info.loads) lines.push(`  paddr ${l.paddr} memsz ${l.memsz} filesz ${l.filesz}`);
-    io.out(`${lines.join("\n")}\n`);
+    inv.io.out(`${lines.join("\n")}\n`);
     return 0;
   },
+};
+
+export const imageCommand: Command = {
+  name: "image",
+  summary: "show a handover image (ELF core file): segments, record, machine, release",
+  example: "kho image info handover.core",
+  subcommands: [infoCommand],
 };

@@ -1,4 +1,4 @@
-import type { Command } from "../command.js";
+import type { Group } from "../command.js";
 import { abiCommand } from "./abi.js";
 import { debugfsCommand } from "./debugfs.js";
 import { fdtCommand } from "./fdt.js";
@@ -6,12 +6,10 @@ import { imageCommand } from "./image.js";
 import { radixCommand } from "./radix.js";
 import { simCommand } from "./sim.js";
 
-/** Every top-level command, in the order `kho help` lists them. */
-export const commands: readonly Command[] = [
-  simCommand,
-  abiCommand,
-  radixCommand,
-  fdtCommand,
-  imageCommand,
-  debugfsCommand,
-];
+/** The root of the command tree; `kho --help` lists its commands in this order. */
+export const kho: Group = {
+  name: "kho",
+  summary: "Kexec HandOver and Live Update simulator (Linux v7.2-rc1)",
+  example: "kho sim --plugin ./my-plugin.mjs",
+  subcommands: [simCommand, abiCommand, radixCommand, fdtCommand, imageCommand, debugfsCommand],
+};

@@ -1,23 +1,24 @@
+import { hex, parseSize } from "@khosim/kho-core";
 import {
   countTree,
   decodeKey,
   encodeKey,
   formatCount,
-  hex,
   KEY_PATTERNS,
   type KeyPattern,
-  parseSize,
   type RadixGeometry,
   radixGeometry,
-} from "@khosim/kho-core";
-import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
-
-const USAGE = [
-  "kho radix geometry [--page-size 4KiB] [--legacy-depth] [--json]",
-  "       kho radix key [--page-size 4KiB] PHYS ORDER",
-  "       kho radix decode [--page-size 4KiB] KEY",
-  "       kho radix count [--page-shift 12] [--pages N] [--order K] [--pattern seq|random|sparse] [--seed S] [--delete-every D] [--hash]",
-].join("\n");
+} from "@khosim/kho-core/radix";
+import {
+  type Command,
+  expectArgs,
+  JSON_OPTION,
+  type Leaf,
+  type OptionValues,
+  optFlag,
+  optString,
+  UsageError,
+} from "../command.js";
 
 /** An unsigned integer as C's strtoull(text, NULL, 0) reads it (0x hex, leading-0 octal, decimal), whole word only. */
 function parseCInteger(text: string, what: string): bigint {
@@ -38,10 +39,12 @@ function smallInteger(text: string, what: string): number {
   return Number(v);
 }
 
-function geometryFrom(p: ReturnType<typeof parseArgs>): RadixGeometry {
-  const size = parseSize(optString(p, "page-size") ?? "4KiB", "--page-size");
-  return radixGeometry(size, { legacyDepth: optFlag(p, "legacy-depth") });
+function geometryFrom(v: OptionValues): RadixGeometry {
+  const size = parseSize(optString(v, "page-size") ?? "4KiB", "--page-size");
+  return radixGeometry(size, { legacyDepth: optFlag(v, "legacy-depth") });
 }
+
+const PAGE_SIZE = { "page-size": { type: "string", arg: "SIZE", help: "4KiB (default), 16KiB or 64KiB" } } as const;
 
 function geometryText(g: RadixGeometry): string {
   const lines = [
@@ -61,60 +64,87 @@ function geometryText(g: RadixGeometry): string {
   return `${lines.join("\n")}\n`;
 }
 
-function geometry(args: readonly string[], io: Io): number {
-  const p = parseArgs(args, ["legacy-depth", "json"]);
-  checkOptions(p, ["page-size", "legacy-depth", "json"]);
-  if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
-  const g = geometryFrom(p);
-  io.out(optFlag(p, "json") ? `${JSON.stringify(g)}\n` : geometryText(g));
-  return 0;
-}
+const geometry: Leaf = {
+  name: "geometry",
+  summary: "depth, table sizes, level shifts and max order of the tree for a page size",
+  args: "",
+  example: "kho radix geometry --page-size 16KiB",
+  options: {
+    ...PAGE_SIZE,
+    "legacy-depth": { type: "boolean", help: "the depth formula before d64b0372760e" },
+    ...JSON_OPTION,
+  },
+  run(inv) {
+    expectArgs(inv, []);
+    const g = geometryFrom(inv.values);
+    inv.io.out(optFlag(inv.values, "json") ? `${JSON.stringify(g)}\n` : geometryText(g));
+    return 0;
+  },
+};
 
-function key(args: readonly string[], io: Io): number {
-  const p = parseArgs(args);
-  checkOptions(p, ["page-size"]);
-  const [phys, order, ...extra] = p.positional;
-  if (phys === undefined || order === undefined || extra.length) throw new UsageError("key needs PHYS and ORDER");
-  const g = geometryFrom(p);
-  io.out(`${hex(encodeKey(g, parseCInteger(phys, "PHYS"), smallInteger(order, "ORDER")))}\n`);
-  return 0;
-}
+const key: Leaf = {
+  name: "key",
+  summary: "the radix key of a physical address and order",
+  args: "PHYS ORDER",
+  example: "kho radix key 0x200000 9",
+  options: PAGE_SIZE,
+  run(inv) {
+    const [phys, order] = expectArgs(inv, ["PHYS", "ORDER"]);
+    const g = geometryFrom(inv.values);
+    inv.io.out(`${hex(encodeKey(g, parseCInteger(phys!, "PHYS"), smallInteger(order!, "ORDER")))}\n`);
+    return 0;
+  },
+};
 
-function decode(args: readonly string[], io: Io): number {
-  const p = parseArgs(args);
-  checkOptions(p, ["page-size"]);
-  const [text, ...extra] = p.positional;
-  if (text === undefined || extra.length) throw new UsageError("decode needs one KEY");
-  const g = geometryFrom(p);
-  const k = parseCInteger(text, "KEY");
-  if (k >= 1n << BigInt(g.keyBits)) throw new UsageError(`KEY ${hex(k)} is wider than ${g.keyBits} bits`);
-  const d = decodeKey(g, Number(k));
-  io.out(`${hex(d.phys)} ${d.order}\n`);
-  return 0;
-}
+const decode: Leaf = {
+  name: "decode",
+  summary: "the physical address and order a radix key stands for",
+  args: "KEY",
+  example: "kho radix decode 0x10000000000001",
+  options: PAGE_SIZE,
+  run(inv) {
+    const [text] = expectArgs(inv, ["KEY"]);
+    const g = geometryFrom(inv.values);
+    const k = parseCInteger(text!, "KEY");
+    if (k >= 1n << BigInt(g.keyBits)) throw new UsageError(`KEY ${hex(k)} is wider than ${g.keyBits} bits`);
+    const d = decodeKey(g, Number(k));
+    inv.io.out(`${hex(d.phys)} ${d.order}\n`);
+    return 0;
+  },
+};
 
-const COUNT_OPTIONS = ["page-shift", "pages", "order", "pattern", "seed", "delete-every", "hash"];
-
-function count(args: readonly string[], io: Io): number {
-  const p = parseArgs(args, ["hash"]);
-  checkOptions(p, COUNT_OPTIONS);
-  if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
-  const pattern = optString(p, "pattern") ?? "seq";
-  if (!(KEY_PATTERNS as readonly string[]).includes(pattern)) throw new UsageError(`unknown pattern ${pattern}`);
-  const num = (name: string, dflt: string): number => smallInteger(optString(p, name) ?? dflt, `--${name}`);
-  const result = countTree({
-    pageShift: num("page-shift", "12"),
-    pages: num("pages", String(2 ** 20)),
-    order: num("order", "0"),
-    pattern: pattern as KeyPattern,
-    seed: parseCInteger(optString(p, "seed") ?? "1", "--seed"),
-    deleteEvery: num("delete-every", "0"),
-  });
-  io.out(`${formatCount(result, optFlag(p, "hash"))}\n`);
-  return 0;
-}
-
-const SUBCOMMANDS: Record<string, (args: readonly string[], io: Io) => number> = { geometry, key, decode, count };
+const count: Leaf = {
+  name: "count",
+  summary: "node pages and walk hash for a key stream, as the C reference's `radix_ref count` prints them",
+  args: "",
+  example: "kho radix count --pages 100000 --pattern random --hash",
+  options: {
+    "page-shift": { type: "string", arg: "N", help: "12 (default), 14 or 16" },
+    pages: { type: "string", arg: "N", help: "keys in the stream (default 2^20)" },
+    order: { type: "string", arg: "K", help: "order of every key (default 0)" },
+    pattern: { type: "string", arg: "P", help: `key pattern: ${KEY_PATTERNS.join(", ")} (default seq)` },
+    seed: { type: "string", arg: "S", help: "seed of the random patterns (default 1)" },
+    "delete-every": { type: "string", arg: "D", help: "delete every D-th key after adding (default 0: none)" },
+    hash: { type: "boolean", help: "also print the walk hash" },
+  },
+  run(inv) {
+    expectArgs(inv, []);
+    const v = inv.values;
+    const pattern = optString(v, "pattern") ?? "seq";
+    if (!(KEY_PATTERNS as readonly string[]).includes(pattern)) throw new UsageError(`unknown pattern ${pattern}`);
+    const num = (name: string, dflt: string): number => smallInteger(optString(v, name) ?? dflt, `--${name}`);
+    const result = countTree({
+      pageShift: num("page-shift", "12"),
+      pages: num("pages", String(2 ** 20)),
+      order: num("order", "0"),
+      pattern: pattern as KeyPattern,
+      seed: parseCInteger(optString(v, "seed") ?? "1", "--seed"),
+      deleteEvery: num("delete-every", "0"),
+    });
+    inv.io.out(`${formatCount(result, optFlag(v, "hash"))}\n`);
+    return 0;
+  },
+};
 
 /**
  * `kho radix`: a calculator for the preserved-memory radix tree. `count`
@@ -123,12 +153,6 @@ const SUBCOMMANDS: Record<string, (args: readonly string[], io: Io) => number> =
 export const radixCommand: Command = {
   name: "radix",
   summary: "radix tree geometry, key encode/decode, and node counts for the reference's key streams",
-  usage: USAGE,
-  run(args, io) {
-    const [sub, ...rest] = args;
-    const fn = sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-    if (fn === undefined)
-      throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
-    return fn(rest, io);
-  },
+  example: "kho radix key 0x200000 9 --page-size 4KiB",
+  subcommands: [geometry, key, decode, count],
 };

@@ -1,25 +1,25 @@
 import { formatReport, runScenario } from "@khosim/kho-core";
-import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
+import { type Command, expectArgs, JSON_OPTION, optFlag } from "../command.js";
+import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 import { defaultScenario } from "../scenarios/default.js";
 
 export const simCommand: Command = {
   name: "sim",
   summary: "run a live-update chain on a simulated machine and print its report",
-  usage: "kho sim [--json]",
-  run(args, io) {
-    const p = parseArgs(args, ["json"]);
-    checkOptions(p, ["json"]);
-    if (p.positional.length)
-      throw new UsageError("scenario files are not supported yet; run without arguments for the built-in chain");
-    const result = runScenario(defaultScenario);
-    if (optFlag(p, "json")) io.out(`${JSON.stringify(result, null, 2)}\n`);
+  args: "",
+  example: "kho sim --plugin examples/counter-plugin --json",
+  options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  async run(inv) {
+    expectArgs(inv, []);
+    const scenario = defaultScenario(await loadPlugins(inv.values));
+    const result = runScenario(scenario);
+    if (optFlag(inv.values, "json")) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");
-      io.out(
-        `scenario ${result.scenario}: ${defaultScenario.description}\nmachine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`,
-      );
-      io.out(result.transitions.map(formatReport).join("\n"));
-      if (result.stopped) io.out("\nchain stopped: a kernel panicked\n");
+      inv.io.out(`scenario ${result.scenario}: ${scenario.description}\n`);
+      inv.io.out(`machine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`);
+      inv.io.out(result.transitions.map(formatReport).join("\n"));
+      if (result.stopped) inv.io.out("\nchain stopped: a kernel panicked\n");
     }
     return result.transitions.some((t) => t.outcome === "panicked") ? 1 : 0;
   },

@@ -1,5 +1,6 @@
 import { KhoError } from "../errors.js";
 import { type AnyField, ArrayField, CharField, IntField } from "./field.js";
+import { abiId } from "./nodes.js";
 import { type AbiSchema, structsOf } from "./schema.js";
 import { type AnyStruct, StructLayout } from "./struct.js";
 import { type AbiPageSize, PageSized } from "./vocabulary.js";
@@ -95,18 +96,23 @@ export interface CHeaderOptions {
 }
 
 /**
- * A self-contained C11 header for one schema: compatible strings and other
- * macros, the structs, and a static_assert on every size and offset so a
- * compiler checks the layout this project computes.
+ * A self-contained C11 header for one version of a schema: compatible
+ * strings and other macros, the structs, and a static_assert on every size
+ * and offset so a compiler checks the layout this project computes. The
+ * include guard names the version (`KHO_ABI_COUNTER_V2_H`), so the headers
+ * of several versions of one node can be included together
+ * (`groupAbiNodes` checks their structs and macros do not clash).
  */
 export function generateCHeader(schema: AbiSchema, opts: CHeaderOptions = {}): string {
   const pageSize = opts.pageSize ?? 4096;
-  const guard = `KHO_ABI_${schema.name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_H`;
+  const guard = `KHO_ABI_${abiId(schema)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "_")}_H`;
   const structs = structClosure(structsOf(schema).map((l) => resolveStruct(l, pageSize)));
   const needsAlign = structs.some((s) => s.members.some((m) => hasSizedChar(m.field)));
   const out = [
     `/* SPDX-License-Identifier: GPL-2.0-only */`,
-    `/* ${schema.title}: generated from the khosim ABI schema "${schema.name}" (PAGE_SIZE ${pageSize}). */`,
+    `/* ${schema.title}: generated from the khosim ABI schema "${abiId(schema)}" (PAGE_SIZE ${pageSize}). */`,
     `#ifndef ${guard}`,
     `#define ${guard}`,
     ``,

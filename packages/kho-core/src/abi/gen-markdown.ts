@@ -1,9 +1,14 @@
 import type { AnyFdtNode, AnyProp } from "./fdt-layout.js";
 import { type AnyField, IntField } from "./field.js";
 import { cString, cStructDecl, resolveStruct, structClosure } from "./gen-c.js";
-import { type AbiSchema, structsOf } from "./schema.js";
+import { type AbiNode, abiId } from "./nodes.js";
+import { type AbiSchema, structsOf, type VersionNote } from "./schema.js";
 import { type AnyStruct, StructLayout } from "./struct.js";
 import { ABI_PAGE_SIZES, PageSized } from "./vocabulary.js";
+
+function heading(level: number): string {
+  return "#".repeat(level);
+}
 
 /** Table cells must not break the row. */
 function cell(text: string | undefined): string {
@@ -24,17 +29,18 @@ function fieldMeaning(f: AnyField): string {
 /** Rows of a struct table; nested structs are flattened so every offset shows. */
 function structRows(s: AnyStruct, base: number, prefix: string): string[] {
   return s.members.flatMap((m) => {
-    const row = `| ${base + m.offset} | ${m.field.size} | ${code(m.field.typeName)} | ${code(prefix + m.name)} | ${cell(fieldMeaning(m.field))} |`;
+    const cells = [base + m.offset, m.field.size, code(m.field.typeName), code(prefix + m.name)];
+    const row = `| ${cells.join(" | ")} | ${cell(fieldMeaning(m.field))} |`;
     return m.field instanceof StructLayout
       ? [row, ...structRows(m.field, base + m.offset, `${prefix}${m.name}.`)]
       : [row];
   });
 }
 
-function structSection(l: AnyStruct | PageSized<AnyStruct>): string[] {
+function structSection(l: AnyStruct | PageSized<AnyStruct>, level: number): string[] {
   const s = resolveStruct(l, 4096);
   const out = [
-    `### struct ${s.name}`,
+    `${heading(level)} struct ${s.name}`,
     ``,
     ...(s.doc === undefined ? [] : [s.doc, ``]),
     `${s.size} bytes, ${s.packed ? "`__packed`" : `not packed, naturally aligned (alignment ${s.align})`}.`,
@@ -54,10 +60,10 @@ function structSection(l: AnyStruct | PageSized<AnyStruct>): string[] {
       ``,
       `| PAGE_SIZE | sizeof | ${differing.map((m) => code(m.name)).join(" | ")} |`,
       `|---|---|${differing.map(() => "---|").join("")}`,
-      ...variants.map(
-        ([ps, v]) =>
-          `| ${ps} | ${v.size} | ${differing.map((m) => code(v.members.find((x) => x.name === m.name)!.field.typeName)).join(" | ")} |`,
-      ),
+      ...variants.map(([ps, v]) => {
+        const types = differing.map((m) => code(v.members.find((x) => x.name === m.name)!.field.typeName));
+        return `| ${ps} | ${v.size} | ${types.join(" | ")} |`;
+      }),
     );
   }
   return out;
@@ -83,9 +89,9 @@ function propRows(node: AnyFdtNode, path: string): string[] {
   return child === undefined ? rows : [...rows, ...propRows(child, `${path === "/" ? "" : path}/${node.childName}`)];
 }
 
-function fdtSection(node: AnyFdtNode): string[] {
+function fdtSection(node: AnyFdtNode, level: number): string[] {
   return [
-    `## FDT layout`,
+    `${heading(level)} FDT layout`,
     ``,
     ...(node.doc === undefined ? [] : [node.doc, ``]),
     "```dts",
@@ -98,41 +104,85 @@ function fdtSection(node: AnyFdtNode): string[] {
   ];
 }
 
-/** The Markdown ABI page of one schema. */
-export function generateMarkdown(schema: AbiSchema): string {
+function historyLines(history: readonly VersionNote[], level: number): string[] {
+  if (history.length === 0) return [];
+  return [
+    ``,
+    `${heading(level)} Version history`,
+    ``,
+    `| Version | Change |`,
+    `|---|---|`,
+    ...history.map((h) => `| ${code(h.version)} | ${cell(h.change)} |`),
+  ];
+}
+
+/**
+ * Facts, `history` (when any), layout, structures, C declaration and
+ * constants of one version; its headings start at `level`.
+ */
+function versionSections(schema: AbiSchema, level: number, history: readonly VersionNote[]): string[] {
   const structs = structsOf(schema);
   const facts: [string, string][] = [];
   if (schema.kind === "subtree") facts.push(["KHO node name", code(schema.name)]);
   facts.push(["Format", schema.format === "fdt" ? "flattened devicetree" : "raw struct"]);
   facts.push(["Compatible", schema.compatible.length === 0 ? "none" : schema.compatible.map(code).join(", ")]);
   facts.push(["Version", schema.version]);
-  const out = [
+  const out = [`| | |`, `|---|---|`, ...facts.map(([k, v]) => `| ${k} | ${v} |`), ...historyLines(history, level)];
+  if (schema.format === "fdt") out.push(``, ...fdtSection(schema.layout as AnyFdtNode, level));
+  if (structs.length > 0) {
+    out.push(``, `${heading(level)} Structures`);
+    for (const s of structs) out.push(``, ...structSection(s, level + 1));
+    const decls = structClosure(structs.map((s) => resolveStruct(s, 4096))).map(cStructDecl);
+    out.push(``, `${heading(level)} C declaration`, ``, "```c", decls.join("\n\n"), "```");
+  }
+  const defines = Object.entries(schema.defines);
+  if (defines.length > 0) {
+    out.push(``, `${heading(level)} Constants`, ``, `| Name | Value |`, `|---|---|`);
+    out.push(...defines.map(([k, v]) => `| ${code(k)} | ${code(typeof v === "string" ? cString(v) : String(v))} |`));
+  }
+  return out;
+}
+
+/** The Markdown ABI page of one schema. */
+export function generateMarkdown(schema: AbiSchema): string {
+  return [
     `# ${schema.title}`,
     ``,
     `<!-- Generated from the ABI schema "${schema.name}"; regenerate with \`npm run docs\`. -->`,
     ``,
     schema.summary,
     ``,
-    `| | |`,
-    `|---|---|`,
-    ...facts.map(([k, v]) => `| ${k} | ${v} |`),
-  ];
-  if (schema.history.length > 0) {
-    out.push(``, `## Version history`, ``, `| Version | Change |`, `|---|---|`);
-    out.push(...schema.history.map((h) => `| ${code(h.version)} | ${cell(h.change)} |`));
-  }
-  if (schema.format === "fdt") out.push(``, ...fdtSection(schema.layout as AnyFdtNode));
-  if (structs.length > 0) {
-    out.push(``, `## Structures`);
-    for (const s of structs) out.push(``, ...structSection(s));
-    const decls = structClosure(structs.map((s) => resolveStruct(s, 4096))).map(cStructDecl);
-    out.push(``, `## C declaration`, ``, "```c", decls.join("\n\n"), "```");
-  }
-  const defines = Object.entries(schema.defines);
-  if (defines.length > 0) {
-    out.push(``, `## Constants`, ``, `| Name | Value |`, `|---|---|`);
-    out.push(...defines.map(([k, v]) => `| ${code(k)} | ${code(typeof v === "string" ? cString(v) : String(v))} |`));
-  }
-  out.push(``);
-  return out.join("\n");
+    ...versionSections(schema, 2, schema.history),
+    ``,
+  ].join("\n");
+}
+
+/**
+ * The page of one KHO node: a single-version node is that version's page;
+ * with several, a table of versions, the history (each version's notes,
+ * once, oldest first), then every version in a section of its own.
+ */
+export function generateNodeMarkdown(node: AbiNode): string {
+  if (node.versions.length === 1) return generateMarkdown(node.versions[0]!);
+  const newest = node.versions.at(-1)!;
+  // Histories are usually cumulative (v2 repeats v1's note): each note once, in order of appearance.
+  const notes = new Map(node.versions.flatMap((v) => v.history).map((h) => [`${h.version}\0${h.change}`, h]));
+  const history = [...notes.values()];
+  return [
+    `# ${node.name}: ${node.versions.length} versions`,
+    ``,
+    `<!-- Generated from the ABI schemas of node "${node.name}"; regenerate with \`npm run docs\`. -->`,
+    ``,
+    newest.summary,
+    ``,
+    `| Version | Id | Compatible | Title |`,
+    `|---|---|---|---|`,
+    ...node.versions.map((v) => {
+      const compatible = v.compatible.length === 0 ? "none" : v.compatible.map(code).join(", ");
+      return `| ${v.version} | ${code(abiId(v))} | ${compatible} | ${cell(v.title)} |`;
+    }),
+    ...historyLines(history, 2),
+    ...node.versions.flatMap((v) => [``, `## ${v.title} (${code(abiId(v))})`, ``, ...versionSections(v, 3, [])]),
+    ``,
+  ].join("\n");
 }

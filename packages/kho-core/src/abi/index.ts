@@ -1,3 +1,9 @@
+/**
+ * Generators (Markdown, C header, JSON Schema) and the layouts KHO itself hands over.
+ *
+ * @module @khosim/kho-core/abi
+ */
+
 // The vocabulary
 
 export * from "./block.js";
@@ -10,6 +16,7 @@ export * from "./gen-json.js";
 export * from "./gen-markdown.js";
 // Core layouts, one module per kernel ABI header
 export * from "./kexec-handover.js";
+export * from "./nodes.js";
 export * from "./schema.js";
 export * from "./scratch.js";
 export * from "./struct.js";

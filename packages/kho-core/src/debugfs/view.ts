@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/kexec-handover.js";
 import { isKhoError } from "../errors.js";
 import { be32 } from "../fdt/header.js";
 import { findProp, getName, subnodes } from "../fdt/ro.js";
+import { pathInside, unsafeSegment } from "../fs/paths.js";
 import type { Kernel } from "../kexec/kernel.js";
 import type { KhoScratch } from "../kho/scratch.js";
 import { hex } from "../units.js";
@@ -33,6 +34,18 @@ function u64le(v: Uint8Array): bigint {
 }
 
 /**
+ * debugfs creates one file per subtree under `sub_fdts/`; a name that is
+ * not one path component (empty, `.`, `..`, with `/`) makes
+ * debugfs_create_blob fail with EACCES (lookup_one_len refuses it), and
+ * there is no file. On the incoming side kho_in_debugfs_init warns and goes
+ * on; on the outgoing side kho_add_subtree keeps the subtree and only
+ * WARN_ON_ONCEs, a splat without a message line, so nothing is added here.
+ */
+function debugfsRefuses(name: string): boolean {
+  return unsafeSegment(name) !== null;
+}
+
+/**
  * The debugfs tree of a kernel, read now. Nothing exists when KHO is off or
  * kho_init failed. `out/` holds the scratch array, `out/fdt` only on a cold
  * boot (its length fixed at kho_init, so it may be a prefix of the live
@@ -56,7 +69,8 @@ export function debugfsView(kernel: Kernel): DebugfsView {
   );
   // The file is a window of fixed length onto the live page, as a debugfs blob wrapper is.
   if (out.fdtFileLength !== null) files.set("out/fdt", out.fdt.slice(0, out.fdtFileLength));
-  for (const [name, b] of out.subFdts) files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
+  for (const [name, b] of out.subFdts)
+    if (!debugfsRefuses(name)) files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
 
   const kin = kernel.in;
   if (!kin?.active) return { files, warnings };
@@ -96,6 +110,10 @@ export function debugfsView(kernel: Kernel): DebugfsView {
       );
       continue;
     }
+    if (debugfsRefuses(name)) {
+      warnings.push(`KHO: failed to add blob ${name} to debugfs: -EACCES`);
+      continue;
+    }
     try {
       files.set(`in/sub_fdts/${name}`, mem.read(Number(pa), Number(len)));
     } catch (e) {
@@ -110,12 +128,15 @@ export function debugfsView(kernel: Kernel): DebugfsView {
 /**
  * Writes the view under `dir` (which plays `kho/`): `dir/out/fdt`, ...
  * Files are written with the usual mode rather than debugfs's 0400 so a
- * second dump can overwrite the first.
+ * second dump can overwrite the first. Every path is checked before the
+ * first write (`pathInside`), so a view holding a name that would leave
+ * `dir` is refused whole with EINVAL.
  */
 export function writeDebugfs(dir: string, view: DebugfsView): void {
+  // View paths are `/`-separated (`in/sub_fdts/NAME`); each part is checked on its own.
+  const targets = [...view.files].map(([path, bytes]) => [pathInside(dir, ...path.split("/")), bytes] as const);
   mkdirSync(dir, { recursive: true });
-  for (const [path, bytes] of view.files) {
-    const target = join(dir, path);
+  for (const [target, bytes] of targets) {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, bytes);
   }

@@ -1,3 +1,9 @@
+/**
+ * libfdt-exact DTB checking, reading and writing; dtc-exact DTS.
+ *
+ * @module @khosim/kho-core/fdt
+ */
+
 export { toCanon } from "./canon.js";
 export { checkFdtHeader, checkFull, fdtHeaderSize, fdtVerdict } from "./check.js";
 export * from "./constants.js";

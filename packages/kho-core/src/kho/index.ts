@@ -1,3 +1,9 @@
+/**
+ * KhoOut (outgoing), KhoIn (incoming) and scratch sizing.
+ *
+ * @module @khosim/kho-core/kho
+ */
+
 export * from "./in.js";
 export * from "./out.js";
 export * from "./scratch.js";

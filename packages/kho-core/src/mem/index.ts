@@ -1,3 +1,9 @@
+/**
+ * Sparse physical memory, poison and the page allocator.
+ *
+ * @module @khosim/kho-core/mem
+ */
+
 export * from "./alloc.js";
 export * from "./geometry.js";
 export * from "./intervals.js";

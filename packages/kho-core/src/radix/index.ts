@@ -1,3 +1,9 @@
+/**
+ * The preserved-memory radix tree and the reference's key streams.
+ *
+ * @module @khosim/kho-core/radix
+ */
+
 export * from "./geometry.js";
 export * from "./stream.js";
 export * from "./tree.js";

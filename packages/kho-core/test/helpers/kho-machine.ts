@@ -1,14 +1,7 @@
 import { expect } from "vitest";
-import {
-  type Errno,
-  type Folio,
-  type Kernel,
-  KhoError,
-  type KhoIn,
-  type KhoOut,
-  Machine,
-  type MachineSpec,
-} from "../../src/index.js";
+import { type Errno, KhoError } from "../../src/errors.js";
+import { type Kernel, Machine, type MachineSpec } from "../../src/kexec/index.js";
+import type { Folio, KhoIn, KhoOut } from "../../src/kho/index.js";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;

@@ -1,17 +1,9 @@
-import {
-  FdtSw,
-  type Folio,
-  findProp,
-  getOrder,
-  type Kernel,
-  KhoError,
-  type KhoVmalloc,
-  kho_vmalloc,
-  nodeCheckCompatible,
-  pathOffset,
-  VM_ALLOC,
-  type VmArea,
-} from "../../src/index.js";
+import { kho_vmalloc } from "../../src/abi/index.js";
+import { KhoError } from "../../src/errors.js";
+import { FdtSw, findProp, nodeCheckCompatible, pathOffset } from "../../src/fdt/index.js";
+import type { Kernel } from "../../src/kexec/index.js";
+import { type Folio, type KhoVmalloc, VM_ALLOC, type VmArea } from "../../src/kho/index.js";
+import { getOrder } from "../../src/mem/index.js";
 import { csumPartial, le32, outOf, type Rng } from "./kho-machine.js";
 
 /** The scenario of the kernel's KHO test module (spec 11), rebuilt on the simulator. */

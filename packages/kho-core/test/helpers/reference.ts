@@ -1,5 +1,5 @@
 import { runReference } from "../../src/bench/reference.js";
-import type { CountSpec } from "../../src/index.js";
+import type { CountSpec } from "../../src/radix/index.js";
 
 export { referenceBinary, runReference } from "../../src/bench/reference.js";
 
