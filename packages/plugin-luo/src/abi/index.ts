@@ -1,0 +1,2 @@
+export * from "./luo.js";
+export * from "./memfd.js";

@@ -1,0 +1,200 @@
+import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { LIVEUPDATE_SESSION_NAME_LENGTH, luo_file_set_ser, luo_session_ser } from "./abi/index.js";
+import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import { type LuoFileEntry, type LuoFileHandlers, LuoFileSet } from "./luo_file.js";
+import type { LuoFlbRegistry } from "./luo_flb.js";
+
+/** A session read from a form other than the block chain (the luo-v1 FDT reader). */
+export interface HandedOverSession {
+  readonly name: string;
+  readonly files: readonly LuoFileEntry[];
+}
+
+/** One session (struct luo_session): a name and its files. */
+export class LuoSession {
+  /** Incoming sessions only: retrieved by userspace. */
+  retrieved = false;
+
+  constructor(
+    readonly name: string,
+    readonly incoming: boolean,
+    readonly files: LuoFileSet,
+  ) {}
+}
+
+export interface LuoSessionOptions {
+  /**
+   * Check for a duplicate name before growing the block set, so a refused
+   * create never leaves an empty block behind (spec B.6). Off by default:
+   * rc1 grows first.
+   */
+  readonly strict?: boolean;
+}
+
+/**
+ * luo_session.c: the outgoing sessions (a list and a block set of
+ * `struct luo_session_ser` kept one entry per session), the incoming ones
+ * restored from the previous kernel's chain, reboot serialisation and
+ * its rollback, and the serialisation lock that refuses every later
+ * mutation.
+ */
+export class LuoSessions {
+  readonly outgoing: LuoSession[] = [];
+  readonly incoming: LuoSession[] = [];
+  readonly blocks: KhoBlockSet;
+  /** The incoming session chain, adopted at early boot, freed after deserialisation. */
+  readonly incomingBlocks: KhoBlockSet;
+  /** luo_session_serialize_rwsem held for write: set for good by a successful reboot serialisation. */
+  serialized = false;
+  #deserialized: { error: KhoError | null } | null = null;
+  #legacy: readonly HandedOverSession[] | null = null;
+  /** Name indexes: the kernel scans its lists; a simulated 100 000-session set cannot. */
+  readonly #outgoingByName = new Map<string, LuoSession>();
+  readonly #incomingByName = new Map<string, LuoSession>();
+
+  constructor(
+    private readonly env: LuoEnv,
+    private readonly handlers: LuoFileHandlers,
+    private readonly flbs: LuoFlbRegistry,
+    private readonly opts: LuoSessionOptions = {},
+  ) {
+    const log = (line: string, level: "info" | "warn" | "err") => env.log[level](line);
+    this.blocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
+    this.incomingBlocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
+  }
+
+  #checkMutable(): void {
+    // The kernel blocks on the rwsem forever; the simulator refuses instead.
+    if (this.serialized)
+      throw new KhoError("EBUSY", "sessions are serialised for the kexec: the session lock is held for write");
+  }
+
+  #newFileSet(): LuoFileSet {
+    return new LuoFileSet(this.env, this.handlers, this.flbs);
+  }
+
+  /**
+   * luo_session_create: grow the session set to count + 1, then look for a
+   * duplicate name (EEXIST). rc1 keeps the grown block on EEXIST; `strict`
+   * checks first.
+   */
+  create(name: string): LuoSession {
+    this.#checkMutable();
+    const dup = () => this.#outgoingByName.has(name);
+    if (this.opts.strict && dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
+    this.blocks.grow(this.outgoing.length + 1);
+    if (dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
+    const s = new LuoSession(name, false, this.#newFileSet());
+    this.outgoing.push(s);
+    this.#outgoingByName.set(name, s);
+    return s;
+  }
+
+  /** Closing an outgoing session: its files unpreserved newest first, then it leaves the set. */
+  close(s: LuoSession): void {
+    this.#checkMutable();
+    s.files.unpreserveAll();
+    this.outgoing.splice(this.outgoing.lastIndexOf(s), 1);
+    this.#outgoingByName.delete(s.name);
+    this.blocks.shrink(this.outgoing.length);
+  }
+
+  /**
+   * luo_session_setup_incoming: adopt the previous kernel's session chain.
+   * Errors are fatal to the caller (the kernel panics).
+   */
+  setupIncoming(sessionsPa: number): void {
+    this.incomingBlocks.restore(sessionsPa);
+  }
+
+  /** Sessions an older form handed over, deserialised at the first open like the chain would be. */
+  adoptHandedOver(sessions: readonly HandedOverSession[]): void {
+    this.#legacy = sessions;
+  }
+
+  #add(name: string, where: string): LuoSession {
+    if (this.#incomingByName.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
+    const s = new LuoSession(name, true, this.#newFileSet());
+    this.incoming.push(s);
+    this.#incomingByName.set(name, s);
+    return s;
+  }
+
+  /**
+   * luo_session_deserialize, once per boot (the first open of the device):
+   * one session per entry (a name without NUL cut to 63 bytes; a duplicate
+   * EEXIST), its file chain restored and read. The session blocks are then
+   * given back. The result, success or the first error, is cached.
+   */
+  deserialize(): void {
+    if (this.#deserialized) {
+      if (this.#deserialized.error) throw this.#deserialized.error;
+      return;
+    }
+    this.#deserialized = { error: null };
+    try {
+      for (const h of this.#legacy ?? []) this.#add(h.name, h.name).files.adopt(h.files);
+      const it = this.incomingBlocks.iterator();
+      const mem = this.env.mem;
+      for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
+        const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), hex(slot));
+        const fs = luo_file_set_ser.readAt(mem, slot + luo_session_ser.offsetOf("file_set_ser"));
+        s.files.deserialize(Number(fs.files), fs.count);
+      }
+      this.incomingBlocks.destroy();
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      this.#deserialized.error = e;
+      throw e;
+    }
+  }
+
+  /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ENOENT unknown, EINVAL already retrieved. */
+  retrieve(name: string): LuoSession {
+    this.#checkMutable();
+    const s = this.#incomingByName.get(name);
+    if (!s) throw new KhoError("ENOENT", `no incoming session "${name}"`, name);
+    if (s.retrieved) throw new KhoError("EINVAL", `session "${name}" already retrieved`, name);
+    s.retrieved = true;
+    return s;
+  }
+
+  /** Finishing an incoming session: its files finish; then it is gone. */
+  finish(s: LuoSession): void {
+    s.files.finish();
+    this.incoming.splice(this.incoming.indexOf(s), 1);
+    this.#incomingByName.delete(s.name);
+  }
+
+  /**
+   * luo_session_serialize (reboot): under the lock, `*sessionsPa` = 0, then
+   * each session in list order gets a block slot, its files frozen and its
+   * name; the chain head is published when there was at least one session.
+   * On failure every earlier session is unfrozen, its name and file_set_ser
+   * zeroed, the lock released and the error returned.
+   */
+  serialize(sessionsPaAt: number): void {
+    this.#checkMutable();
+    const mem = this.env.mem;
+    mem.writeU64(sessionsPaAt, 0);
+    const it = this.blocks.iterator();
+    const done: { s: LuoSession; slot: number }[] = [];
+    try {
+      for (const s of this.outgoing) {
+        const slot = it.reserveEntry();
+        if (slot === null) throw new KhoError("ENOSPC", "session block set is full");
+        s.files.freeze(slot + luo_session_ser.offsetOf("file_set_ser"));
+        writeCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH, s.name);
+        done.push({ s, slot });
+      }
+    } catch (e) {
+      for (const { s, slot } of done.reverse()) {
+        s.files.unfreeze();
+        mem.zero(slot, luo_session_ser.size);
+      }
+      throw e;
+    }
+    if (this.outgoing.length > 0) mem.writeU64(sessionsPaAt, this.blocks.headPa);
+    this.serialized = true;
+  }
+}
