@@ -106,7 +106,7 @@ function idOf(fh: LiveupdateFileHandler, file: LiveFile): unknown {
  */
 export class LuoFileSet {
   readonly files: LuoFile[] = [];
-  readonly blocks: KhoBlockSet;
+  #blocks: KhoBlockSet | null = null;
   /** Token index: the kernel scans the list; 100 000 files need a map. */
   readonly #byToken = new Map<bigint, LuoFile>();
 
@@ -114,10 +114,14 @@ export class LuoFileSet {
     private readonly env: LuoEnv,
     private readonly handlers: LuoFileHandlers,
     private readonly flbs: LuoFlbRegistry,
-  ) {
-    this.blocks = new KhoBlockSet(blockBackend(env), luo_file_ser.size, {
-      log: (line, level) => env.log[level](line),
+  ) {}
+
+  /** The block set of `struct luo_file_ser`, made on first use: most sessions of a large set have no files. */
+  get blocks(): KhoBlockSet {
+    this.#blocks ??= new KhoBlockSet(blockBackend(this.env), luo_file_ser.size, {
+      log: (line, level) => this.env.log[level](line),
     });
+    return this.#blocks;
   }
 
   get count(): number {
@@ -204,7 +208,7 @@ export class LuoFileSet {
       this.#pop();
       this.blocks.shrink(this.count);
     }
-    this.blocks.destroy();
+    this.#blocks?.destroy();
   }
 
   /**
@@ -246,7 +250,7 @@ export class LuoFileSet {
       f.fh.ops.unfreeze?.(this.#args(f));
       f.serializedData = 0n;
     }
-    this.blocks.clear();
+    this.#blocks?.clear();
   }
 
   /**
@@ -254,6 +258,7 @@ export class LuoFileSet {
    * entry; the number of entries must equal the serialised count (EINVAL).
    */
   deserialize(filesPa: number, count: bigint): void {
+    if (filesPa === 0 && count === 0n) return;
     this.blocks.restore(filesPa);
     const it = this.blocks.iterator();
     const entries: LuoFileEntry[] = [];
@@ -322,6 +327,6 @@ export class LuoFileSet {
       this.#pop();
       this.blocks.shrink(this.count);
     }
-    this.blocks.destroy();
+    this.#blocks?.destroy();
   }
 }

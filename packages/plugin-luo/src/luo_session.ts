@@ -39,8 +39,10 @@ export interface LuoSessionOptions {
  * mutation.
  */
 export class LuoSessions {
-  readonly outgoing: LuoSession[] = [];
-  readonly incoming: LuoSession[] = [];
+  /** Outgoing sessions by name, in creation order (the kernel's list). */
+  readonly outgoing = new Map<string, LuoSession>();
+  /** Incoming sessions by name, in chain order. */
+  readonly incoming = new Map<string, LuoSession>();
   readonly blocks: KhoBlockSet;
   /** The incoming session chain, adopted at early boot, freed after deserialisation. */
   readonly incomingBlocks: KhoBlockSet;
@@ -48,9 +50,6 @@ export class LuoSessions {
   serialized = false;
   #deserialized: { error: KhoError | null } | null = null;
   #legacy: readonly HandedOverSession[] | null = null;
-  /** Name indexes: the kernel scans its lists; a simulated 100 000-session set cannot. */
-  readonly #outgoingByName = new Map<string, LuoSession>();
-  readonly #incomingByName = new Map<string, LuoSession>();
 
   constructor(
     private readonly env: LuoEnv,
@@ -80,13 +79,13 @@ export class LuoSessions {
    */
   create(name: string): LuoSession {
     this.#checkMutable();
-    const dup = () => this.#outgoingByName.has(name);
+    // The kernel scans its list; a map keeps 100 000 sessions fast and finds the same.
+    const dup = () => this.outgoing.has(name);
     if (this.opts.strict && dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
-    this.blocks.grow(this.outgoing.length + 1);
+    this.blocks.grow(this.outgoing.size + 1);
     if (dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
     const s = new LuoSession(name, false, this.#newFileSet());
-    this.outgoing.push(s);
-    this.#outgoingByName.set(name, s);
+    this.outgoing.set(name, s);
     return s;
   }
 
@@ -94,9 +93,8 @@ export class LuoSessions {
   close(s: LuoSession): void {
     this.#checkMutable();
     s.files.unpreserveAll();
-    this.outgoing.splice(this.outgoing.lastIndexOf(s), 1);
-    this.#outgoingByName.delete(s.name);
-    this.blocks.shrink(this.outgoing.length);
+    this.outgoing.delete(s.name);
+    this.blocks.shrink(this.outgoing.size);
   }
 
   /**
@@ -113,10 +111,9 @@ export class LuoSessions {
   }
 
   #add(name: string, where: string): LuoSession {
-    if (this.#incomingByName.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
+    if (this.incoming.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
     const s = new LuoSession(name, true, this.#newFileSet());
-    this.incoming.push(s);
-    this.#incomingByName.set(name, s);
+    this.incoming.set(name, s);
     return s;
   }
 
@@ -138,8 +135,11 @@ export class LuoSessions {
       const mem = this.env.mem;
       for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
         const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), hex(slot));
-        const fs = luo_file_set_ser.readAt(mem, slot + luo_session_ser.offsetOf("file_set_ser"));
-        s.files.deserialize(Number(fs.files), fs.count);
+        const fs = slot + luo_session_ser.offsetOf("file_set_ser");
+        s.files.deserialize(
+          mem.readU64Number(fs + luo_file_set_ser.offsetOf("files")),
+          mem.readU64(fs + luo_file_set_ser.offsetOf("count")),
+        );
       }
       this.incomingBlocks.destroy();
     } catch (e) {
@@ -152,7 +152,7 @@ export class LuoSessions {
   /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ENOENT unknown, EINVAL already retrieved. */
   retrieve(name: string): LuoSession {
     this.#checkMutable();
-    const s = this.#incomingByName.get(name);
+    const s = this.incoming.get(name);
     if (!s) throw new KhoError("ENOENT", `no incoming session "${name}"`, name);
     if (s.retrieved) throw new KhoError("EINVAL", `session "${name}" already retrieved`, name);
     s.retrieved = true;
@@ -162,8 +162,7 @@ export class LuoSessions {
   /** Finishing an incoming session: its files finish; then it is gone. */
   finish(s: LuoSession): void {
     s.files.finish();
-    this.incoming.splice(this.incoming.indexOf(s), 1);
-    this.#incomingByName.delete(s.name);
+    this.incoming.delete(s.name);
   }
 
   /**
@@ -180,7 +179,7 @@ export class LuoSessions {
     const it = this.blocks.iterator();
     const done: { s: LuoSession; slot: number }[] = [];
     try {
-      for (const s of this.outgoing) {
+      for (const s of this.outgoing.values()) {
         const slot = it.reserveEntry();
         if (slot === null) throw new KhoError("ENOSPC", "session block set is full");
         s.files.freeze(slot + luo_session_ser.offsetOf("file_set_ser"));
@@ -194,7 +193,7 @@ export class LuoSessions {
       }
       throw e;
     }
-    if (this.outgoing.length > 0) mem.writeU64(sessionsPaAt, this.blocks.headPa);
+    if (this.outgoing.size > 0) mem.writeU64(sessionsPaAt, this.blocks.headPa);
     this.serialized = true;
   }
 }

@@ -138,7 +138,7 @@ export class LiveupdateUapi {
       if (o.kind === "device") this.luo.deviceOpen = false;
       if (o.kind !== "session") return;
       if (!o.session.incoming) this.luo.sessions.close(o.session);
-      else if (this.luo.sessions.incoming.includes(o.session)) this.luo.sessions.finish(o.session);
+      else if (this.luo.sessions.incoming.get(o.session.name) === o.session) this.luo.sessions.finish(o.session);
     } finally {
       this.#fds.delete(fd);
     }

@@ -195,7 +195,7 @@ describe("LUO checklist (spec §12)", () => {
     expect(calls).toEqual(["freeze 1", "freeze 2", "freeze 3", "unfreeze 2", "unfreeze 1"]);
     const [block] = luo(host).core.sessions.blocks.blocks as [number];
     expect(host.kernel.mem.read(block + 16, 2 * luo_session_ser.size).every((b) => b === 0)).toBe(true);
-    for (const s of luo(host).core.sessions.outgoing)
+    for (const s of luo(host).core.sessions.outgoing.values())
       for (const b of s.files.blocks.blocks) expect(readBlockHeader(host.kernel.mem, b).count).toBe(0n);
     expect(luo(host).core.sessions.serialized).toBe(false);
     refuse = false;
@@ -241,11 +241,11 @@ describe("LUO checklist (spec §12)", () => {
     calls.length = 0;
     expectErrno(() => v.finishSession(s2), "EBUSY");
     expect(calls).toEqual([]);
-    expect(luo(host).core.sessions.incoming.map((x) => x.files.count)).toEqual([2]);
+    expect([...luo(host).core.sessions.incoming.values()].map((x) => x.files.count)).toEqual([2]);
     ready = true;
     v.finishSession(s2);
     expect(calls).toEqual(["finish 0"]);
-    expect(luo(host).core.sessions.incoming).toEqual([]);
+    expect(luo(host).core.sessions.incoming.size).toBe(0);
   });
 
   it("checklist 40: a failed retrieve returns the same error every time without calling the handler again", () => {

@@ -34,7 +34,7 @@ function luoV1Writer(host: () => LiveUpdateHost) {
       prepare(ctx) {
         const core = luo(host()).core;
         const mem = ctx.mem;
-        const sessions = core.sessions.outgoing;
+        const sessions = [...core.sessions.outgoing.values()];
         const header = ctx.kho.allocPreserve(
           luo_session_header_ser.size + Math.max(1, sessions.length) * luo_session_ser.size,
         );
