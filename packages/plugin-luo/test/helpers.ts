@@ -3,6 +3,7 @@ import {
   type ComposedKernel,
   composeKernel,
   KhoError,
+  type KhoPlugin,
   LiveUpdateHost,
   Machine,
   type VersionPin,
@@ -49,12 +50,13 @@ export function kernel(release: string, o: KernelOptions = {}): ComposedKernel {
   });
 }
 
-export function luo(host: LiveUpdateHost): LuoState {
-  return host.context(luoPlugin).state;
+/** LUO's state in the running kernel (`plugin`: a LUO made with other options). */
+export function luo(host: LiveUpdateHost, plugin: KhoPlugin<LuoState> = luoPlugin): LuoState {
+  return host.context(plugin).state;
 }
 
-export function uapi(host: LiveUpdateHost): LiveupdateUapi {
-  return luo(host).uapi;
+export function uapi(host: LiveUpdateHost, plugin: KhoPlugin<LuoState> = luoPlugin): LiveupdateUapi {
+  return luo(host, plugin).uapi;
 }
 
 /** memfd_create + write, installed in the process; returns the fd. */
