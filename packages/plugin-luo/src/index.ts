@@ -14,4 +14,5 @@ export type { LiveupdateFlb, LiveupdateFlbOpArgs, LiveupdateFlbOps } from "./luo
 export type { HandedOverSession, LuoSession, LuoSessionOptions } from "./luo_session.js";
 export { Memfd, memfdCreate, memfdHandler } from "./memfd.js";
 export * from "./plugin.js";
+export * from "./report.js";
 export { LiveupdateUapi } from "./uapi.js";

@@ -106,6 +106,8 @@ function idOf(fh: LiveupdateFileHandler, file: LiveFile): unknown {
  */
 export class LuoFileSet {
   readonly files: LuoFile[] = [];
+  /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
+  readonly handedOver: LuoFile[] = [];
   #blocks: KhoBlockSet | null = null;
   /** Token index: the kernel scans the list; 100 000 files need a map. */
   readonly #byToken = new Map<bigint, LuoFile>();
@@ -132,6 +134,11 @@ export class LuoFileSet {
     this.files.push(f);
     // A chain from another kernel may repeat a token: the first one is found, as in a list scan.
     if (!this.#byToken.has(f.token)) this.#byToken.set(f.token, f);
+  }
+
+  #adoptOne(f: LuoFile): void {
+    this.#push(f);
+    this.handedOver.push(f);
   }
 
   #pop(): void {
@@ -273,7 +280,7 @@ export class LuoFileSet {
     for (const e of entries) {
       const fh = this.handlers.find(e.compatible);
       if (!fh) throw new KhoError("ENOENT", `no file handler "${e.compatible}"`, hex(e.at));
-      this.#push({
+      this.#adoptOne({
         fh,
         token: e.token,
         file: null,

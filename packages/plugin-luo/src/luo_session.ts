@@ -14,6 +14,8 @@ export interface HandedOverSession {
 export class LuoSession {
   /** Incoming sessions only: retrieved by userspace. */
   retrieved = false;
+  /** Incoming sessions only: finished, its files given back. */
+  finished = false;
 
   constructor(
     readonly name: string,
@@ -50,6 +52,8 @@ export class LuoSessions {
   serialized = false;
   #deserialized: { error: KhoError | null } | null = null;
   #legacy: readonly HandedOverSession[] | null = null;
+  /** Every session the previous kernel handed over, in chain order, finished or not (for reports). */
+  readonly handedOver: LuoSession[] = [];
 
   constructor(
     private readonly env: LuoEnv,
@@ -105,6 +109,11 @@ export class LuoSessions {
     this.incomingBlocks.restore(sessionsPa);
   }
 
+  /** Whether the first open deserialised the incoming sessions, and the error it cached if it failed. */
+  get deserialization(): { readonly done: boolean; readonly error: KhoError | null } {
+    return { done: this.#deserialized !== null, error: this.#deserialized?.error ?? null };
+  }
+
   /** Sessions an older form handed over, deserialised at the first open like the chain would be. */
   adoptHandedOver(sessions: readonly HandedOverSession[]): void {
     this.#legacy = sessions;
@@ -114,6 +123,7 @@ export class LuoSessions {
     if (this.incoming.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
     const s = new LuoSession(name, true, this.#newFileSet());
     this.incoming.set(name, s);
+    this.handedOver.push(s);
     return s;
   }
 
@@ -162,6 +172,7 @@ export class LuoSessions {
   /** Finishing an incoming session: its files finish; then it is gone. */
   finish(s: LuoSession): void {
     s.files.finish();
+    s.finished = true;
     this.incoming.delete(s.name);
   }
 

@@ -15,6 +15,7 @@ import { readLuoV1 } from "./luo_fdt_v1.js";
 import type { LiveupdateFileHandler } from "./luo_file.js";
 import type { LiveupdateFlb } from "./luo_flb.js";
 import { memfdHandler } from "./memfd.js";
+import { type LuoHandoverReport, luoHandoverReport } from "./report.js";
 import { LiveupdateUapi } from "./uapi.js";
 
 /**
@@ -63,6 +64,11 @@ export class LuoState {
 
   attach(core: LuoCore): void {
     this.#core = core;
+  }
+
+  /** What the previous kernel's sessions and files became here; `final`: as of the next kexec. */
+  handover(final = false): LuoHandoverReport {
+    return luoHandoverReport(this.core, final);
   }
 }
 
