@@ -35,6 +35,8 @@ describe("kho abi", () => {
     expect(await main(["abi", "list"], io)).toBe(0);
     expect(io.stdout).toContain("kexec-metadata\tsubtree\tstruct\t1\tkexec-metadata-v1\tkexec metadata\n");
     expect(io.stdout).toContain("kho-root\tcore\tfdt\tkho-v4\tkho-v4\tRoot KHO FDT\n");
+    expect(io.stdout).toContain("LUO\tsubtree\tstruct\tluo-v5\tluo-v5\tLive Update Orchestrator\n");
+    expect(io.stdout).toContain("memfd\tsubtree\tstruct\tmemfd-v2\tmemfd-v2\tmemfd file handler (memfd-v2)\n");
     expect(io.stdout.trim().split("\n")).toHaveLength(ALL_ABIS.length);
   });
 
