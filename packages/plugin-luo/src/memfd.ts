@@ -85,8 +85,10 @@ interface Preserved {
   readonly arrayPages: readonly number[];
 }
 
-function preserved(args: LiveupdateFileOpArgs): Preserved {
-  return args.privateData as Preserved;
+/** Address of entry `k` of a folio array spread over `pages`. */
+function folioSlot(pages: readonly number[], k: number, pageSize: number): number {
+  const at = k * memfd_luo_folio_ser.size;
+  return pages[Math.floor(at / pageSize)]! + (at % pageSize);
 }
 
 /**
@@ -119,10 +121,11 @@ function preserve(args: LiveupdateFileOpArgs): void {
         arrayPages.push(pa);
       }
       indices.forEach((index, k) => {
-        const at = arrayPages[Math.floor((k * 16) / ps)]! + ((k * 16) % ps);
+        const at = folioSlot(arrayPages, k, ps);
         const flags = BigInt(MEMFD_LUO_FOLIO_DIRTY | MEMFD_LUO_FOLIO_UPTODATE);
         const pfn = BigInt(memfd.folios.get(index)! / ps);
-        memfd_luo_folio_ser.writeAt(env.mem, at, { pfn_flags: pfn | (flags << 52n), index: BigInt(index) });
+        const pfnFlags = pfn | (flags << BigInt(MEMFD_LUO_FOLIO_PFN_BITS));
+        memfd_luo_folio_ser.writeAt(env.mem, at, { pfn_flags: pfnFlags, index: BigInt(index) });
       });
       array = kho.preserveVmalloc({ nrPages: nr, order: 0, vmFlags: VM_ALLOC, pages: arrayPages });
     }
@@ -144,23 +147,28 @@ function preserve(args: LiveupdateFileOpArgs): void {
   args.privateData = { serPa, array, arrayPages } satisfies Preserved;
 }
 
+/** memfd_luo_unpreserve: with serialized_data zeroed by a rollback it WARNs and leaves everything preserved. */
 function unpreserve(args: LiveupdateFileOpArgs): void {
+  if (args.serializedData === 0n) return;
   const memfd = args.file as Memfd;
   const { env } = args;
   const kho = env.kho();
-  const p = preserved(args);
+  const p = args.privateData as Preserved;
   for (const pa of memfd.folios.values()) kho.unpreserveFolio({ pa, order: 0 });
   if (p.array) kho.unpreserveVmalloc(p.array);
   for (const pa of p.arrayPages) env.alloc.freeBlock(pa, 0);
   kho.unpreserveFree(p.serPa);
 }
 
-/** memfd_luo_freeze: the file position may have moved since preserve. */
+/**
+ * memfd_luo_freeze: the file position may have moved since preserve.
+ * LUO zeroes serialized_data when it rolls a failed reboot back, so a
+ * memfd that went through a rollback can never be frozen again (the
+ * kernel WARNs and returns EINVAL): every later reboot aborts.
+ */
 function freeze(args: LiveupdateFileOpArgs): void {
   const serPa = Number(args.serializedData);
-  // After a rolled-back reboot LUO has zeroed serialized_data; the kernel
-  // would write through phys_to_virt(0). Refusing keeps memory intact.
-  if (serPa === 0) throw new KhoError("EFAULT", "memfd freeze without its serialized struct");
+  if (serPa === 0) throw new KhoError("EINVAL", "memfd_luo_freeze: serialized_data is 0");
   args.env.mem.writeU64(serPa + memfd_luo_ser.offsetOf("pos"), (args.file as Memfd).pos);
 }
 
@@ -186,8 +194,7 @@ function retrieve(args: LiveupdateFileOpArgs): void {
     if (nr * memfd_luo_folio_ser.size > area.nrPages * ps)
       throw new KhoError("EINVAL", `nr_folios ${nr} exceeds its ${area.nrPages}-page array`, hex(serPa));
     for (let k = 0; k < nr; k++) {
-      const at = area.pages[Math.floor((k * 16) / ps)]! + ((k * 16) % ps);
-      const e = memfd_luo_folio_ser.readAt(env.mem, at);
+      const e = memfd_luo_folio_ser.readAt(env.mem, folioSlot(area.pages, k, ps));
       const pfn = Number(e.pfn_flags & PFN_MASK);
       if (pfn === 0) continue;
       const folio = khoIn.restoreFolio(pfn * ps);
@@ -218,7 +225,7 @@ function finish(args: LiveupdateFileOpArgs): void {
     const area = khoIn.restoreVmalloc(ser.folios);
     const ps = env.mem.pageSize;
     for (let k = 0; area && k < Number(ser.nr_folios); k++) {
-      const e = memfd_luo_folio_ser.readAt(env.mem, area.pages[Math.floor((k * 16) / ps)]! + ((k * 16) % ps));
+      const e = memfd_luo_folio_ser.readAt(env.mem, folioSlot(area.pages, k, ps));
       const pfn = Number(e.pfn_flags & PFN_MASK);
       if (pfn !== 0) khoIn.restoreFree(pfn * ps);
     }
