@@ -48,7 +48,7 @@ describe("LUO checklist (spec §12)", () => {
     expect(host.kernel.out!.preserved().some((f) => f.pa === second)).toBe(false);
   });
 
-  it("checklist 30: after reboot serialisation of 52 sessions: counts 51 and 1, block 1 links block 2, block 2 ends", () => {
+  it("checklist 30: 52 sessions serialised: counts 51 and 1, block 1 links block 2, block 2 ends", () => {
     let host: LiveUpdateHost | undefined;
     const seen: { headers: unknown[]; sessionsPa: bigint; lastName: string }[] = [];
     const look = (h: LiveUpdateHost) => {
@@ -174,7 +174,7 @@ describe("LUO checklist (spec §12)", () => {
     });
   });
 
-  it("checklist 37: a failing freeze aborts the kexec, unfreezes earlier files and sessions, zeroes them, allows a retry", () => {
+  it("checklist 37: a failing freeze aborts the kexec, unfreezes and zeroes what came before, allows a retry", () => {
     const calls: string[] = [];
     let refuse = true;
     const fh = tokenHandler("test-token-v1", { calls, freezeFails: (f) => refuse && f.value === 3n });
@@ -266,7 +266,7 @@ describe("LUO checklist (spec §12)", () => {
     expect(calls).toEqual(["retrieve", "finish -5"]);
   });
 
-  it("checklist 41: only files of a handler linked to an FLB count; the count is serialised; unused FLBs are not", () => {
+  it("checklist 41: only files of a handler linked to an FLB count; the count is serialised; unused FLBs not", () => {
     const events: string[] = [];
     const flb = (compatible: string): LiveupdateFlb => ({
       compatible,
@@ -349,7 +349,7 @@ describe("LUO checklist (spec §12)", () => {
     expect(luo_flb_header_ser.readAt(host.kernel.mem, page).count).toBe(0n);
   });
 
-  it('checklist 42: a 64-byte name without NUL and "" are EINVAL; a 63-char name succeeds and GET_NAME returns it', () => {
+  it('checklist 42: 64 name bytes without NUL and "" are EINVAL; a 63-char name works, GET_NAME returns it', () => {
     const host = boot();
     const u = uapi(host);
     const dev = u.open();

@@ -17,7 +17,7 @@ function memfdOf(host: LiveUpdateHost, fd: number): Memfd {
 }
 
 describe("memfd file handler (memfd-v2)", () => {
-  it("restores contents over several pages with a hole, size, position and seals; the struct and folio array are byte-exact", () => {
+  it("restores contents with a hole, size, position and seals; struct and folio array are byte-exact", () => {
     let host: LiveUpdateHost | undefined;
     const seen: { ser: unknown; folios: unknown[] }[] = [];
     const look = definePlugin({
@@ -100,7 +100,7 @@ describe("memfd file handler (memfd-v2)", () => {
     expect(pages.every((pa) => host.kernel.alloc.isFree(pa))).toBe(true);
   });
 
-  it("hazard: after a rolled-back reboot a memfd cannot be frozen again (serialized_data 0), so every retry aborts", () => {
+  it("hazard: after a rolled-back reboot a memfd cannot be frozen again (serialized_data 0)", () => {
     let refuse = true;
     const fh = tokenHandler("test-token-v1", { freezeFails: () => refuse });
     const host = boot({ plugins: [handlerPlugin("test-fh", fh)] });

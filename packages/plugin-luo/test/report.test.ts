@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boot, expectErrno, handlerPlugin, kernel, luo, memfdWith, TokenFile, tokenHandler, uapi } from "./helpers.js";
 
 describe("LUO hand-over report", () => {
-  it("names every handed-over session and file: restored, lost (with the reason), pending, and the owning handler", () => {
+  it("names every handed-over session and file: restored, lost with the reason, and the owning handler", () => {
     const ok = tokenHandler("test-token-v1");
     const host = boot({ plugins: [handlerPlugin("test-fh", ok)] });
     const u = uapi(host);

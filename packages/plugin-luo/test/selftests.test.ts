@@ -23,7 +23,7 @@ describe("selftests/liveupdate across a kexec", () => {
     expect(r.anomalies).toEqual([]);
   });
 
-  it("luo_multi_session: two empty sessions, one with one memfd, one with two; all retrieved, verified, finished", () => {
+  it("luo_multi_session: two empty sessions, one with one memfd, one with two; all retrieved and finished", () => {
     const host = boot();
     const u = uapi(host);
     const dev = u.open();
