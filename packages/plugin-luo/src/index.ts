@@ -1,6 +1,7 @@
 export * from "./abi/index.js";
 export * from "./actions.js";
 export type { LuoEnv } from "./env.js";
+export * from "./inspect.js";
 export { LuoCore, luoRestorePanic } from "./luo_core.js";
 export { type LuoV1State, readLuoV1 } from "./luo_fdt_v1.js";
 export type {
