@@ -1,5 +1,6 @@
 export * from "./luo.js";
 export * from "./memfd.js";
+export * from "./uapi.js";
 
 import { luoV5 } from "./luo.js";
 import { memfdV2 } from "./memfd.js";
