@@ -78,7 +78,7 @@ describe("/dev/liveupdate ioctls on raw argument buffers", () => {
     const full = arg(72, 72);
     u.ioctl(s, LIVEUPDATE_SESSION_GET_NAME, full);
     expect(new TextDecoder().decode(full.subarray(8, 30))).toBe("a-longer-session-name\0");
-    expectErrno(() => u.ioctl(s, LIVEUPDATE_SESSION_GET_NAME, arg(72, 72, withName("junk"))), "E2BIG");
+    expectErrno(() => u.ioctl(s, LIVEUPDATE_SESSION_GET_NAME, arg(72, 72, withName("x".repeat(20)))), "E2BIG");
     expectErrno(
       () =>
         u.ioctl(
