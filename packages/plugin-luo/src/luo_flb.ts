@@ -72,11 +72,13 @@ export class LuoFlbRegistry {
   }
 
   /**
-   * liveupdate_register_flb. The handler must be registered (checked by the
-   * caller); linking the same FLB twice, or another FLB with a known
+   * liveupdate_register_flb. All four ops are required (EINVAL); the handler
+   * must be registered (checked by the caller, EINVAL); linking the same FLB twice, or another FLB with a known
    * compatible, is EEXIST; a new FLB past LUO_FLB_MAX is ENOSPC.
    */
   register(fh: LiveupdateFileHandler, flb: LiveupdateFlb): void {
+    for (const op of ["preserve", "unpreserve", "retrieve", "finish"] as const)
+      if (typeof flb.ops[op] !== "function") throw new KhoError("EINVAL", `FLB lacks ${op}`, flb.compatible);
     const links = this.#links.get(fh) ?? [];
     if (links.includes(flb)) throw new KhoError("EEXIST", `FLB ${flb.compatible} already linked`, fh.compatible);
     const known = this.#flbs.find((f) => f.compatible === flb.compatible);

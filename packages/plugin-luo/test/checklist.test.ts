@@ -379,7 +379,7 @@ describe("LUO checklist (spec §12)", () => {
 });
 
 describe("LUO registration and device errors", () => {
-  it("a handler missing a required op is EINVAL, a duplicate compatible EEXIST, LUO disabled EOPNOTSUPP", () => {
+  it("a handler or FLB missing a required op is EINVAL, so is an FLB for an unregistered handler; duplicates EEXIST", () => {
     const host = boot();
     const core = luo(host).core;
     const fh = tokenHandler("test-token-v1");
@@ -388,6 +388,12 @@ describe("LUO registration and device errors", () => {
     const { finish: _f, ...partial } = fh.ops;
     expectErrno(
       () => core.registerFileHandler({ compatible: "x-v1", ops: partial as unknown as typeof fh.ops }),
+      "EINVAL",
+    );
+    const flb = { compatible: "f-v1", ops: { preserve() {}, unpreserve() {}, retrieve() {} } };
+    expectErrno(() => core.registerFlb(fh, flb as unknown as LiveupdateFlb), "EINVAL");
+    expectErrno(
+      () => core.registerFlb(tokenHandler("unregistered-v1"), { ...flb, ops: { ...flb.ops, finish() {} } }),
       "EINVAL",
     );
     const off = new LiveUpdateHost(machine());
