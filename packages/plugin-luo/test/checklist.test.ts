@@ -379,7 +379,7 @@ describe("LUO checklist (spec §12)", () => {
 });
 
 describe("LUO registration and device errors", () => {
-  it("a handler or FLB missing a required op is EINVAL, so is an FLB for an unregistered handler; duplicates EEXIST", () => {
+  it("a handler or FLB lacking an op, or an FLB on an unregistered handler, is EINVAL; duplicates EEXIST", () => {
     const host = boot();
     const core = luo(host).core;
     const fh = tokenHandler("test-token-v1");
