@@ -16,12 +16,19 @@ export class LuoSession {
   retrieved = false;
   /** Incoming sessions only: finished, its files given back. */
   finished = false;
+  #files: LuoFileSet | null = null;
 
   constructor(
     readonly name: string,
     readonly incoming: boolean,
-    readonly files: LuoFileSet,
+    private readonly newFileSet: () => LuoFileSet,
   ) {}
+
+  /** The session's files, made on first use: a 510 000-session set need not hold 510 000 empty ones. */
+  get files(): LuoFileSet {
+    this.#files ??= this.newFileSet();
+    return this.#files;
+  }
 }
 
 export interface LuoSessionOptions {
@@ -72,9 +79,7 @@ export class LuoSessions {
       throw new KhoError("EBUSY", "sessions are serialised for the kexec: the session lock is held for write");
   }
 
-  #newFileSet(): LuoFileSet {
-    return new LuoFileSet(this.env, this.handlers, this.flbs);
-  }
+  readonly #newFileSet = (): LuoFileSet => new LuoFileSet(this.env, this.handlers, this.flbs);
 
   /**
    * luo_session_create: grow the session set to count + 1, then look for a
@@ -88,7 +93,7 @@ export class LuoSessions {
     if (this.opts.strict && dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
     this.blocks.grow(this.outgoing.size + 1);
     if (dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
-    const s = new LuoSession(name, false, this.#newFileSet());
+    const s = new LuoSession(name, false, this.#newFileSet);
     this.outgoing.set(name, s);
     return s;
   }
@@ -121,7 +126,7 @@ export class LuoSessions {
 
   #add(name: string, where: string): LuoSession {
     if (this.incoming.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
-    const s = new LuoSession(name, true, this.#newFileSet());
+    const s = new LuoSession(name, true, this.#newFileSet);
     this.incoming.set(name, s);
     this.handedOver.push(s);
     return s;
