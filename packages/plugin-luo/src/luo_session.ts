@@ -73,8 +73,12 @@ export class LuoSessions {
     this.incomingBlocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
   }
 
-  #checkMutable(): void {
-    // The kernel blocks on the rwsem forever; the simulator refuses instead.
+  /**
+   * luo_session_serialize_rwsem taken for read, as every session operation
+   * does. After a successful serialisation the kernel blocks there forever;
+   * the simulator refuses with EBUSY instead.
+   */
+  readLock(): void {
     if (this.serialized)
       throw new KhoError("EBUSY", "sessions are serialised for the kexec: the session lock is held for write");
   }
@@ -87,7 +91,7 @@ export class LuoSessions {
    * checks first.
    */
   create(name: string): LuoSession {
-    this.#checkMutable();
+    this.readLock();
     // The kernel scans its list; a map keeps 100 000 sessions fast and finds the same.
     const dup = () => this.outgoing.has(name);
     if (this.opts.strict && dup()) throw new KhoError("EEXIST", `session "${name}" exists`, name);
@@ -100,7 +104,7 @@ export class LuoSessions {
 
   /** Closing an outgoing session: its files unpreserved newest first, then it leaves the set. */
   close(s: LuoSession): void {
-    this.#checkMutable();
+    this.readLock();
     s.files.unpreserveAll();
     this.outgoing.delete(s.name);
     this.blocks.shrink(this.outgoing.size);
@@ -166,7 +170,7 @@ export class LuoSessions {
 
   /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ENOENT unknown, EINVAL already retrieved. */
   retrieve(name: string): LuoSession {
-    this.#checkMutable();
+    this.readLock();
     const s = this.incoming.get(name);
     if (!s) throw new KhoError("ENOENT", `no incoming session "${name}"`, name);
     if (s.retrieved) throw new KhoError("EINVAL", `session "${name}" already retrieved`, name);
@@ -189,7 +193,7 @@ export class LuoSessions {
    * zeroed, the lock released and the error returned.
    */
   serialize(sessionsPaAt: number): void {
-    this.#checkMutable();
+    this.readLock();
     const mem = this.env.mem;
     mem.writeU64(sessionsPaAt, 0);
     const it = this.blocks.iterator();

@@ -79,11 +79,6 @@ export class LiveupdateUapi {
     return o.session;
   }
 
-  #unlessSerialised(): void {
-    if (this.luo.sessions.serialized)
-      throw new KhoError("EBUSY", "sessions are serialised for the kexec: the session lock is held for write");
-  }
-
   /** The device's ioctls (luo_ioctl_ops), indexed from LIVEUPDATE_CMD_BASE. */
   readonly #deviceOps: readonly IoctlOp[] = [
     {
@@ -203,7 +198,7 @@ export class LiveupdateUapi {
   /** LIVEUPDATE_IOCTL_CREATE_SESSION: a name of 1 to 63 bytes (EINVAL), unique (EEXIST). */
   createSession(devFd: number, name: string): number {
     this.#device(devFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     const len = new TextEncoder().encode(name).length;
     if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH || name.includes("\0"))
       throw new KhoError("EINVAL", `session name of ${len} bytes`, name);
@@ -213,14 +208,14 @@ export class LiveupdateUapi {
   /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ENOENT unknown, EINVAL already retrieved. */
   retrieveSession(devFd: number, name: string): number {
     this.#device(devFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     return this.#install({ kind: "session", session: this.luo.sessions.retrieve(name) });
   }
 
   /** LIVEUPDATE_SESSION_PRESERVE_FD: outgoing sessions only (EINVAL). */
   preserveFd(sessionFd: number, fd: number, token: bigint): void {
     const s = this.#session(sessionFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     if (s.incoming) throw new KhoError("EINVAL", "PRESERVE_FD on a retrieved session", s.name);
     s.files.preserve(token, () => {
       const o = this.#fds.get(fd);
@@ -231,7 +226,7 @@ export class LiveupdateUapi {
   /** LIVEUPDATE_SESSION_RETRIEVE_FD: incoming sessions only (EINVAL); a new fd to the file. */
   retrieveFd(sessionFd: number, token: bigint): number {
     const s = this.#session(sessionFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     if (!s.incoming) throw new KhoError("EINVAL", "RETRIEVE_FD on an outgoing session", s.name);
     return this.installFile(s.files.retrieve(token));
   }
@@ -239,7 +234,7 @@ export class LiveupdateUapi {
   /** LIVEUPDATE_SESSION_FINISH: incoming sessions only (EINVAL); EBUSY when a file cannot finish yet. */
   finishSession(sessionFd: number): void {
     const s = this.#session(sessionFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     if (!s.incoming) throw new KhoError("EINVAL", "FINISH on an outgoing session", s.name);
     this.luo.sessions.finish(s);
   }
@@ -247,7 +242,7 @@ export class LiveupdateUapi {
   /** LIVEUPDATE_SESSION_GET_NAME: either kind of session. */
   getName(sessionFd: number): string {
     const s = this.#session(sessionFd);
-    this.#unlessSerialised();
+    this.luo.sessions.readLock();
     return s.name;
   }
 
@@ -258,7 +253,7 @@ export class LiveupdateUapi {
    */
   close(fd: number): void {
     const o = this.#get(fd);
-    if (o.kind === "session") this.#unlessSerialised();
+    if (o.kind === "session") this.luo.sessions.readLock();
     try {
       if (o.kind === "device") this.luo.deviceOpen = false;
       if (o.kind !== "session") return;
