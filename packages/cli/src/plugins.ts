@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { type AnyPlugin, KhoError } from "@khosim/kho-core";
 import { hugetlbSamplePlugin } from "@khosim/plugin-hugetlb-sample";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
+import { luoPlugin, memfdLuoPlugin } from "@khosim/plugin-luo";
 import type { OptionSpec, OptionValues } from "./command.js";
 import { optList, optString } from "./command.js";
 
@@ -25,7 +26,7 @@ export const PLUGIN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** The plugins every `kho` knows: the in-repo packages the CLI depends on. */
-export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [kexecMetadataPlugin, hugetlbSamplePlugin];
+export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [kexecMetadataPlugin, luoPlugin, memfdLuoPlugin, hugetlbSamplePlugin];
 
 export const CONFIG_FILES = ["kho.config.json", "kho.config.mjs"] as const;
 

@@ -54,6 +54,7 @@ describe("kho abi", () => {
     expect(await main(["abi", "list"], io)).toBe(0);
     expect(io.stdout).toContain("kexec-metadata-v1\tkexec-metadata\tsubtree\tstruct\t1\tkexec metadata\n");
     expect(io.stdout).toContain("kho-root\tkho-root\tcore\tfdt\tkho-v4\tRoot KHO FDT\n");
+    expect(io.stdout).toContain("luo-v5\tLUO\tsubtree\tstruct\tluo-v5\tLive Update Orchestrator\n");
     expect(io.stdout.trim().split("\n")).toHaveLength(BUILTIN_ABIS.length);
     const js = capture();
     expect(await main(["abi", "list", "--json"], js)).toBe(0);
@@ -63,7 +64,9 @@ describe("kho abi", () => {
   it("lists the hugetlb-sample subtree and prints its C header with the entry struct", async () => {
     const list = capture();
     expect(await main(["abi", "list"], list)).toBe(0);
-    expect(list.stdout).toContain("hugetlb-sample\tsubtree\tstruct\t1\thugetlb-sample-v1\thugetlb sample, version 1\n");
+    expect(list.stdout).toContain(
+      "hugetlb-sample-v1\thugetlb-sample\tsubtree\tstruct\t1\thugetlb sample, version 1\n",
+    );
     const h = capture();
     expect(await main(["abi", "header", "hugetlb-sample", "--page-size", "16KiB"], h)).toBe(0);
     expect(h.stdout).toContain("struct hugetlb_sample_folio_ser {");

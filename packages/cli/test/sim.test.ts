@@ -61,6 +61,18 @@ describe("kho sim", () => {
     expect(doc.transitions.every((t) => t.hazards.length === 0)).toBe(true);
   });
 
+  it("carries LUO through every kexec: two sessions whose memfd contents each next kernel checks", async () => {
+    const io = capture();
+    expect(await main(["sim", "--json"], io)).toBe(0);
+    const doc = JSON.parse(io.stdout) as {
+      transitions: { subtrees: { restored: { name: string; compatible: string }[] }; log: string[] }[];
+    };
+    for (const [i, t] of doc.transitions.slice(1).entries()) {
+      expect(t.subtrees.restored).toContainEqual(expect.objectContaining({ name: "LUO", compatible: "luo-v5" }));
+      expect(t.log).toContain(`luo: Retrieved live update data, liveupdate number: ${i + 1}`);
+    }
+  });
+
   it("is deterministic: two runs print the same bytes", async () => {
     const a = capture();
     const b = capture();

@@ -13,9 +13,11 @@ export type Errno =
   | "EEXIST"
   | "EPROTO"
   | "E2BIG"
+  | "EBADF"
   | "EBUSY"
   | "EIO"
   | "EFAULT"
+  | "ENOTTY"
   | "EOPNOTSUPP"
   | "ENODATA"
   | "EHWPOISON";
@@ -24,11 +26,13 @@ export const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
   ENOENT: 2,
   EIO: 5,
   E2BIG: 7,
+  EBADF: 9,
   ENOMEM: 12,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  ENOTTY: 25,
   ENOSPC: 28,
   ERANGE: 34,
   ENODATA: 61,

@@ -34,6 +34,7 @@ export type {
   IntField,
   JsonValue,
 } from "./abi/field.js";
+export { kho_vmalloc } from "./abi/kexec-handover.js";
 // The schema vocabulary
 export { type AbiLayout, type AbiSchema, type AbiSchemaInput, defineAbi, type VersionNote } from "./abi/schema.js";
 export { type AnyStruct, defineStruct, type PhysAccess, StructLayout, type StructValue } from "./abi/struct.js";
@@ -71,7 +72,7 @@ export { DEFAULT_MACHINE, Machine, type MachineSpec } from "./kexec/machine.js";
 // What hooks call
 export type { KhoIn } from "./kho/in.js";
 export type { KhoOut } from "./kho/out.js";
-export type { Folio, VmArea } from "./kho/types.js";
+export { type Folio, VM_ALLOC, VM_ALLOW_HUGE_VMAP, type VmArea } from "./kho/types.js";
 export type { LogLevel, LogLine, ScopedLog } from "./log.js";
 export type { PageAllocator } from "./mem/alloc.js";
 export type { PhysMem } from "./mem/phys.js";

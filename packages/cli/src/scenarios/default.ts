@@ -1,14 +1,17 @@
 import { type AnyPlugin, DEFAULT_MACHINE, type Scenario } from "@khosim/kho-core";
+import { luoWorkload } from "./luo.js";
 
 const A = "7.2.0-rc1";
 const B = "7.2.0-rc1-custom";
+/** LUO runs only with liveupdate=on. */
+const cmdline = "kho=on liveupdate=on";
 
 /**
  * The chain `kho sim` runs: a two-node 8 GiB machine with 4 KiB pages, a
  * cold boot of A, then A -> B -> A -> B, every kernel composed of
  * `plugins` (the built-in ones and those loaded with --plugin or a config
- * file). The plugins' own hooks are the workload: what they preserve at
- * init and prepare crosses every kexec.
+ * file). LUO carries two sessions with a memfd each through every kexec
+ * (scenarios/luo.ts); the other plugins' own hooks are their workload.
  */
 export function defaultScenario(plugins: readonly AnyPlugin[]): Scenario {
   const names = plugins.map((p) => p.name).join(", ");
@@ -17,9 +20,18 @@ export function defaultScenario(plugins: readonly AnyPlugin[]): Scenario {
     description: `cold boot, then three live updates between two releases (${names})`,
     machine: DEFAULT_MACHINE,
     kernels: {
-      A: { release: A, plugins: [...plugins] },
-      B: { release: B, plugins: [...plugins] },
+      A: { release: A, cmdline, plugins: [...plugins] },
+      B: { release: B, cmdline, plugins: [...plugins] },
     },
-    steps: [{ boot: "A" }, { kexec: "B" }, { kexec: "A" }, { kexec: "B" }],
+    steps: [
+      { boot: "A" },
+      ...luoWorkload(1),
+      { kexec: "B" },
+      ...luoWorkload(2),
+      { kexec: "A" },
+      ...luoWorkload(3),
+      { kexec: "B" },
+      ...luoWorkload(4),
+    ],
   };
 }

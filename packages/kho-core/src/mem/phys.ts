@@ -214,6 +214,20 @@ export class PhysMem implements PageGeometry {
     }
   }
 
+  /**
+   * The stored, unpoisoned page under an 8-byte access that stays inside it;
+   * undefined sends the access down the general checked path. Block
+   * headers and LUO entries make hundreds of thousands of such accesses.
+   */
+  private storedWord(pa: number): Uint8Array | undefined {
+    if (!Number.isSafeInteger(pa) || pa < 0) return undefined;
+    const pfn = Math.floor(pa / this.pageSize);
+    if (pa - pfn * this.pageSize + 8 > this.pageSize) return undefined;
+    const p = this.pages.get(pfn);
+    if (p && this.poisoned.intervalCount && this.poisoned.firstIn(pfn, pfn + 1) !== undefined) return undefined;
+    return p;
+  }
+
   readU8(pa: number): number {
     return this.read(pa, 1)[0]!;
   }
@@ -224,6 +238,8 @@ export class PhysMem implements PageGeometry {
   }
 
   readU64(pa: number): bigint {
+    const p = this.storedWord(pa);
+    if (p) return new DataView(p.buffer, p.byteOffset + (pa % this.pageSize), 8).getBigUint64(0, true);
     const b = this.read(pa, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
@@ -247,6 +263,11 @@ export class PhysMem implements PageGeometry {
   }
 
   writeU64(pa: number, v: bigint | number): void {
+    const p = this.storedWord(pa);
+    if (p) {
+      new DataView(p.buffer, p.byteOffset + (pa % this.pageSize), 8).setBigUint64(0, BigInt(v), true);
+      return;
+    }
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
     this.write(pa, b);

@@ -1,0 +1,339 @@
+import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
+import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import type { LuoFlbRegistry } from "./luo_flb.js";
+
+/** A `struct file` as LUO sees it: any object a handler recognises. */
+export type LiveFile = object;
+
+/** struct liveupdate_file_op_args: what a handler op gets and may set. */
+export interface LiveupdateFileOpArgs {
+  readonly handler: LiveupdateFileHandler;
+  readonly env: LuoEnv;
+  /** 0 not retrieved, 1 retrieved, < 0 the errno the retrieve failed with (finish only). */
+  readonly retrieveStatus: number;
+  file: LiveFile | null;
+  serializedData: bigint;
+  privateData: unknown;
+}
+
+/**
+ * liveupdate_file_ops. Ops fail by throwing a KhoError; `freeze`,
+ * `unfreeze`, `canFinish` and `getId` are optional.
+ */
+export interface LiveupdateFileOps {
+  canPreserve(handler: LiveupdateFileHandler, file: LiveFile): boolean;
+  preserve(args: LiveupdateFileOpArgs): void;
+  unpreserve(args: LiveupdateFileOpArgs): void;
+  freeze?(args: LiveupdateFileOpArgs): void;
+  unfreeze?(args: LiveupdateFileOpArgs): void;
+  retrieve(args: LiveupdateFileOpArgs): void;
+  canFinish?(args: LiveupdateFileOpArgs): boolean;
+  finish(args: LiveupdateFileOpArgs): void;
+  getId?(file: LiveFile): unknown;
+}
+
+export interface LiveupdateFileHandler {
+  readonly compatible: string;
+  readonly ops: LiveupdateFileOps;
+}
+
+const REQUIRED_OPS = ["canPreserve", "preserve", "unpreserve", "retrieve", "finish"] as const;
+
+/** One preserved file (struct luo_file). */
+export interface LuoFile {
+  readonly fh: LiveupdateFileHandler;
+  readonly token: bigint;
+  file: LiveFile | null;
+  serializedData: bigint;
+  privateData: unknown;
+  /** 0 never retrieved, 1 retrieved, < 0 the failed retrieve's errno. */
+  retrieveStatus: number;
+  /** The failed retrieve's error, thrown again on every later attempt. */
+  retrieveError: KhoError | null;
+}
+
+/**
+ * The handlers registered in this kernel and the global "already
+ * preserved" index (luo_file.c's handler list and luo_preserved_files).
+ */
+export class LuoFileHandlers {
+  readonly list: LiveupdateFileHandler[] = [];
+  readonly preservedIds = new Set<unknown>();
+
+  /** liveupdate_register_file_handler: EINVAL for a missing op or bad compatible, EEXIST for a duplicate. */
+  register(fh: LiveupdateFileHandler): void {
+    for (const op of REQUIRED_OPS)
+      if (typeof fh.ops[op] !== "function") throw new KhoError("EINVAL", `file handler lacks ${op}`, fh.compatible);
+    const len = new TextEncoder().encode(fh.compatible).length;
+    if (len === 0 || len >= LIVEUPDATE_HNDL_COMPAT_LENGTH)
+      throw new KhoError("EINVAL", `file handler compatible "${fh.compatible}" does not fit`, fh.compatible);
+    if (this.list.some((h) => h.compatible === fh.compatible))
+      throw new KhoError("EEXIST", `Compatible string '${fh.compatible}' already registered`, fh.compatible);
+    this.list.push(fh);
+  }
+
+  find(compatible: string): LiveupdateFileHandler | undefined {
+    return this.list.find((h) => h.compatible === compatible);
+  }
+}
+
+/** A `struct luo_file_ser` as the next kernel reads it. */
+export interface LuoFileEntry {
+  readonly at: number;
+  readonly compatible: string;
+  readonly data: bigint;
+  readonly token: bigint;
+}
+
+export function readFileEntry(env: LuoEnv, at: number): LuoFileEntry {
+  return {
+    at,
+    compatible: readCString(env.mem, at, LIVEUPDATE_HNDL_COMPAT_LENGTH),
+    data: env.mem.readU64(at + luo_file_ser.offsetOf("data")),
+    token: env.mem.readU64(at + luo_file_ser.offsetOf("token")),
+  };
+}
+
+/** luo_get_id: the handler's id for the file, or the file itself. */
+function idOf(fh: LiveupdateFileHandler, file: LiveFile): unknown {
+  return fh.ops.getId ? fh.ops.getId(file) : file;
+}
+
+/**
+ * The files of one session (struct luo_file_set): a list in preservation
+ * order and a block set of `struct luo_file_ser` sized to it.
+ */
+export class LuoFileSet {
+  readonly files: LuoFile[] = [];
+  /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
+  readonly handedOver: LuoFile[] = [];
+  #blocks: KhoBlockSet | null = null;
+  /** Token index: the kernel scans the list; 100 000 files need a map. */
+  readonly #byToken = new Map<bigint, LuoFile>();
+
+  constructor(
+    private readonly env: LuoEnv,
+    private readonly handlers: LuoFileHandlers,
+    private readonly flbs: LuoFlbRegistry,
+  ) {}
+
+  /** The block set of `struct luo_file_ser`, made on first use: most sessions of a large set have no files. */
+  get blocks(): KhoBlockSet {
+    this.#blocks ??= new KhoBlockSet(blockBackend(this.env), luo_file_ser.size, {
+      log: (line, level) => this.env.log[level](line),
+    });
+    return this.#blocks;
+  }
+
+  get count(): number {
+    return this.files.length;
+  }
+
+  #push(f: LuoFile): void {
+    this.files.push(f);
+    // A chain from another kernel may repeat a token: the first one is found, as in a list scan.
+    if (!this.#byToken.has(f.token)) this.#byToken.set(f.token, f);
+  }
+
+  #adoptOne(f: LuoFile): void {
+    this.#push(f);
+    this.handedOver.push(f);
+  }
+
+  #pop(): void {
+    const f = this.files.pop();
+    if (f && this.#byToken.get(f.token) === f) this.#byToken.delete(f.token);
+  }
+
+  #args(f: LuoFile): LiveupdateFileOpArgs {
+    return {
+      handler: f.fh,
+      env: this.env,
+      retrieveStatus: f.retrieveStatus,
+      file: f.file,
+      serializedData: f.serializedData,
+      privateData: f.privateData,
+    };
+  }
+
+  /**
+   * luo_preserve_file, in the kernel's order: duplicate token EEXIST; grow
+   * the block set; fget (EBADF); the first handler that can preserve the
+   * file (ENOENT); the global index (EBUSY); FLBs; the handler's preserve.
+   * A failure undoes the earlier steps and shrinks the set back.
+   */
+  preserve(token: bigint, fget: () => LiveFile | null): void {
+    if (this.#byToken.has(token)) throw new KhoError("EEXIST", `token ${hex(token)} already preserved in this session`);
+    this.blocks.grow(this.count + 1);
+    try {
+      const file = fget();
+      if (file === null) throw new KhoError("EBADF", "bad file descriptor");
+      const fh = this.handlers.list.find((h) => h.ops.canPreserve(h, file));
+      if (!fh) throw new KhoError("ENOENT", "no file handler can preserve this file");
+      const id = idOf(fh, file);
+      if (this.handlers.preservedIds.has(id)) throw new KhoError("EBUSY", "file is already preserved");
+      this.handlers.preservedIds.add(id);
+      try {
+        this.flbs.filePreserve(fh);
+        const f: LuoFile = {
+          fh,
+          token,
+          file,
+          serializedData: 0n,
+          privateData: undefined,
+          retrieveStatus: 0,
+          retrieveError: null,
+        };
+        try {
+          const args = this.#args(f);
+          fh.ops.preserve(args);
+          f.serializedData = args.serializedData;
+          f.privateData = args.privateData;
+        } catch (e) {
+          this.flbs.fileUnpreserve(fh);
+          throw e;
+        }
+        this.#push(f);
+      } catch (e) {
+        this.handlers.preservedIds.delete(id);
+        throw e;
+      }
+    } catch (e) {
+      this.blocks.shrink(this.count);
+      throw e;
+    }
+  }
+
+  /** luo_file_unpreserve_files: newest first, each through its handler and FLBs; then the blocks go. */
+  unpreserveAll(): void {
+    while (this.files.length > 0) {
+      const f = this.files.at(-1)!;
+      f.fh.ops.unpreserve(this.#args(f));
+      this.flbs.fileUnpreserve(f.fh);
+      this.handlers.preservedIds.delete(idOf(f.fh, f.file!));
+      this.#pop();
+      this.blocks.shrink(this.count);
+    }
+    this.#blocks?.destroy();
+  }
+
+  /**
+   * luo_file_freeze: no files leaves `file_set_ser` untouched. Otherwise
+   * each file, oldest first, gets a block slot, its optional freeze op and
+   * its entry; then `file_set_ser` = {head, count}. A failing freeze
+   * unfreezes the files before it and clears every file block.
+   */
+  freeze(fileSetSerPa: number): void {
+    if (this.count === 0) return;
+    const it = this.blocks.iterator();
+    const mem = this.env.mem;
+    for (const f of this.files) {
+      try {
+        const slot = it.reserveEntry();
+        if (slot === null) throw new KhoError("ENOSPC", "file block set is full");
+        if (f.fh.ops.freeze) {
+          const args = this.#args(f);
+          f.fh.ops.freeze(args);
+          f.serializedData = args.serializedData;
+        }
+        writeCString(mem, slot, LIVEUPDATE_HNDL_COMPAT_LENGTH, f.fh.compatible);
+        mem.writeU64(slot + luo_file_ser.offsetOf("data"), f.serializedData);
+        mem.writeU64(slot + luo_file_ser.offsetOf("token"), f.token);
+      } catch (e) {
+        if (isKhoError(e))
+          this.env.log.warn(`Freeze failed for token[${hex(f.token)}] handler[${f.fh.compatible}] err[-${e.code}]`);
+        this.unfreeze(f);
+        throw e;
+      }
+    }
+    luo_file_set_ser.writeAt(mem, fileSetSerPa, { files: BigInt(this.blocks.headPa), count: BigInt(this.count) });
+  }
+
+  /** __luo_file_unfreeze: files before `failed` (all when absent) unfrozen, serialized_data 0, blocks cleared. */
+  unfreeze(failed?: LuoFile): void {
+    for (const f of this.files) {
+      if (f === failed) break;
+      f.fh.ops.unfreeze?.(this.#args(f));
+      f.serializedData = 0n;
+    }
+    this.#blocks?.clear();
+  }
+
+  /**
+   * luo_file_deserialize: adopts the file chain and makes one record per
+   * entry; the number of entries must equal the serialised count (EINVAL).
+   */
+  deserialize(filesPa: number, count: bigint): void {
+    if (filesPa === 0 && count === 0n) return;
+    this.blocks.restore(filesPa);
+    const it = this.blocks.iterator();
+    const entries: LuoFileEntry[] = [];
+    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) entries.push(readFileEntry(this.env, slot));
+    if (BigInt(entries.length) !== count)
+      throw new KhoError("EINVAL", `File count mismatch: file_set_ser.count ${count}, chain holds ${entries.length}`);
+    this.adopt(entries);
+  }
+
+  /** One record per handed-over entry, its handler found by exact compatible (ENOENT). */
+  adopt(entries: readonly LuoFileEntry[]): void {
+    for (const e of entries) {
+      const fh = this.handlers.find(e.compatible);
+      if (!fh) throw new KhoError("ENOENT", `no file handler "${e.compatible}"`, hex(e.at));
+      this.#adoptOne({
+        fh,
+        token: e.token,
+        file: null,
+        serializedData: e.data,
+        privateData: undefined,
+        retrieveStatus: 0,
+        retrieveError: null,
+      });
+    }
+  }
+
+  /**
+   * luo_retrieve_file: ENOENT for an unknown token; a failed retrieve fails
+   * the same way again without calling the handler; a retrieved file is
+   * returned again.
+   */
+  retrieve(token: bigint): LiveFile {
+    const f = this.#byToken.get(token);
+    if (!f) throw new KhoError("ENOENT", `no file with token ${hex(token)}`);
+    if (f.retrieveError) throw f.retrieveError;
+    if (f.retrieveStatus === 1) return f.file!;
+    const args = this.#args(f);
+    try {
+      f.fh.ops.retrieve(args);
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      f.retrieveError = e;
+      f.retrieveStatus = e.errno;
+      throw e;
+    }
+    f.file = args.file;
+    f.privateData = args.privateData;
+    f.retrieveStatus = 1;
+    return f.file!;
+  }
+
+  /**
+   * luo_file_finish: every `canFinish` asked first, oldest first (any false:
+   * EBUSY, nothing done); then newest first the handler's finish, the FLB
+   * puts, and the block set shrunk, finally destroyed.
+   */
+  finish(): void {
+    if (this.count === 0) return;
+    for (const f of this.files)
+      if (f.fh.ops.canFinish && !f.fh.ops.canFinish(this.#args(f)))
+        throw new KhoError("EBUSY", `file with token ${hex(f.token)} cannot finish yet`);
+    while (this.files.length > 0) {
+      const f = this.files.at(-1)!;
+      f.fh.ops.finish(this.#args(f));
+      this.flbs.fileFinish(f.fh);
+      this.#pop();
+      this.blocks.shrink(this.count);
+    }
+    this.#blocks?.destroy();
+  }
+}
