@@ -350,7 +350,11 @@ describe("LiveUpdateHost", () => {
 
   it("plugins provide services to the plugins that depend on them, per kernel", () => {
     const REGISTRY = serviceToken<string[]>("test.registry");
-    const provider = definePlugin({ name: "provider", setup: (ctx) => ctx.provide(REGISTRY, []) });
+    const provider = definePlugin({
+      name: "provider",
+      provides: [REGISTRY],
+      setup: (ctx) => ctx.provide(REGISTRY, []),
+    });
     const user = definePlugin({
       name: "user",
       dependsOn: ["provider"],

@@ -4,3 +4,5 @@ export * from "./plugin.js";
 export * from "./report.js";
 export * from "./runner.js";
 export * from "./scenario.js";
+export * from "./services.js";
+export * from "./subtree.js";

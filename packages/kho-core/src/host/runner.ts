@@ -1,15 +1,14 @@
 import "reflect-metadata";
 import { createHash } from "node:crypto";
 import { container, type DependencyContainer } from "tsyringe";
-import { isKhoError, KhoError } from "../errors.js";
-import { checkFull } from "../fdt/check.js";
-import { findProp, getName, subnodes } from "../fdt/ro.js";
-import { type BootHooks, type Kernel, KernelPanic } from "../kexec/kernel.js";
+import { isKhoError, KernelPanic, KhoError } from "../errors.js";
+import { getName, subnodes } from "../fdt/ro.js";
+import type { BootHooks, Kernel } from "../kexec/kernel.js";
 import { Machine } from "../kexec/machine.js";
 import type { Ref } from "../kho/in.js";
 import { hex } from "../units.js";
 import type { ComposedKernel } from "./compose.js";
-import { KernelScope, PluginContext, TOKENS } from "./context.js";
+import { KernelScope, kernelInfo, PluginContext, TOKENS } from "./context.js";
 import type { AnyPlugin, KhoPlugin, SubtreeVersion } from "./plugin.js";
 import { type Anomaly, logLines, type TransitionReport } from "./report.js";
 
@@ -23,26 +22,6 @@ interface Snapshot {
   readonly pages: number;
   readonly byOrder: Record<string, number>;
   readonly byOwner: Record<string, number>;
-}
-
-/** What an FDT subtree declares as its compatible: the root node's first string. */
-function fdtCompatible(blob: Uint8Array): string | null {
-  try {
-    checkFull(blob, blob.length);
-    const p = findProp(blob, 0, "compatible");
-    if (!p || p.value.length === 0) return null;
-    const end = p.value.indexOf(0);
-    return new TextDecoder().decode(p.value.subarray(0, end < 0 ? p.value.length : end));
-  } catch (e) {
-    if (isKhoError(e)) return null;
-    throw e;
-  }
-}
-
-/** The compatible an incoming blob carries, by the version's own rule or the FDT default. */
-export function identify(version: SubtreeVersion, blob: Uint8Array): string | null {
-  if (version.identify) return version.identify(blob);
-  return version.abi.format === "fdt" ? fdtCompatible(blob) : null;
 }
 
 /**
@@ -201,7 +180,8 @@ export class LiveUpdateHost {
     this.composed = k;
     this.finished = false;
     this.contexts.clear();
-    for (const p of k.plugins) this.contexts.set(p.name, new PluginContext(this.scope, p, p.state?.()));
+    for (const p of k.plugins)
+      this.contexts.set(p.name, new PluginContext(this.scope, p, p.state?.(kernelInfo(kernel))));
   }
 
   private each(phase: string, fn: (p: AnyPlugin, ctx: PluginContext) => void): void {
@@ -298,7 +278,7 @@ export class LiveUpdateHost {
     const at = phys.value!;
     const bytes = size.value!;
     const blob = ctx.mem.read(at, Math.min(bytes, IDENTIFY_MAX));
-    const seen = accept.map((v) => identify(v, blob));
+    const seen = accept.map((v) => v.identify(blob));
     const hit = accept.findIndex((v, i) => seen[i] !== null && v.abi.compatible.includes(seen[i]!));
     const version = hit < 0 ? undefined : accept[hit];
     const compat = hit < 0 ? (seen.find((c) => c !== null) ?? null) : seen[hit]!;
