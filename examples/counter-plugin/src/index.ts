@@ -10,6 +10,7 @@ import {
   type PluginContext,
   type SubtreeVersion,
 } from "@khosim/kho-core";
+import { z } from "zod";
 import {
   COUNTER_NODE_NAME,
   COUNTER_V1_COMPATIBLE,
@@ -239,18 +240,41 @@ function restore(ctx: Ctx, sub: IncomingSubtree): void {
  * default so a kernel that can only read v1 can always be the next one,
  * until a fleet opts into v2 by pinning.
  */
-export const counterPlugin = definePlugin<CounterState>({
+export const counterPlugin = definePlugin({
   name: "counter",
   logPrefix: "counter: ",
   subtrees: [counterSubtreeV1, counterSubtreeV2],
   state: () => new CounterState(),
+  /** What a scenario may do with the counter: `{ "action": "counter.increment", "args": { "by": 2 } }`. */
+  actions: {
+    increment: {
+      summary: "add `by` (default 1) to the counter",
+      args: z.strictObject({ by: z.number().int().nonnegative().default(1) }),
+      run: (ctx, { by }) => void ctx.state.increment(BigInt(by)),
+    },
+    write: {
+      summary: "replace the buffer with `text` (UTF-8)",
+      args: z.strictObject({ text: z.string() }),
+      run: (ctx, { text }) => ctx.state.write(text),
+    },
+    stamp: {
+      summary: "increment, then write a note naming the running kernel, its generation and the count",
+      args: z.strictObject({}),
+      run(ctx) {
+        const count = ctx.state.increment();
+        ctx.state.write(`written by ${ctx.kernel.release} (generation ${ctx.kernel.generation}), count ${count}`);
+      },
+    },
+  },
   outgoing: {
     /**
-     * Inside kho_init, after restore on a KHO boot: the blob page is
-     * preserved and listed now (zeroed) so the root FDT holds the node from
-     * boot on; prepare fills it.
+     * At late_initcall, after kho_init has finished (so on a cold boot the
+     * node is not in out/fdt's debugfs length): the blob page is preserved
+     * and listed now (zeroed) so the root FDT holds the node from boot on;
+     * prepare fills it. With KHO off there is nothing to list.
      */
     init(ctx) {
+      if (!ctx.khoEnabled) return;
       const { compatible, codec } = codecOf(ctx.writer(COUNTER_NODE_NAME));
       const pa = ctx.kho.allocPreserve(codec.size);
       try {

@@ -318,7 +318,10 @@ describe("LiveUpdateHost", () => {
     const a = r.anomalies.find((x) => x.kind === "poison");
     expect(a).toMatchObject({ plugin: "careless", address: `0x${stale.toString(16)}` });
     expect(a?.message).toMatch(/careless \(early\) touched unowned memory/);
-    expect(r.subtrees.lost).toContainEqual(expect.objectContaining({ plugin: "careless" }));
+    expect(r.hookFailures).toEqual([
+      expect.objectContaining({ plugin: "careless", hook: "early", code: "EHWPOISON", policy: "contain" }),
+    ]);
+    expect(r.subtrees.lost).toEqual([]);
   });
 
   it("flags a preserved page whose bytes changed across the kexec", () => {

@@ -105,12 +105,12 @@ export type HookName = "setup" | "early" | "restore" | "refused" | "init" | "pre
 
 /**
  * What a hook's failure means:
- * - `contain`: reported (`hookFailures` and an anomaly), the plugin's later
- *   hooks in this kernel are skipped, the kernel and other plugins go on;
+ * - `contain`: reported (`hookFailures` and an anomaly), the kernel and the
+ *   other plugins go on (a failed restore loses that subtree);
  * - `abort-kexec`: the kexec does not happen, prepared plugins get `abort`;
  * - `fail-kho-init`: kho_init fails, KHO is off in this kernel;
- * - `panic`: the kernel panics.
- * A `KernelPanic` (from `ctx.panic`) is a panic from any hook.
+ * - `panic`: the kernel panics: what `ctx.panic` means from any hook (no
+ *   hook's plain failure does: a plugin's error return is not a crash).
  */
 export type FailurePolicy = "contain" | "abort-kexec" | "fail-kho-init" | "panic";
 
@@ -118,6 +118,8 @@ export interface HookPolicy {
   /** When the hook runs, in kernel terms. */
   readonly when: string;
   readonly failure: FailurePolicy;
+  /** A contained failure leaves the plugin half set up: its later hooks in this kernel are skipped. */
+  readonly stopsPlugin?: boolean;
   /** For a `core` plugin (part of kho_init itself), when it differs. */
   readonly coreFailure?: FailurePolicy;
 }
@@ -127,8 +129,9 @@ export const HOOK_POLICY: Readonly<Record<HookName, HookPolicy>> = {
   setup: {
     when: "the kernel's scope is created, before early boot: provide services, register handlers",
     failure: "contain",
+    stopsPlugin: true,
   },
-  early: { when: "early boot, memblock only (scratch only on a KHO boot)", failure: "panic" },
+  early: { when: "early boot, memblock only (scratch only on a KHO boot)", failure: "contain", stopsPlugin: true },
   restore: {
     when: "early_initcall for plugins, inside kho_init (fs_initcall) for core plugins; per accepted subtree",
     failure: "contain",
@@ -137,6 +140,7 @@ export const HOOK_POLICY: Readonly<Record<HookName, HookPolicy>> = {
   init: {
     when: "the plugin's initcall level after kho_init; core plugins inside kho_init",
     failure: "contain",
+    stopsPlugin: true,
     coreFailure: "fail-kho-init",
   },
   prepare: { when: "before a kexec, in dependency order", failure: "abort-kexec" },

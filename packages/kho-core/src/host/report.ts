@@ -1,4 +1,5 @@
 import type { LogLine } from "../log.js";
+import type { FailurePolicy, HookName } from "./plugin.js";
 
 /** A subtree found in an incoming root FDT and what became of it. */
 export interface SubtreeOutcome {
@@ -15,6 +16,18 @@ export interface SubtreeOutcome {
 }
 
 export type AnomalyKind = "poison" | "panic" | "corruption" | "hook-error";
+
+/** A plugin hook that threw, and what that meant (HOOK_POLICY). */
+export interface HookFailure {
+  readonly plugin: string;
+  readonly hook: HookName;
+  /** The errno of a KhoError (libfdt's error name for an FdtError), else what was thrown ("TypeError"). */
+  readonly code: string;
+  readonly message: string;
+  /** The JavaScript stack where the hook threw; null when something other than an Error was thrown. */
+  readonly stack: string | null;
+  readonly policy: FailurePolicy;
+}
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -67,6 +80,8 @@ export interface TransitionReport {
     readonly byOrder: Record<string, number>;
     readonly byOwner: Record<string, number>;
   };
+  /** Hooks that threw, in the order they ran; each also has an anomaly. */
+  readonly hookFailures: HookFailure[];
   /** Bytes of preserved pages found bit-identical after the kexec, and bytes plugins checked themselves. */
   readonly verified: { readonly bytes: number; readonly pluginBytes: number; readonly mismatches: number };
   readonly anomalies: Anomaly[];
@@ -78,7 +93,7 @@ export function logLines(lines: readonly LogLine[]): string[] {
   return lines.map((l) => `${l.prefix}${l.text}`);
 }
 
-function list(title: string, items: readonly SubtreeOutcome[], fmt: (s: SubtreeOutcome) => string): string[] {
+function list<T>(title: string, items: readonly T[], fmt: (item: T) => string): string[] {
   return items.length ? [`  ${title}:`, ...items.map((s) => `    ${fmt(s)}`)] : [];
 }
 
@@ -126,6 +141,7 @@ export function formatReport(r: TransitionReport): string {
       (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`,
     ),
     ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
+    ...list("hook failures", r.hookFailures, (f) => `${f.plugin} ${f.hook}: ${f.code}: ${f.message} (${f.policy})`),
     ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
     "  log:",
     ...r.log.map((l) => `    ${l}`),
