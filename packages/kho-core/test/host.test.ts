@@ -5,6 +5,7 @@ import {
   defineAbi,
   definePlugin,
   defineStruct,
+  defineSubtree,
   field,
   type IncomingHooks,
   Kernel,
@@ -28,7 +29,7 @@ const machine = () =>
 
 const blobLayout = defineStruct("blob_ser", { compatible: field.char(16), value: field.u64() }, { packed: true });
 function blobVersion(node: string, compatible: string): SubtreeVersion {
-  return {
+  return defineSubtree({
     abi: defineAbi({
       name: node,
       title: node,
@@ -39,7 +40,7 @@ function blobVersion(node: string, compatible: string): SubtreeVersion {
     }),
     identify: (b) =>
       b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null,
-  };
+  });
 }
 
 /** A plugin that hands a u64 over in its own subtree; hooks can be overridden per test. */
@@ -104,13 +105,8 @@ describe("composeKernel", () => {
   });
 
   it("rejects a subtree schema without a compatible string", () => {
-    const bare = definePlugin({
-      name: "bare",
-      subtrees: [{ abi: defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout }) }],
-    });
-    expect(() => composeKernel({ release: "r", plugins: [bare] })).toThrowError(
-      /plugin "bare": subtree schema "bare" \(1\) has no compatible string/,
-    );
+    const abi = defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout });
+    expect(() => defineSubtree({ abi, identify: () => null })).toThrowError(/needs a compatible string/);
   });
 
   it("rejects duplicates, bad input and pins to versions nobody implements, as EINVAL", () => {
