@@ -1,3 +1,4 @@
+import { counterPlugin } from "@khosim/example-counter";
 import {
   type BlobReport,
   bootFromImage,
@@ -8,15 +9,14 @@ import {
   type SideReport,
   writeDebugfs,
 } from "@khosim/kho-core";
+import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { type Command, checkOptions, type Io, optFlag, optString, parseArgs, UsageError } from "../command.js";
 
 function blobLine(b: BlobReport): string {
   const d = b.decoded;
   switch (d.kind) {
-    case "kexec-metadata":
-      return `kexec-metadata v${d.version ?? "?"} from "${d.previousRelease ?? "?"}" count ${d.kexecCount ?? "?"}`;
-    case "luo":
-      return `luo_ser ${d.compatible ?? "?"} liveupdate_num ${d.liveupdateNum ?? "?"} sessions_pa ${d.sessionsPa ?? "?"} flbs_pa ${d.flbsPa ?? "?"}`;
+    case "subtree":
+      return `${d.compatible} ${JSON.stringify(d.fields)}`;
     case "fdt":
       return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${d.root.children.length} child node(s)`;
     case "raw":
@@ -70,7 +70,8 @@ export const debugfsCommand: Command = {
     if (sub === "decode") {
       checkOptions(p, ["json"]);
       if (rest.length !== 1) throw new UsageError("expected one DIR");
-      const report = decodeDebugfsDir(rest[0]!);
+      const versions = [kexecMetadataPlugin, counterPlugin].flatMap((x) => x.subtrees ?? []);
+      const report = decodeDebugfsDir(rest[0]!, versions);
       if (optFlag(p, "json")) io.out(`${JSON.stringify(report)}\n`);
       else printReport(report, io);
       return 0;

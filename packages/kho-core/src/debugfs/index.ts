@@ -1,3 +1,2 @@
 export * from "./decode.js";
-export * from "./layouts.js";
 export * from "./view.js";
