@@ -1,87 +1,15 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   composeKernel,
   defineAbi,
   definePlugin,
-  defineStruct,
   defineSubtree,
-  field,
-  type IncomingHooks,
   Kernel,
   KhoError,
-  type KhoPlugin,
   LiveUpdateHost,
-  Machine,
-  type PhysMem,
-  type SubtreeVersion,
   serviceToken,
 } from "../src/index.js";
-
-const machine = () =>
-  new Machine({
-    pageSize: "4KiB",
-    ram: [
-      { start: 0, size: "512MiB", nid: 0 },
-      { start: "4GiB", size: "512MiB", nid: 0 },
-    ],
-  });
-
-const blobLayout = defineStruct("blob_ser", { compatible: field.char(16), value: field.u64() }, { packed: true });
-function blobVersion(node: string, compatible: string): SubtreeVersion {
-  return defineSubtree({
-    abi: defineAbi({
-      name: node,
-      title: node,
-      summary: "test blob",
-      compatible: [compatible],
-      version: compatible,
-      layout: blobLayout,
-    }),
-    identify: (b) =>
-      b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null,
-  });
-}
-
-/** A plugin that hands a u64 over in its own subtree; hooks can be overridden per test. */
-interface BlobState {
-  pa: number;
-  got: bigint | null;
-}
-
-function blobPlugin(
-  name: string,
-  node: string,
-  incoming?: IncomingHooks<BlobState>,
-  compatible = `${node}-v1`,
-): KhoPlugin<BlobState> {
-  const version = blobVersion(node, compatible);
-  return definePlugin<BlobState>({
-    name,
-    subtrees: [version],
-    state: () => ({ pa: 0, got: null }),
-    outgoing: {
-      init(ctx) {
-        ctx.state.pa = ctx.kho.allocPreserve(blobLayout.size);
-        blobLayout.writeAt(ctx.mem, ctx.state.pa, { compatible, value: 42n });
-        ctx.kho.addSubtree(node, ctx.state.pa, blobLayout.size);
-      },
-    },
-    incoming: incoming ?? {
-      restore(ctx, sub) {
-        ctx.state.got = blobLayout.readAt(ctx.mem, sub.phys).value;
-        ctx.khoIn!.restoreFree(sub.phys);
-      },
-    },
-  });
-}
-
-function memoryDigest(mem: PhysMem): string {
-  const h = createHash("sha256");
-  for (const pfn of mem.populatedPfns()) h.update(`${pfn}:`).update(mem.page(pfn));
-  h.update(`poisoned:${mem.poisonedPages}`);
-  return h.digest("hex");
-}
+import { blobLayout, blobPlugin, blobVersion, machine, memoryDigest } from "./helpers/host-plugins.js";
 
 describe("composeKernel", () => {
   const a = definePlugin({ name: "a", dependsOn: ["b"] });
@@ -479,7 +407,12 @@ describe("core plugins", () => {
     expect(r.anomalies).toContainEqual(expect.objectContaining({ kind: "hook-error", plugin: "kho-part" }));
     expect(r.log).toContain("KHO: failed to initialize: no room for the metadata subtree");
     expect(host.kernel.out).toBeNull();
-    expect(host.context(later).state.pa).toBe(0); // its init never ran: KHO was off
+    // Its init ran after kho_init, found KHO off and failed (EOPNOTSUPP), contained.
+    expect(host.context(later).state.pa).toBe(0);
+    expect(r.hookFailures.map((f) => [f.plugin, f.hook, f.code, f.policy])).toEqual([
+      ["kho-part", "init", "ENOMEM", "fail-kho-init"],
+      ["later", "init", "EOPNOTSUPP", "contain"],
+    ]);
     const next = host.kexec(composeKernel({ release: "B", plugins: [later] }));
     expect(next.to?.bootKind).toBe("cold");
     expect(host.machine.handovers.at(-1)?.record).toBeNull();
