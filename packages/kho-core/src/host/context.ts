@@ -37,6 +37,8 @@ export function kernelInfo(k: Kernel): KernelInfo {
 export class KernelScope {
   /** Bytes plugins reported as checked after a handover. */
   verifiedBytes = 0;
+  /** Plugins whose setup, early or init failed: their later hooks in this kernel are skipped. */
+  readonly disabled = new Set<string>();
   /** Which plugin provided each single-valued service, to name both when a second one tries. */
   readonly providers = new Map<symbol, string>();
 

@@ -50,6 +50,11 @@ export class LiveUpdateHost {
   private t = new Transition();
   private finished = true;
 
+  /** Plugins of the running kernel whose later hooks are skipped (HOOK_POLICY's stopsPlugin). */
+  private get disabled(): Set<string> {
+    return this.scope?.disabled ?? new Set();
+  }
+
   constructor(readonly machine: Machine = new Machine()) {}
 
   get kernel(): Kernel {
@@ -111,7 +116,8 @@ export class LiveUpdateHost {
   /**
    * Runs `incoming.finish` of every plugin of the running kernel, once: the
    * workload is done with what was handed over. kexec does it first if the
-   * scenario did not.
+   * scenario did not. A hook calling `ctx.panic` stops the kernel and the
+   * KernelPanic reaches the caller.
    */
   finish(): void {
     if (this.finished || this.kernel.state !== "running") return;
@@ -140,7 +146,7 @@ export class LiveUpdateHost {
     try {
       this.finish();
       for (const p of this.composed?.plugins ?? []) {
-        if (!p.outgoing?.prepare || this.t.disabled.has(p.name)) continue;
+        if (!p.outgoing?.prepare || this.disabled.has(p.name)) continue;
         this.run(p, "prepare", (ctx) => p.outgoing?.prepare?.(ctx));
         prepared.push(p);
       }
@@ -184,11 +190,11 @@ export class LiveUpdateHost {
       khoInit: (kernel) => {
         if (kernel.in?.active) this.routeSubtrees(kernel, true);
         for (const p of k.plugins)
-          if (p.core && !this.t.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
+          if (p.core && !this.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
       },
       late: () => {
         for (const p of k.initOrder)
-          if (!this.t.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
+          if (!this.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
       },
     };
   }
@@ -209,7 +215,7 @@ export class LiveUpdateHost {
 
   private each(hook: HookName, fn: (p: AnyPlugin, ctx: PluginContext) => void): void {
     for (const p of this.composed?.plugins ?? [])
-      if (!this.t.disabled.has(p.name)) this.run(p, hook, (ctx) => fn(p, ctx));
+      if (!this.disabled.has(p.name)) this.run(p, hook, (ctx) => fn(p, ctx));
   }
 
   /** Runs `fn` with memory accesses and preservations attributed to the context's plugin. */
@@ -248,7 +254,7 @@ export class LiveUpdateHost {
       this.t.hookFailed(p.name, hook, e, policy);
       switch (policy) {
         case "contain":
-          if (rule.stopsPlugin) this.t.disabled.add(p.name);
+          if (rule.stopsPlugin) this.disabled.add(p.name);
           return false;
         case "abort-kexec":
           throw new KexecAborted(p.name, e);
@@ -284,7 +290,7 @@ export class LiveUpdateHost {
         });
       }
     for (const p of this.composed!.plugins) {
-      if (Boolean(p.core) !== core || this.t.disabled.has(p.name)) continue;
+      if (Boolean(p.core) !== core || this.disabled.has(p.name)) continue;
       for (const [name, plan] of plans)
         if (plan.plugin === p && names.includes(name)) this.restoreOne(p, name, plan.accept);
     }

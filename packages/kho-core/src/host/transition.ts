@@ -23,8 +23,6 @@ export class Transition {
   readonly anomalies: Anomaly[] = [];
   readonly subtrees: TransitionReport["subtrees"] = { restored: [], refused: [], orphaned: [], lost: [] };
   readonly hookFailures: HookFailure[] = [];
-  /** Plugins whose setup, early or init failed: their later hooks in this kernel are skipped. */
-  readonly disabled = new Set<string>();
   /** Bytes of preserved pages found identical after the kexec, and pages that changed. */
   verifiedBytes = 0;
   mismatches = 0;
