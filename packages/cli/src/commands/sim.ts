@@ -1,4 +1,6 @@
-import { formatReport, runScenario } from "@khosim/kho-core";
+import { counterPlugin } from "@khosim/example-counter";
+import { formatReport, runScenarioData } from "@khosim/kho-core";
+import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { type Command, checkOptions, optFlag, parseArgs, UsageError } from "../command.js";
 import { defaultScenario } from "../scenarios/default.js";
 
@@ -11,7 +13,7 @@ export const simCommand: Command = {
     checkOptions(p, ["json"]);
     if (p.positional.length)
       throw new UsageError("scenario files are not supported yet; run without arguments for the built-in chain");
-    const result = runScenario(defaultScenario);
+    const result = runScenarioData(defaultScenario, [kexecMetadataPlugin, counterPlugin]);
     if (optFlag(p, "json")) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");

@@ -1,39 +1,30 @@
-import { counterPlugin } from "@khosim/example-counter";
-import { DEFAULT_MACHINE, type LiveUpdateHost, type Scenario } from "@khosim/kho-core";
-import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
+import type { ScenarioData } from "@khosim/kho-core";
 
 const A = "7.2.0-rc1";
 const B = "7.2.0-rc1-custom";
-const plugins = [kexecMetadataPlugin, counterPlugin];
-
-/** Workload: bump the counter and leave a note naming the kernel that wrote it. */
-function work(host: LiveUpdateHost): void {
-  const counter = host.context(counterPlugin).state;
-  counter.increment();
-  counter.write(`written by ${host.kernel.release} (generation ${host.kernel.generation}), count ${counter.count}`);
-}
+const plugins = ["kexec-metadata", "counter"];
+/** Workload between kexecs: bump the counter and leave a note naming the kernel that wrote it. */
+const work = { action: "counter.stamp" };
 
 /**
- * The chain `kho sim` runs without arguments: a two-node 8 GiB machine with
- * 4 KiB pages, a cold boot of A, then A -> B -> A -> B, with kexec-metadata
- * and the example counter plugin; each kernel bumps the counter and rewrites
- * its buffer before handing over.
+ * The chain `kho sim` runs without arguments, as data: a two-node 8 GiB
+ * machine with 4 KiB pages, a cold boot of A, then A -> B -> A -> B, with
+ * kexec-metadata and the example counter plugin; each kernel bumps the
+ * counter and rewrites its buffer before handing over.
  */
-export const defaultScenario: Scenario = {
+export const defaultScenario: ScenarioData = {
   name: "default",
   description: "cold boot, then three live updates between two releases (kexec-metadata, example counter)",
-  machine: DEFAULT_MACHINE,
+  machine: {
+    pageSize: "4KiB",
+    ram: [
+      { start: 0, size: "4GiB", nid: 0 },
+      { start: "4GiB", size: "4GiB", nid: 1 },
+    ],
+  },
   kernels: {
     A: { release: A, plugins },
     B: { release: B, plugins },
   },
-  steps: [
-    { boot: "A" },
-    { run: "counter", action: work },
-    { kexec: "B" },
-    { run: "counter", action: work },
-    { kexec: "A" },
-    { run: "counter", action: work },
-    { kexec: "B" },
-  ],
+  steps: [{ boot: "A" }, work, { kexec: "B" }, work, { kexec: "A" }, work, { kexec: "B" }],
 };
