@@ -201,7 +201,7 @@ describe("decoding a copy of debugfs kho/", () => {
     ]);
     const r = decodeDebugfs(files, [probeV1]);
     const by = (n: string) => r.in!.subFdts.find((b) => b.name === n)!;
-    expect(by("probe").problems).toEqual(['blob is probe-v9; known versions of "probe": probe-v1']);
+    expect(by("probe").problems).toEqual(['blob claims "probe-v9"; known versions of "probe": probe-v1']);
     expect(by("probe").decoded).toMatchObject({ kind: "raw" });
     expect(by("memblock").decoded).toMatchObject({ kind: "fdt", compatible: "kho-v4" });
     expect(by("junk").decoded).toEqual({ kind: "raw", head: "010203" });

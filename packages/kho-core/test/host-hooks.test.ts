@@ -126,3 +126,34 @@ describe("hook failures follow HOOK_POLICY (issue 9 item 2)", () => {
     expect(HOOK_POLICY.prepare.failure).toBe("abort-kexec");
   });
 });
+
+describe("initcall levels (issue 8 item 6)", () => {
+  it("plugins' init runs after kho_init, by initcall level, then in dependency order", () => {
+    const order: string[] = [];
+    const at = (name: string, initcall?: "fs" | "device" | "late", dependsOn?: string[]) =>
+      definePlugin({
+        name,
+        ...(initcall ? { initcall } : {}),
+        ...(dependsOn ? { dependsOn } : {}),
+        outgoing: { init: () => void order.push(name) },
+      });
+    const core = definePlugin({
+      name: "core-part",
+      core: true,
+      outgoing: { init: () => void order.push("core-part (inside kho_init)") },
+    });
+    const plugins = [at("late-one"), at("dev", "device"), at("fs-one", "fs"), core, at("late-two", "late", ["dev"])];
+    const k = composeKernel({ release: "A", plugins });
+    expect(k.initOrder.map((p) => p.name)).toEqual(["fs-one", "dev", "late-one", "late-two"]);
+    new LiveUpdateHost(machine()).boot(k);
+    expect(order).toEqual(["core-part (inside kho_init)", "fs-one", "dev", "late-one", "late-two"]);
+  });
+
+  it("a plugin whose init level comes before its dependency's is refused, naming both", () => {
+    const dep = definePlugin({ name: "dep", initcall: "late" });
+    const early = definePlugin({ name: "eager", initcall: "device", dependsOn: ["dep"] });
+    expect(() => composeKernel({ release: "A", plugins: [dep, early] })).toThrowError(
+      /plugin "eager" \(init at device_initcall\) depends on "dep", whose init runs later \(late_initcall\)/,
+    );
+  });
+});

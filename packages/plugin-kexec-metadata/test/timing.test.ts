@@ -150,7 +150,7 @@ describe("debugfs decoding of kexec-metadata, through the plugin", () => {
     expect(one("out").decoded).toMatchObject({ fields: { previous_release: "r", kexec_count: 5 } });
     const v2 = decodeDebugfs(new Map([["in/sub_fdts/kexec-metadata", blob(2, ascii("x"), 5)]]), [kexecMetadataSubtree]);
     expect(v2.in!.subFdts[0]!.problems).toEqual([
-      'blob is kexec-metadata-v2; known versions of "kexec-metadata": kexec-metadata-v1',
+      'blob claims "kexec-metadata-v2"; known versions of "kexec-metadata": kexec-metadata-v1',
     ]);
   });
 });

@@ -274,7 +274,8 @@ export function decodeBlob(
   }
   if (mine.length) {
     const known = mine.map((v) => v.abi.compatible[0]).join(", ");
-    problems.push(`blob is ${claimed ?? "unidentifiable"}; known versions of "${name}": ${known}`);
+    const what = claimed === null ? "is unidentifiable" : `claims "${claimed}"`;
+    problems.push(`blob ${what}; known versions of "${name}": ${known}`);
   }
   return { name, file, length: bytes.length, listed, decoded: decodeUnknown(bytes), problems, unavailable };
 }
