@@ -17,7 +17,9 @@ const tally = definePlugin({
   actions: {
     add: {
       args: z.strictObject({ n: z.number().int().positive() }),
-      run: (ctx, { n }) => void (ctx.state.total += n),
+      run(ctx, { n }) {
+        ctx.state.total += n;
+      },
     },
   },
   incoming: { finish: (ctx) => ctx.log.info(`total ${ctx.state.total}`) },
@@ -109,7 +111,15 @@ describe("scenarios as data (issue 9 item 6)", () => {
     let seen = -1;
     const r = runScenario({
       ...s,
-      steps: [{ boot: "A" }, { run: "peek", call: (h) => void (seen = h.kernel.generation) }],
+      steps: [
+        { boot: "A" },
+        {
+          run: "peek",
+          call: (h) => {
+            seen = h.kernel.generation;
+          },
+        },
+      ],
     });
     expect(seen).toBe(1);
     expect(r.transitions).toHaveLength(1);

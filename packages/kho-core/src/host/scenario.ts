@@ -64,6 +64,22 @@ export class ScenarioError extends KhoError {
 
 const pathOf = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "(root)";
 
+/** What is wrong with one action step, given the kernel running then. */
+function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, at: string) {
+  const dot = step.action.indexOf(".");
+  const pluginName = step.action.slice(0, dot);
+  const plugin = s.kernels[running]!.plugins.find((p) => p.name === pluginName);
+  if (!plugin) return [{ path: `${at}.action`, message: `kernel "${running}" has no plugin "${pluginName}"` }];
+  const action = plugin.actions?.[step.action.slice(dot + 1)];
+  if (!action) {
+    const known = Object.keys(plugin.actions ?? {}).join(", ") || "none";
+    return [{ path: `${at}.action`, message: `plugin "${pluginName}" has no such action (it has ${known})` }];
+  }
+  const parsed = action.args.safeParse(step.args ?? {});
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => ({ path: pathOf([at, "args", ...issue.path]), message: issue.message }));
+}
+
 /**
  * Checks the steps against the kernels and the actions of their plugins,
  * following which kernel runs at each step (as written: a kexec the
@@ -71,36 +87,19 @@ const pathOf = (path: readonly PropertyKey[]): string => path.map(String).join("
  */
 function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
   let running: string | null = null;
-  s.steps.forEach((step, i) => {
+  for (const [i, step] of s.steps.entries()) {
     const at = `steps.${i}`;
     const target = "boot" in step ? step.boot : "kexec" in step ? step.kexec : null;
     if (target !== null) {
       if (!(target in s.kernels)) issues.push({ path: at, message: `no kernel "${target}"` });
       else if ("kexec" in step && running === null)
         issues.push({ path: at, message: "kexec before any boot: boot a kernel first" });
-      running = target in s.kernels ? target : running;
-      return;
+      else running = target;
+    } else if ("action" in step) {
+      if (running === null) issues.push({ path: at, message: "an action before any boot" });
+      else issues.push(...actionIssues(s, running, step, at));
     }
-    if (!("action" in step)) return;
-    if (running === null) return void issues.push({ path: at, message: "an action before any boot" });
-    const dot = step.action.indexOf(".");
-    const pluginName = step.action.slice(0, dot);
-    const plugin = s.kernels[running]!.plugins.find((p) => p.name === pluginName);
-    const action = plugin?.actions?.[step.action.slice(dot + 1)];
-    if (!plugin)
-      return void issues.push({ path: `${at}.action`, message: `kernel "${running}" has no plugin "${pluginName}"` });
-    if (!action) {
-      const known = Object.keys(plugin.actions ?? {}).join(", ") || "none";
-      return void issues.push({
-        path: `${at}.action`,
-        message: `plugin "${pluginName}" has no such action (it has ${known})`,
-      });
-    }
-    const parsed = action.args.safeParse(step.args ?? {});
-    if (!parsed.success)
-      for (const issue of parsed.error.issues)
-        issues.push({ path: pathOf([at, "args", ...issue.path]), message: issue.message });
-  });
+  }
 }
 
 /**
