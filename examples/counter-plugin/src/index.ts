@@ -320,7 +320,10 @@ export const counterPlugin = definePlugin({
       const where = bufPa ? ` in an order-${bufOrder} folio at ${hex(bufPa)}` : "";
       ctx.log.info(`handing over count ${st.count} and ${buffer.length} bytes${where} as ${compatible}`);
     },
-    /** A later plugin's prepare failed: the blob gets its old bytes back, the folio is scrubbed, unpreserved and freed, the counter thaws. */
+    /**
+     * A later plugin's prepare failed: the blob gets its old bytes back, the
+     * folio is scrubbed, unpreserved and freed, the counter thaws.
+     */
     abort(ctx) {
       const st = ctx.state;
       const p = st.prepared;
@@ -338,10 +341,14 @@ export const counterPlugin = definePlugin({
   },
   incoming: {
     restore,
-    /** Not misread: the count restarts at 0 and the old blob's pages stay reserved (the report lists them as refused). */
+    /**
+     * Not misread: the count restarts at 0 and the old blob's pages stay
+     * reserved (the report lists them as refused).
+     */
     refused(ctx, sub) {
       ctx.log.warn(
-        `refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} (this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`,
+        `refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} ` +
+          `(this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`,
       );
     },
     /**
@@ -358,7 +365,8 @@ export const counterPlugin = definePlugin({
       const freeFolio = inc.folio !== null && !inc.claimed;
       if (freeFolio) ctx.alloc.freeBlock(inc.folio!.pa, inc.folio!.order);
       ctx.log.info(
-        `released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : inc.claimed ? " (buffer folio claimed)" : ""}`,
+        `released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : ""}` +
+          `${inc.claimed ? " (buffer folio claimed)" : ""}`,
       );
     },
   },

@@ -131,7 +131,7 @@ describe("counter plugin: cold boot, then kexecs", () => {
 });
 
 describe("counter plugin: prepare and abort", () => {
-  it("a buffer no folio can hold fails prepare: the kexec aborts and every byte of the old kernel's memory stays", () => {
+  it("a buffer no folio can hold fails prepare: the kexec aborts, every byte of the old kernel's memory stays", () => {
     const host = new LiveUpdateHost(smallMachine());
     host.boot(kernel("A"));
     const a = counter(host);

@@ -130,7 +130,8 @@ describe("debugfs view", () => {
     const fdt = k.out!.fdt;
     const dv = new DataView(fdt.buffer, fdt.byteOffset);
     const struct = dv.getUint32(8, false);
-    // root: BEGIN_NODE + "" (8), compatible (20), preserved-memory-map (20), then "LUO" node (8) and its blob-size prop.
+    // root: BEGIN_NODE + "" (8), compatible (20), preserved-memory-map (20),
+    // then the "LUO" node (8) and its blob-size prop.
     const prop = struct + 8 + 20 + 20 + 8;
     expect(dv.getUint32(prop, false)).toBe(3);
     dv.setUint32(prop + 4, 4, false);

@@ -11,7 +11,7 @@ import {
 import { blobPlugin, machine } from "./helpers/host-plugins.js";
 
 describe("hook failures follow HOOK_POLICY (issue 9 item 2)", () => {
-  it("restore throws a TypeError: a hookFailures entry with plugin, hook, message and stack, an anomaly; the other plugins' subtrees are restored", () => {
+  it("restore throws a TypeError: hookFailures has plugin, hook, message, stack; an anomaly; others restored", () => {
     const broken = blobPlugin("broken", "node-broken", {
       restore(_ctx, sub) {
         // A plugin bug, not an errno: reading a property of what is not there.
@@ -93,7 +93,7 @@ describe("hook failures follow HOOK_POLICY (issue 9 item 2)", () => {
     expect(calls).toEqual(["fine prepare"]);
   });
 
-  it("ctx.panic from finish is a panic: host.finish() throws KernelPanic (not a KhoError), the kernel is stopped", () => {
+  it("ctx.panic from finish is a panic: host.finish() throws KernelPanic (not a KhoError), the kernel stops", () => {
     const panicky = definePlugin({
       name: "panicky",
       incoming: { finish: (ctx) => ctx.panic("state is inconsistent") },

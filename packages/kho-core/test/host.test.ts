@@ -199,7 +199,7 @@ describe("LiveUpdateHost", () => {
     expect(r.subtrees.orphaned).toEqual([expect.objectContaining({ name: "node-p", size: 24 })]);
   });
 
-  it("refuses a version the next kernel does not accept, naming both compatible strings, and accepts it when pinned", () => {
+  it("refuses a version the next kernel does not accept, naming both compatibles; accepts it when pinned", () => {
     const v1 = blobPlugin("p", "node-p", undefined, "node-p-v1");
     const both = definePlugin({
       ...blobPlugin("p", "node-p", undefined, "node-p-v2"),
@@ -389,7 +389,7 @@ describe("loader failures", () => {
 });
 
 describe("core plugins", () => {
-  it("a failing core plugin fails kho_init: KHO is off, its memory and scratch are given back, the next kexec is a cold boot", () => {
+  it("a failing core plugin fails kho_init: KHO off, memory and scratch given back, the next kexec boots cold", () => {
     const broken = definePlugin({
       name: "kho-part",
       core: true,

@@ -84,7 +84,7 @@ describe("kexec-metadata timing and reading (issue 8 item 5)", () => {
     expect(r.subtrees.restored.map((s) => s.name)).toEqual(["probe", KHO_METADATA_NODE_NAME]);
   });
 
-  it("previous_release is read with strscpy(…, 65): junk after the NUL is ignored, no NUL truncates to 64 bytes", () => {
+  it("previous_release is read with strscpy(…, 65): junk after the NUL ignored, no NUL truncates to 64", () => {
     const junk = new Uint8Array(65);
     junk.set(ascii("7.2.0-a"));
     junk.set(ascii("garbage"), 20);

@@ -18,7 +18,10 @@ function blobLine(b: BlobReport): string {
     case "subtree":
       return `${d.compatible} ${JSON.stringify(d.fields)}`;
     case "fdt":
-      return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${d.root.children.length} child node(s)`;
+      return (
+        `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ` +
+        `${d.root.children.length} child node(s)`
+      );
     case "raw":
       return `raw, starts ${d.head || "(empty)"}`;
   }
@@ -29,15 +32,19 @@ function printSide(name: string, s: SideReport, lines: string[]): void {
   const f = s.fdt;
   if (f) {
     lines.push(
-      `  fdt: ${f.status}, ${f.length} bytes${f.totalsize !== null ? `, totalsize ${f.totalsize}` : ""}${f.error ? ` (${f.error})` : ""}`,
+      `  fdt: ${f.status}, ${f.length} bytes${f.totalsize !== null ? `, totalsize ${f.totalsize}` : ""}` +
+        `${f.error ? ` (${f.error})` : ""}`,
     );
     if (f.preservedMemoryMap)
       lines.push(
-        `    preserved-memory-map ${f.preservedMemoryMap.pa ?? "-"}${f.preservedMemoryMap.problem ? ` (${f.preservedMemoryMap.problem})` : ""}: radix tree ${f.preservedMemoryMap.radixTree}`,
+        `    preserved-memory-map ${f.preservedMemoryMap.pa ?? "-"}` +
+          `${f.preservedMemoryMap.problem ? ` (${f.preservedMemoryMap.problem})` : ""}` +
+          `: radix tree ${f.preservedMemoryMap.radixTree}`,
       );
     for (const t of f.subtrees)
       lines.push(
-        `    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}${t.problems.length ? ` (${t.problems.join("; ")})` : ""}`,
+        `    ${t.name}: preserved-data ${t.preservedData ?? "-"} blob-size ${t.blobSize ?? "-"}` +
+          `${t.problems.length ? ` (${t.problems.join("; ")})` : ""}`,
       );
   }
   if (s.scratch) {

@@ -18,7 +18,8 @@ export const simCommand: Command = {
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");
       io.out(
-        `scenario ${result.scenario}: ${defaultScenario.description}\nmachine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`,
+        `scenario ${result.scenario}: ${defaultScenario.description}\n` +
+          `machine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`,
       );
       io.out(result.transitions.map(formatReport).join("\n"));
       if (result.stopped) io.out("\nchain stopped: a kernel panicked\n");

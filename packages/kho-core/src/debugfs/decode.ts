@@ -168,7 +168,9 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       ...base,
       status: "truncated",
       totalsize: h.totalsize,
-      error: `header totalsize ${h.totalsize} exceeds the ${bytes.length}-byte file: a prefix of the FDT (out/fdt keeps the length it had at kho_init)`,
+      error:
+        `header totalsize ${h.totalsize} exceeds the ${bytes.length}-byte file: ` +
+        "a prefix of the FDT (out/fdt keeps the length it had at kho_init)",
     };
   }
   let root: FdtNode;
@@ -201,7 +203,8 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       );
     if (!sOk)
       problems.push(
-        `${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`,
+        `${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: ` +
+          "retrieve fails with -EINVAL",
       );
     const size = sOk ? u64le(s.value) : null;
     return {

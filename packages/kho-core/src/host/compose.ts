@@ -144,7 +144,8 @@ function initOrder(plugins: readonly AnyPlugin[]): AnyPlugin[] {
       const dep = byName.get(d)!;
       if (!p.core && !dep.core && levelOf(p) < levelOf(dep))
         fail(
-          `plugin "${p.name}" (init at ${p.initcall ?? "late"}_initcall) depends on "${d}", whose init runs later (${dep.initcall ?? "late"}_initcall)`,
+          `plugin "${p.name}" (init at ${p.initcall ?? "late"}_initcall) depends on "${d}", ` +
+            `whose init runs later (${dep.initcall ?? "late"}_initcall)`,
           p.name,
         );
     }
@@ -171,7 +172,8 @@ function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, 
     const find = (compat: string): SubtreeVersion =>
       list.find((v) => v.abi.compatible.includes(compat)) ??
       fail(
-        `subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" (it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`,
+        `subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" ` +
+          `(it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`,
         node,
       );
     const writer = pin.write === undefined ? list[0]! : find(pin.write);

@@ -63,7 +63,10 @@ export interface TransitionReport {
         readonly scratch: readonly ScratchArea[];
       })
     | null;
-  /** running: the target kernel is up; aborted: a prepare failed, `from` still runs; panicked: the target kernel panicked. */
+  /**
+   * running: the target kernel is up; aborted: a prepare failed, `from`
+   * still runs; panicked: the target kernel panicked.
+   */
   readonly outcome: "running" | "aborted" | "panicked";
   readonly abortedBy?: { readonly plugin: string; readonly reason: string };
   readonly panic?: string;
@@ -102,11 +105,13 @@ export function formatReport(r: TransitionReport): string {
   const head =
     r.kind === "cold-boot"
       ? `#${r.index} cold boot -> ${r.to?.release}`
-      : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} [${r.to?.bootKind ?? "-"} boot]`;
+      : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} ` +
+        `[${r.to?.bootKind ?? "-"} boot]`;
   const scratch = r.to?.scratch.map((a) => `${a.addr}+${a.size}`).join(", ");
   const lines = [
     head,
-    `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
+    `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}` +
+      `${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
   ];
   if (r.to) lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}`);
   if (r.kind === "kexec") {
@@ -117,10 +122,12 @@ export function formatReport(r: TransitionReport): string {
       .map(([o, n]) => `${o}: ${n}`)
       .join(", ");
     lines.push(
-      `  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); pages by owner: ${owners || "none"}`,
+      `  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); ` +
+        `pages by owner: ${owners || "none"}`,
     );
     lines.push(
-      `  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ${r.verified.mismatches} mismatches`,
+      `  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ` +
+        `${r.verified.mismatches} mismatches`,
     );
   }
   lines.push(
@@ -133,7 +140,8 @@ export function formatReport(r: TransitionReport): string {
       "refused",
       r.subtrees.refused,
       (s) =>
-        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`,
+        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, ` +
+        `kernel accepts ${(s.accepted ?? []).join(", ")}`,
     ),
     ...list(
       "orphaned",
