@@ -6,7 +6,6 @@ import {
   type IncomingSubtree,
   isKhoError,
   KhoError,
-  type PhysAccess,
   type PluginContext,
   type SubtreeVersion,
 } from "@khosim/kho-core";
@@ -32,21 +31,22 @@ interface CounterBlob {
 }
 
 /**
- * How one version is read and written. `SubtreeVersion` carries the schema
- * only, so the plugin keeps its codecs here, keyed by compatible string.
+ * One version seen through the blob's common contents: the typed versions
+ * decode and encode, this adds what differs between them (the compatible
+ * slot each writes, the checksum only v2 has).
  */
 interface Codec {
   readonly size: number;
-  read(mem: PhysAccess, pa: number): CounterBlob;
-  write(mem: PhysAccess, pa: number, blob: CounterBlob): void;
+  read(bytes: Uint8Array): CounterBlob;
+  encode(blob: CounterBlob): Uint8Array;
 }
 
 const codecs: Readonly<Record<string, Codec>> = {
   [COUNTER_V1_COMPATIBLE]: {
     size: counter_ser.size,
-    read: (mem, pa) => counter_ser.readAt(mem, pa),
-    write: (mem, pa, b) =>
-      counter_ser.writeAt(mem, pa, {
+    read: (bytes) => counterSubtreeV1.decode(bytes),
+    encode: (b) =>
+      counterSubtreeV1.encode({
         compatible: COUNTER_V1_COMPATIBLE,
         count: b.count,
         buf_pa: b.buf_pa,
@@ -55,9 +55,9 @@ const codecs: Readonly<Record<string, Codec>> = {
   },
   [COUNTER_V2_COMPATIBLE]: {
     size: counter_ser_v2.size,
-    read: (mem, pa) => counter_ser_v2.readAt(mem, pa),
-    write: (mem, pa, b) =>
-      counter_ser_v2.writeAt(mem, pa, {
+    read: (bytes) => counterSubtreeV2.decode(bytes),
+    encode: (b) =>
+      counterSubtreeV2.encode({
         compatible: COUNTER_V2_COMPATIBLE,
         count: b.count,
         buf_pa: b.buf_pa,
@@ -193,7 +193,7 @@ function restore(ctx: Ctx, sub: IncomingSubtree): void {
   const { compatible, codec } = codecOf(sub.version);
   if (sub.size !== codec.size)
     throw new KhoError("EINVAL", `blob-size ${sub.size}, ${compatible} is ${codec.size} bytes`, hex(sub.phys));
-  const blob = codec.read(ctx.mem, sub.phys);
+  const blob = codec.read(ctx.mem.read(sub.phys, codec.size));
   const bufPa = physNumber(blob.buf_pa, "buf_pa");
   let bytes: Uint8Array = new Uint8Array(0);
   if (blob.buf_len === 0) {
@@ -304,12 +304,10 @@ export const counterPlugin = definePlugin({
       const savedBlob = ctx.mem.read(st.serPa, codec.size);
       try {
         if (bufPa) ctx.mem.write(bufPa, buffer);
-        codec.write(ctx.mem, st.serPa, {
-          count: st.count,
-          buf_pa: BigInt(bufPa),
-          buf_len: buffer.length,
-          buf_crc32: crc32(buffer),
-        });
+        ctx.mem.write(
+          st.serPa,
+          codec.encode({ count: st.count, buf_pa: BigInt(bufPa), buf_len: buffer.length, buf_crc32: crc32(buffer) }),
+        );
       } catch (e) {
         ctx.mem.write(st.serPa, savedBlob);
         if (bufPa) ctx.kho.unpreserveFree(bufPa);
