@@ -97,7 +97,7 @@ export class PluginContext<S = unknown> {
     if (!k.khoEnabled) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
     throw new KhoError(
       "EINVAL",
-      "outgoing KHO is not initialised yet: it is set up in kho_init, when the init hooks run",
+      "outgoing KHO is not initialised yet: kho_init sets it up; plugins' init hooks run after it",
       this.plugin.name,
     );
   }

@@ -21,7 +21,7 @@ export type AnomalyKind = "poison" | "panic" | "corruption" | "hook-error";
 export interface HookFailure {
   readonly plugin: string;
   readonly hook: HookName;
-  /** The errno of a KhoError (libfdt's error name for an FdtError), else what was thrown ("TypeError"). */
+  /** The errno of a KhoError (an FdtError's message names libfdt's error), else what was thrown ("TypeError"). */
   readonly code: string;
   readonly message: string;
   /** The JavaScript stack where the hook threw; null when something other than an Error was thrown. */

@@ -1,5 +1,4 @@
 import { isKhoError } from "../errors.js";
-import { FdtError } from "../fdt/errors.js";
 import type { FailurePolicy, HookName } from "./plugin.js";
 import type { Anomaly, HookFailure, TransitionReport } from "./report.js";
 
@@ -8,9 +7,13 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The errno of a KhoError, libfdt's name for an FdtError, else the class of what was thrown ("TypeError"). */
+/**
+ * The errno of a KhoError (an FdtError's too: the errno a kernel caller
+ * makes of it; its message names libfdt's error), else the class of what
+ * was thrown ("TypeError").
+ */
 function errorCode(e: unknown): string {
-  if (e instanceof FdtError || isKhoError(e)) return e.code;
+  if (isKhoError(e)) return e.code;
   if (e instanceof Error) return e.name;
   return typeof e;
 }
