@@ -114,14 +114,17 @@ export type HookName = "setup" | "early" | "restore" | "refused" | "init" | "pre
  */
 export type FailurePolicy = "contain" | "abort-kexec" | "fail-kho-init" | "panic";
 
+/** What a thrown error (not a panic) in a hook may mean. */
+export type ErrorPolicy = Exclude<FailurePolicy, "panic">;
+
 export interface HookPolicy {
   /** When the hook runs, in kernel terms. */
   readonly when: string;
-  readonly failure: FailurePolicy;
+  readonly failure: ErrorPolicy;
   /** A contained failure leaves the plugin half set up: its later hooks in this kernel are skipped. */
   readonly stopsPlugin?: boolean;
   /** For a `core` plugin (part of kho_init itself), when it differs. */
-  readonly coreFailure?: FailurePolicy;
+  readonly coreFailure?: ErrorPolicy;
 }
 
 /** The one table the runner consults when a hook throws; the docs list it too. */

@@ -260,8 +260,6 @@ export class LiveUpdateHost {
           throw new KexecAborted(p.name, e);
         case "fail-kho-init":
           throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} ${hook}: ${errorMessage(e)}`, p.name);
-        case "panic":
-          return this.kernel.panic(`${p.name} ${hook}: ${errorMessage(e)}`);
       }
     }
   }
