@@ -17,7 +17,7 @@ function closureChain(): Scenario {
     A: { release: "7.2.0-rc1", plugins },
     B: { release: "7.2.0-rc1-custom", plugins },
   };
-  const step = { run: "counter", call: work };
+  const step = { run: "counter", action: work };
   return {
     name: "default",
     machine: defaultScenario.machine,

@@ -115,7 +115,7 @@ describe("scenarios as data (issue 9 item 6)", () => {
         { boot: "A" },
         {
           run: "peek",
-          call: (h) => {
+          action: (h) => {
             seen = h.kernel.generation;
           },
         },

@@ -17,7 +17,7 @@ export type ScenarioStep =
   | { readonly finish: true }
   | { readonly action: string; readonly args?: unknown }
   | { readonly expect: Expectation }
-  | { readonly run: string; readonly call: (host: LiveUpdateHost) => void };
+  | { readonly run: string; readonly action: (host: LiveUpdateHost) => void };
 
 /** A machine, the kernels that may run on it, and the chain of steps. */
 export interface Scenario {
@@ -95,7 +95,7 @@ function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
       else if ("kexec" in step && running === null)
         issues.push({ path: at, message: "kexec before any boot: boot a kernel first" });
       else running = target;
-    } else if ("action" in step) {
+    } else if ("action" in step && !("run" in step)) {
       if (running === null) issues.push({ path: at, message: "an action before any boot" });
       else issues.push(...actionIssues(s, running, step, at));
     }
@@ -192,7 +192,7 @@ export function runScenario(s: Scenario): ScenarioResult {
       else if ("expect" in step) {
         const last = host.reports.at(-1);
         expectations.push({ step: i, transition: last?.index ?? null, failures: check(step.expect, last) });
-      } else if ("call" in step) step.call(host);
+      } else if ("run" in step) step.action(host);
       else host.action(step.action, step.args);
     } catch (e) {
       // A panic outside a transition (in finish or the workload) stops the chain; the kernel log has it.
