@@ -116,8 +116,10 @@ export class LiveUpdateHost {
   /**
    * Runs `incoming.finish` of every plugin of the running kernel, once: the
    * workload is done with what was handed over. kexec does it first if the
-   * scenario did not. A hook calling `ctx.panic` stops the kernel and the
-   * KernelPanic reaches the caller.
+   * scenario did not. Called by the workload, between transitions, its
+   * failures go to the report of the transition that booted the running
+   * kernel. A hook calling `ctx.panic` stops the kernel and the KernelPanic
+   * reaches the caller.
    */
   finish(): void {
     if (this.finished || this.kernel.state !== "running") return;
