@@ -106,6 +106,25 @@ describe("hook failures follow HOOK_POLICY (issue 9 item 2)", () => {
     expect(() => host.kexec(composeKernel({ release: "B", plugins: [] }))).toThrow(/A is panicked: no kexec possible/);
   });
 
+  it("a finish the workload runs between transitions reports its failure in the running kernel's boot report", () => {
+    const sloppy = definePlugin({
+      name: "sloppy",
+      incoming: {
+        finish() {
+          throw new KhoError("ENOENT", "nothing to release");
+        },
+      },
+    });
+    const host = new LiveUpdateHost(machine());
+    const boot = host.boot(composeKernel({ release: "A", plugins: [sloppy] }));
+    expect(boot.hookFailures).toEqual([]);
+    host.finish();
+    expect(boot.hookFailures).toEqual([
+      expect.objectContaining({ plugin: "sloppy", hook: "finish", code: "ENOENT", policy: "contain" }),
+    ]);
+    expect(boot.anomalies).toEqual([expect.objectContaining({ kind: "hook-error", plugin: "sloppy" })]);
+  });
+
   it.each([
     ["prepare", definePlugin({ name: "panicky", outgoing: { prepare: (ctx) => ctx.panic("cannot freeze") } })],
     ["finish", definePlugin({ name: "panicky", incoming: { finish: (ctx) => ctx.panic("cannot finish") } })],
