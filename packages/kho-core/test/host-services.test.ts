@@ -60,6 +60,19 @@ describe("services and registries through the kernel's container (issue 9 item 3
     expect(host.context(orchestrator).service(ORCHESTRATOR)).toEqual({ release: "B" });
   });
 
+  it("a plugin resolves the services of its dependencies only: another's is EINVAL naming both", () => {
+    const stranger = definePlugin({ name: "stranger", setup: (ctx) => void ctx.service(ORCHESTRATOR) });
+    const r = new LiveUpdateHost(machine()).boot(composeKernel({ release: "A", plugins: [orchestrator, stranger] }));
+    expect(r.hookFailures).toEqual([
+      expect.objectContaining({
+        plugin: "stranger",
+        hook: "setup",
+        code: "EINVAL",
+        message: expect.stringMatching(/"stranger" resolves service "test.orchestrator" of "orchestrator", which it/),
+      }),
+    ]);
+  });
+
   it("a registry nobody registered into resolves to nothing", () => {
     const host = new LiveUpdateHost(machine());
     host.boot(composeKernel({ release: "A", plugins: [orchestrator] }));

@@ -38,6 +38,8 @@ export interface ComposedKernel {
   readonly plugins: readonly AnyPlugin[];
   /** The plugins that are not core, in the order their `init` runs after kho_init: by initcall level, then as above. */
   readonly initOrder: readonly AnyPlugin[];
+  /** Every plugin each plugin depends on, directly or not. */
+  readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
   readonly nodes: ReadonlyMap<string, NodePlan>;
 }
 
@@ -116,6 +118,13 @@ function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
   for (const p of plugins) if (p.core) visit(p, []);
   for (const p of plugins) visit(p, []);
   return out;
+}
+
+/** Transitive dependencies; `plugins` is in dependency order, so each plugin's are known before it. */
+function dependencies(plugins: readonly AnyPlugin[]): Map<string, Set<string>> {
+  const all = new Map<string, Set<string>>();
+  for (const p of plugins) all.set(p.name, new Set((p.dependsOn ?? []).flatMap((d) => [d, ...all.get(d)!])));
+  return all;
 }
 
 /** A single-valued service has one provider per kernel: a second one names both. */
@@ -201,5 +210,5 @@ export function composeKernel(input: KernelComposition): ComposedKernel {
   checkProviders(plugins);
   const nodes = planNodes(plugins, input.versions ?? {});
   const { plugins: _p, versions: _v, pageSize: _s, ...spec } = input;
-  return { spec, pageSize, plugins, initOrder: initOrder(plugins), nodes };
+  return { spec, pageSize, plugins, initOrder: initOrder(plugins), dependencies: dependencies(plugins), nodes };
 }

@@ -139,10 +139,22 @@ export class PluginContext<S = unknown> {
     this.scope.container.register(token.key, { useValue: value });
   }
 
-  /** A service of this kernel; ENOENT when no plugin of it provides one. */
+  /**
+   * A service of this kernel, provided by this plugin or one it depends on
+   * (so its provider's setup has run first): ENOENT when no plugin provides
+   * it, EINVAL naming both plugins when the provider is not a dependency.
+   */
   service<T>(token: ServiceToken<T>): T {
-    if (!this.scope.container.isRegistered(token.key, true))
+    const provider = this.scope.providers.get(token.key);
+    if (provider === undefined)
       throw new KhoError("ENOENT", `service "${token.description}" is not provided in this kernel`, this.plugin.name);
+    const mine = this.plugin.name;
+    if (provider !== mine && !this.scope.composed.dependencies.get(mine)?.has(provider))
+      throw new KhoError(
+        "EINVAL",
+        `plugin "${mine}" resolves service "${token.description}" of "${provider}", which it does not depend on`,
+        mine,
+      );
     return this.scope.container.resolve<T>(token.key);
   }
 
