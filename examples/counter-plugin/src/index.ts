@@ -6,10 +6,10 @@ import {
   type IncomingSubtree,
   isKhoError,
   KhoError,
-  type PhysAccess,
   type PluginContext,
   type SubtreeVersion,
 } from "@khosim/kho-core";
+import { z } from "zod";
 import {
   COUNTER_NODE_NAME,
   COUNTER_V1_COMPATIBLE,
@@ -31,21 +31,22 @@ interface CounterBlob {
 }
 
 /**
- * How one version is read and written. `SubtreeVersion` carries the schema
- * only, so the plugin keeps its codecs here, keyed by compatible string.
+ * One version seen through the blob's common contents: the typed versions
+ * decode and encode, this adds what differs between them (the compatible
+ * slot each writes, the checksum only v2 has).
  */
 interface Codec {
   readonly size: number;
-  read(mem: PhysAccess, pa: number): CounterBlob;
-  write(mem: PhysAccess, pa: number, blob: CounterBlob): void;
+  read(bytes: Uint8Array): CounterBlob;
+  encode(blob: CounterBlob): Uint8Array;
 }
 
 const codecs: Readonly<Record<string, Codec>> = {
   [COUNTER_V1_COMPATIBLE]: {
     size: counter_ser.size,
-    read: (mem, pa) => counter_ser.readAt(mem, pa),
-    write: (mem, pa, b) =>
-      counter_ser.writeAt(mem, pa, {
+    read: (bytes) => counterSubtreeV1.decode(bytes),
+    encode: (b) =>
+      counterSubtreeV1.encode({
         compatible: COUNTER_V1_COMPATIBLE,
         count: b.count,
         buf_pa: b.buf_pa,
@@ -54,9 +55,9 @@ const codecs: Readonly<Record<string, Codec>> = {
   },
   [COUNTER_V2_COMPATIBLE]: {
     size: counter_ser_v2.size,
-    read: (mem, pa) => counter_ser_v2.readAt(mem, pa),
-    write: (mem, pa, b) =>
-      counter_ser_v2.writeAt(mem, pa, {
+    read: (bytes) => counterSubtreeV2.decode(bytes),
+    encode: (b) =>
+      counterSubtreeV2.encode({
         compatible: COUNTER_V2_COMPATIBLE,
         count: b.count,
         buf_pa: b.buf_pa,
@@ -192,7 +193,7 @@ function restore(ctx: Ctx, sub: IncomingSubtree): void {
   const { compatible, codec } = codecOf(sub.version);
   if (sub.size !== codec.size)
     throw new KhoError("EINVAL", `blob-size ${sub.size}, ${compatible} is ${codec.size} bytes`, hex(sub.phys));
-  const blob = codec.read(ctx.mem, sub.phys);
+  const blob = codec.read(ctx.mem.read(sub.phys, codec.size));
   const bufPa = physNumber(blob.buf_pa, "buf_pa");
   let bytes: Uint8Array = new Uint8Array(0);
   if (blob.buf_len === 0) {
@@ -239,18 +240,41 @@ function restore(ctx: Ctx, sub: IncomingSubtree): void {
  * default so a kernel that can only read v1 can always be the next one,
  * until a fleet opts into v2 by pinning.
  */
-export const counterPlugin = definePlugin<CounterState>({
+export const counterPlugin = definePlugin({
   name: "counter",
   logPrefix: "counter: ",
   subtrees: [counterSubtreeV1, counterSubtreeV2],
   state: () => new CounterState(),
+  /** What a scenario may do with the counter: `{ "action": "counter.increment", "args": { "by": 2 } }`. */
+  actions: {
+    increment: {
+      summary: "add `by` (default 1) to the counter",
+      args: z.strictObject({ by: z.number().int().nonnegative().default(1) }),
+      run: (ctx, { by }) => void ctx.state.increment(BigInt(by)),
+    },
+    write: {
+      summary: "replace the buffer with `text` (UTF-8)",
+      args: z.strictObject({ text: z.string() }),
+      run: (ctx, { text }) => ctx.state.write(text),
+    },
+    stamp: {
+      summary: "increment, then write a note naming the running kernel, its generation and the count",
+      args: z.strictObject({}),
+      run(ctx) {
+        const count = ctx.state.increment();
+        ctx.state.write(`written by ${ctx.kernel.release} (generation ${ctx.kernel.generation}), count ${count}`);
+      },
+    },
+  },
   outgoing: {
     /**
-     * Inside kho_init, after restore on a KHO boot: the blob page is
-     * preserved and listed now (zeroed) so the root FDT holds the node from
-     * boot on; prepare fills it.
+     * At late_initcall, after kho_init has finished (so on a cold boot the
+     * node is not in out/fdt's debugfs length): the blob page is preserved
+     * and listed now (zeroed) so the root FDT holds the node from boot on;
+     * prepare fills it. With KHO off there is nothing to list.
      */
     init(ctx) {
+      if (!ctx.khoEnabled) return;
       const { compatible, codec } = codecOf(ctx.writer(COUNTER_NODE_NAME));
       const pa = ctx.kho.allocPreserve(codec.size);
       try {
@@ -280,12 +304,10 @@ export const counterPlugin = definePlugin<CounterState>({
       const savedBlob = ctx.mem.read(st.serPa, codec.size);
       try {
         if (bufPa) ctx.mem.write(bufPa, buffer);
-        codec.write(ctx.mem, st.serPa, {
-          count: st.count,
-          buf_pa: BigInt(bufPa),
-          buf_len: buffer.length,
-          buf_crc32: crc32(buffer),
-        });
+        ctx.mem.write(
+          st.serPa,
+          codec.encode({ count: st.count, buf_pa: BigInt(bufPa), buf_len: buffer.length, buf_crc32: crc32(buffer) }),
+        );
       } catch (e) {
         ctx.mem.write(st.serPa, savedBlob);
         if (bufPa) ctx.kho.unpreserveFree(bufPa);
@@ -296,7 +318,10 @@ export const counterPlugin = definePlugin<CounterState>({
       const where = bufPa ? ` in an order-${bufOrder} folio at ${hex(bufPa)}` : "";
       ctx.log.info(`handing over count ${st.count} and ${buffer.length} bytes${where} as ${compatible}`);
     },
-    /** A later plugin's prepare failed: the blob gets its old bytes back, the folio is scrubbed, unpreserved and freed, the counter thaws. */
+    /**
+     * A later plugin's prepare failed: the blob gets its old bytes back, the
+     * folio is scrubbed, unpreserved and freed, the counter thaws.
+     */
     abort(ctx) {
       const st = ctx.state;
       const p = st.prepared;
@@ -314,10 +339,14 @@ export const counterPlugin = definePlugin<CounterState>({
   },
   incoming: {
     restore,
-    /** Not misread: the count restarts at 0 and the old blob's pages stay reserved (the report lists them as refused). */
+    /**
+     * Not misread: the count restarts at 0 and the old blob's pages stay
+     * reserved (the report lists them as refused).
+     */
     refused(ctx, sub) {
       ctx.log.warn(
-        `refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} (this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`,
+        `refusing ${sub.compatible ?? "an unidentifiable blob"} at ${hex(sub.phys)} ` +
+          `(this kernel accepts ${sub.accepted.join(", ")}); the counter starts from 0`,
       );
     },
     /**
@@ -334,7 +363,8 @@ export const counterPlugin = definePlugin<CounterState>({
       const freeFolio = inc.folio !== null && !inc.claimed;
       if (freeFolio) ctx.alloc.freeBlock(inc.folio!.pa, inc.folio!.order);
       ctx.log.info(
-        `released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : inc.claimed ? " (buffer folio claimed)" : ""}`,
+        `released the ${inc.compatible} blob${freeFolio ? " and the buffer folio" : ""}` +
+          `${inc.claimed ? " (buffer folio claimed)" : ""}`,
       );
     },
   },

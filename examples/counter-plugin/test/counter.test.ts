@@ -43,9 +43,10 @@ describe("counter plugin: cold boot, then kexecs", () => {
     expect(b).not.toBe(a); // per-kernel state
     expect(b.count).toBe(3n);
     expect(b.bytes()).toEqual(first);
+    // The counter reads its blob at early_initcall, kexec-metadata inside kho_init (fs_initcall).
     expect(toB.subtrees.restored.map((s) => [s.name, s.plugin, s.compatible])).toEqual([
-      ["kexec-metadata", "kexec-metadata", "kexec-metadata-v1"],
       ["counter", "counter", "counter-v1"],
+      ["kexec-metadata", "kexec-metadata", "kexec-metadata-v1"],
     ]);
     expect(toB.subtrees.refused).toEqual([]);
     expect(toB.subtrees.lost).toEqual([]);
@@ -130,7 +131,7 @@ describe("counter plugin: cold boot, then kexecs", () => {
 });
 
 describe("counter plugin: prepare and abort", () => {
-  it("a buffer no folio can hold fails prepare: the kexec aborts and every byte of the old kernel's memory stays", () => {
+  it("a buffer no folio can hold fails prepare: the kexec aborts, every byte of the old kernel's memory stays", () => {
     const host = new LiveUpdateHost(smallMachine());
     host.boot(kernel("A"));
     const a = counter(host);

@@ -1,4 +1,4 @@
-import { type AnyPlugin, type AnyStruct, isKhoError, type JsonValue, StructLayout } from "@khosim/kho-core";
+import type { AnyPlugin, JsonValue } from "@khosim/kho-core";
 import { abiId } from "@khosim/kho-core/abi";
 
 /** What a plugin makes of one subtree blob: the version it recognises and the decoded value, or why it cannot. */
@@ -12,9 +12,8 @@ export interface SubtreeDescription {
 
 /**
  * Asks the plugins that own the node `name` which of their versions the
- * blob is (`identify`), and decodes it with that version's struct layout.
- * FDT subtrees are already shown as FDT by the debugfs decoder. This is
- * the one place the CLI decodes a subtree through a plugin.
+ * blob is (`identify`), and has that version describe it. This is the one
+ * place the CLI decodes a subtree through a plugin.
  */
 export function describeSubtree(
   plugins: readonly AnyPlugin[],
@@ -23,18 +22,12 @@ export function describeSubtree(
 ): SubtreeDescription | null {
   for (const plugin of plugins)
     for (const v of plugin.subtrees ?? []) {
-      if (v.abi.name !== name || !(v.abi.layout instanceof StructLayout) || v.identify?.(blob) !== abiId(v.abi))
-        continue;
-      const layout: AnyStruct = v.abi.layout;
+      if (v.abi.name !== name) continue;
+      const claimed = v.identify(blob);
+      if (claimed === null || !v.abi.compatible.includes(claimed)) continue;
+      const d = v.describe(blob);
       const base = { name, plugin: plugin.name, id: abiId(v.abi) };
-      if (blob.length < layout.size)
-        return { ...base, problem: `${blob.length} bytes, struct ${layout.name} is ${layout.size}` };
-      try {
-        return { ...base, value: layout.toJson(layout.decode(blob.subarray(0, layout.size))) };
-      } catch (e) {
-        if (!isKhoError(e)) throw e;
-        return { ...base, problem: e.message };
-      }
+      return d.problems?.length ? { ...base, value: d.fields, problem: d.problems.join("; ") } : { ...base, value: d.fields };
     }
   return null;
 }

@@ -3,39 +3,80 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  debugfs_kho_kexec_metadata,
-  debugfs_luo_ser,
+  type BootHooks,
   debugfsView,
   decodeDebugfs,
   decodeDebugfsDir,
+  defineAbi,
+  defineStruct,
+  defineSubtree,
+  field,
+  type Kernel,
+  Machine,
   writeDebugfs,
 } from "../src/debugfs/index.js";
 import { type BootHooks, type Kernel, Machine } from "../src/kexec/index.js";
 
 const text = new TextDecoder();
 
-/** What the kexec-metadata plugin does in kho_init: a 73-byte blob in a preserved page, added as the first subtree. */
+/** spec §8's 73 bytes, built by hand: u32 version, char[65] release, u32 count. */
+function metadataBlob(version: number, release: string, count: number): Uint8Array {
+  const b = new Uint8Array(73);
+  new DataView(b.buffer).setUint32(0, version, true);
+  b.set(new TextEncoder().encode(release), 4);
+  new DataView(b.buffer).setUint32(69, count, true);
+  return b;
+}
+
+/** What kho_init does first: the 73-byte metadata blob in a preserved page, added as the first subtree. */
 function metadataHook(count: number): BootHooks {
   return {
     khoInit(k: Kernel) {
-      const pa = k.out!.allocPreserve(debugfs_kho_kexec_metadata.size);
-      k.mem.write(
-        pa,
-        debugfs_kho_kexec_metadata.encode({ version: 1, previous_release: k.release, kexec_count: count }),
-      );
-      k.out!.addSubtree("kexec-metadata", pa, debugfs_kho_kexec_metadata.size);
+      const pa = k.out!.allocPreserve(73);
+      k.mem.write(pa, metadataBlob(1, k.release, count));
+      k.out!.addSubtree("kexec-metadata", pa, 73);
     },
   };
 }
 
+/** A consumer's 32-byte blob under the name LUO uses, added after kho_init. */
 function addLuo(k: Kernel): number {
   const pa = k.out!.allocPreserve(32);
-  k.mem.write(
-    pa,
-    debugfs_luo_ser.encode({ compatible: "luo-v5", liveupdate_num: 1n, sessions_pa: 0n, flbs_pa: 0x123000n }),
-  );
+  k.mem.write(pa, new Uint8Array(32).fill(0x5a));
   k.out!.addSubtree("LUO", pa, 32);
   return pa;
+}
+
+/** A plugin's subtree the core knows nothing about: only the version handed to the decoder explains it. */
+const probe_ser = defineStruct(
+  "probe_ser",
+  { magic: field.char(16), value: field.u64(), where_pa: field.phys() },
+  { packed: true },
+);
+const probeV1 = defineSubtree({
+  abi: defineAbi({
+    name: "probe",
+    title: "probe",
+    summary: "test",
+    compatible: ["probe-v1"],
+    version: "1",
+    layout: probe_ser,
+  }),
+  identify: (b) =>
+    b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null,
+  describe: (b, v) => {
+    const m = v.decode(b);
+    return {
+      fields: { value: m.value.toString() },
+      unavailable: [`page at 0x${m.where_pa.toString(16)}: not in a copy`],
+    };
+  },
+});
+
+function addProbe(k: Kernel, magic: string): void {
+  const pa = k.out!.allocPreserve(probe_ser.size);
+  k.mem.write(pa, probe_ser.encode({ magic, value: 77n, where_pa: 0x123000n }));
+  k.out!.addSubtree("probe", pa, probe_ser.size);
 }
 
 describe("debugfs view", () => {
@@ -90,7 +131,8 @@ describe("debugfs view", () => {
     const fdt = k.out!.fdt;
     const dv = new DataView(fdt.buffer, fdt.byteOffset);
     const struct = dv.getUint32(8, false);
-    // root: BEGIN_NODE + "" (8), compatible (20), preserved-memory-map (20), then "LUO" node (8) and its blob-size prop.
+    // root: BEGIN_NODE + "" (8), compatible (20), preserved-memory-map (20),
+    // then the "LUO" node (8) and its blob-size prop.
     const prop = struct + 8 + 20 + 20 + 8;
     expect(dv.getUint32(prop, false)).toBe(3);
     dv.setUint32(prop + 4, 4, false);
@@ -105,37 +147,40 @@ describe("debugfs view", () => {
 });
 
 describe("decoding a copy of debugfs kho/", () => {
-  it("decodes in/fdt, kexec-metadata and LUO; what needs memory is unavailable", () => {
+  it("decodes in/fdt; a subtree through the version it is given; what needs memory is unavailable", () => {
     const m = new Machine();
     const k = m.boot({ release: "7.2.0-rc1-a" }, metadataHook(1));
-    addLuo(k);
+    addProbe(k, "probe-v1");
     const k2 = m.kexec({ release: "b" }, metadataHook(2));
     const dir = mkdtempSync(join(tmpdir(), "khosim-debugfs-"));
     writeDebugfs(dir, debugfsView(k2));
-    const r = decodeDebugfsDir(dir);
+    const r = decodeDebugfsDir(dir, [probeV1]);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     expect(r.in!.fdt!.status).toBe("ok");
     expect(r.in!.fdt!.compatible).toBe("kho-v4");
     expect(r.in!.fdt!.preservedMemoryMap!.radixTree).toMatch(/^unavailable/);
     expect(r.in!.fdt!.subtrees.map((s) => [s.name, s.blobSize, s.retrieve])).toEqual([
-      ["LUO", 32, 0],
+      ["probe", 32, 0],
       ["kexec-metadata", 73, 0],
     ]);
-    const meta = r.in!.subFdts.find((b) => b.name === "kexec-metadata")!;
-    expect(meta.decoded).toEqual({ kind: "kexec-metadata", version: 1, previousRelease: "7.2.0-rc1-a", kexecCount: 1 });
-    expect(meta.problems).toEqual([]);
-    const luo = r.in!.subFdts.find((b) => b.name === "LUO")!;
-    expect(luo.decoded).toEqual({
-      kind: "luo",
-      compatible: "luo-v5",
-      liveupdateNum: "1",
-      sessionsPa: "0x0",
-      flbsPa: "0x123000",
-    });
-    expect(luo.unavailable).toEqual(["FLB page at 0x123000: unavailable: memory pages are not part of a debugfs copy"]);
+    const probe = r.in!.subFdts.find((b) => b.name === "probe")!;
+    expect(probe.decoded).toEqual({ kind: "subtree", compatible: "probe-v1", version: "1", fields: { value: "77" } });
+    expect(probe.unavailable).toEqual(["page at 0x123000: not in a copy"]);
+    expect(probe.problems).toEqual([]);
     expect(r.out!.fdt).toBeNull();
     expect(r.out!.scratch!.areas.length).toBe(4);
     expect(r.out!.scratch!.problems).toEqual([]);
+  });
+
+  it("without the plugin's versions the same copy decodes to raw bytes; the core names no subtree", () => {
+    const m = new Machine();
+    const k = m.boot({ release: "a" }, metadataHook(1));
+    addProbe(k, "probe-v1");
+    const r = decodeDebugfs(debugfsView(m.kexec({ release: "b" }, metadataHook(2))).files);
+    const by = (n: string) => r.in!.subFdts.find((b) => b.name === n)!;
+    expect(by("probe").decoded).toEqual({ kind: "raw", head: expect.stringMatching(/^70726f62652d7631/) });
+    expect(by("kexec-metadata").decoded).toMatchObject({ kind: "raw" });
+    expect(by("probe").problems).toEqual([]);
   });
 
   it("a truncated out/fdt is reported as truncated, not parsed", () => {
@@ -147,34 +192,21 @@ describe("decoding a copy of debugfs kho/", () => {
     expect(r.in).toBeNull();
   });
 
-  it("bad blobs are reported with the next kernel's complaints; FDT blobs parse, others are raw", () => {
-    const meta72 = debugfs_kho_kexec_metadata
-      .encode({ version: 1, previous_release: "x", kexec_count: 5 })
-      .subarray(0, 72);
-    const v2 = debugfs_kho_kexec_metadata.encode({ version: 2, previous_release: "x", kexec_count: 5 });
-    const luo4 = debugfs_luo_ser.encode({
-      compatible: "luo-v4",
-      liveupdate_num: 3n,
-      sessions_pa: 0x5000n,
-      flbs_pa: 0x6000n,
-    });
+  it("a blob no given version identifies says what it claims; FDT blobs parse, others are raw", () => {
     const m = new Machine();
     const k = m.boot({ release: "a" });
+    const probe9 = probe_ser.encode({ magic: "probe-v9", value: 1n, where_pa: 0n });
     const files = new Map<string, Uint8Array>([
-      ["in/sub_fdts/kexec-metadata", meta72],
-      ["out/sub_fdts/kexec-metadata", v2],
-      ["in/sub_fdts/LUO", luo4],
+      ["in/sub_fdts/probe", probe9],
       ["in/sub_fdts/memblock", k.out!.fdt.slice(0, 152)],
       ["in/sub_fdts/junk", Uint8Array.of(1, 2, 3)],
     ]);
-    const r = decodeDebugfs(files);
-    const by = (side: "in" | "out", n: string) => r[side]!.subFdts.find((b) => b.name === n)!;
-    expect(by("in", "kexec-metadata").problems).toEqual(["kexec-metadata blob too small for v1 (72 < 73)"]);
-    expect(by("out", "kexec-metadata").problems).toEqual(["kexec-metadata version 2 not supported (expected 1)"]);
-    expect(by("in", "LUO").problems).toEqual(['compatible "luo-v4" is not "luo-v5": the next kernel panics']);
-    expect(by("in", "LUO").unavailable.length).toBe(2);
-    expect(by("in", "memblock").decoded).toMatchObject({ kind: "fdt", compatible: "kho-v4" });
-    expect(by("in", "junk").decoded).toEqual({ kind: "raw", head: "010203" });
+    const r = decodeDebugfs(files, [probeV1]);
+    const by = (n: string) => r.in!.subFdts.find((b) => b.name === n)!;
+    expect(by("probe").problems).toEqual(['blob claims "probe-v9"; known versions of "probe": probe-v1']);
+    expect(by("probe").decoded).toMatchObject({ kind: "raw" });
+    expect(by("memblock").decoded).toMatchObject({ kind: "fdt", compatible: "kho-v4" });
+    expect(by("junk").decoded).toEqual({ kind: "raw", head: "010203" });
     expect(r.warnings).toContain("in/ has no fdt: subtrees cannot be matched to the root FDT");
   });
 

@@ -1,83 +1,16 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { defineAbi, defineStruct, field } from "../src/abi/index.js";
 import { KhoError } from "../src/errors.js";
 import {
   composeKernel,
   definePlugin,
-  type IncomingHooks,
-  type KhoPlugin,
+  defineSubtree,
+  Kernel,
+  KhoError,
   LiveUpdateHost,
-  type SubtreeVersion,
   serviceToken,
-} from "../src/host/index.js";
-import { Kernel, Machine } from "../src/kexec/index.js";
-import type { PhysMem } from "../src/mem/index.js";
-
-const machine = () =>
-  new Machine({
-    pageSize: "4KiB",
-    ram: [
-      { start: 0, size: "512MiB", nid: 0 },
-      { start: "4GiB", size: "512MiB", nid: 0 },
-    ],
-  });
-
-const blobLayout = defineStruct("blob_ser", { compatible: field.char(16), value: field.u64() }, { packed: true });
-function blobVersion(node: string, compatible: string): SubtreeVersion {
-  return {
-    abi: defineAbi({
-      name: node,
-      title: node,
-      summary: "test blob",
-      compatible: [compatible],
-      version: compatible,
-      layout: blobLayout,
-    }),
-    identify: (b) =>
-      b.length >= 16 ? new TextDecoder().decode(b.subarray(0, Math.max(0, b.subarray(0, 16).indexOf(0)))) : null,
-  };
-}
-
-/** A plugin that hands a u64 over in its own subtree; hooks can be overridden per test. */
-interface BlobState {
-  pa: number;
-  got: bigint | null;
-}
-
-function blobPlugin(
-  name: string,
-  node: string,
-  incoming?: IncomingHooks<BlobState>,
-  compatible = `${node}-v1`,
-): KhoPlugin<BlobState> {
-  const version = blobVersion(node, compatible);
-  return definePlugin<BlobState>({
-    name,
-    subtrees: [version],
-    state: () => ({ pa: 0, got: null }),
-    outgoing: {
-      init(ctx) {
-        ctx.state.pa = ctx.kho.allocPreserve(blobLayout.size);
-        blobLayout.writeAt(ctx.mem, ctx.state.pa, { compatible, value: 42n });
-        ctx.kho.addSubtree(node, ctx.state.pa, blobLayout.size);
-      },
-    },
-    incoming: incoming ?? {
-      restore(ctx, sub) {
-        ctx.state.got = blobLayout.readAt(ctx.mem, sub.phys).value;
-        ctx.khoIn!.restoreFree(sub.phys);
-      },
-    },
-  });
-}
-
-function memoryDigest(mem: PhysMem): string {
-  const h = createHash("sha256");
-  for (const pfn of mem.populatedPfns()) h.update(`${pfn}:`).update(mem.page(pfn));
-  h.update(`poisoned:${mem.poisonedPages}`);
-  return h.digest("hex");
-}
+} from "../src/index.js";
+import { blobLayout, blobPlugin, blobVersion, machine, memoryDigest } from "./helpers/host-plugins.js";
 
 describe("composeKernel", () => {
   const a = definePlugin({ name: "a", dependsOn: ["b"] });
@@ -101,13 +34,8 @@ describe("composeKernel", () => {
   });
 
   it("rejects a subtree schema without a compatible string", () => {
-    const bare = definePlugin({
-      name: "bare",
-      subtrees: [{ abi: defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout }) }],
-    });
-    expect(() => composeKernel({ release: "r", plugins: [bare] })).toThrowError(
-      /plugin "bare": subtree schema "bare" \(1\) has no compatible string/,
-    );
+    const abi = defineAbi({ name: "bare", title: "t", summary: "s", version: "1", layout: blobLayout });
+    expect(() => defineSubtree({ abi, identify: () => null })).toThrowError(/needs a compatible string/);
   });
 
   it("rejects duplicates, bad input and pins to versions nobody implements, as EINVAL", () => {
@@ -315,7 +243,10 @@ describe("LiveUpdateHost", () => {
     const a = r.anomalies.find((x) => x.kind === "poison");
     expect(a).toMatchObject({ plugin: "careless", address: `0x${stale.toString(16)}` });
     expect(a?.message).toMatch(/careless \(early\) touched unowned memory/);
-    expect(r.subtrees.lost).toContainEqual(expect.objectContaining({ plugin: "careless" }));
+    expect(r.hookFailures).toEqual([
+      expect.objectContaining({ plugin: "careless", hook: "early", code: "EHWPOISON", policy: "contain" }),
+    ]);
+    expect(r.subtrees.lost).toEqual([]);
   });
 
   it("flags a preserved page whose bytes changed across the kexec", () => {
@@ -347,7 +278,11 @@ describe("LiveUpdateHost", () => {
 
   it("plugins provide services to the plugins that depend on them, per kernel", () => {
     const REGISTRY = serviceToken<string[]>("test.registry");
-    const provider = definePlugin({ name: "provider", setup: (ctx) => ctx.provide(REGISTRY, []) });
+    const provider = definePlugin({
+      name: "provider",
+      provides: [REGISTRY],
+      setup: (ctx) => ctx.provide(REGISTRY, []),
+    });
     const user = definePlugin({
       name: "user",
       dependsOn: ["provider"],
@@ -475,7 +410,12 @@ describe("core plugins", () => {
     expect(r.log.some((l) => l.includes("no room for the metadata subtree"))).toBe(false);
     expect(r.notes).toContainEqual(expect.stringContaining("no room for the metadata subtree"));
     expect(host.kernel.out).toBeNull();
-    expect(host.context(later).state.pa).toBe(0); // its init never ran: KHO was off
+    // Its init ran after kho_init, found KHO off and failed (EOPNOTSUPP), contained.
+    expect(host.context(later).state.pa).toBe(0);
+    expect(r.hookFailures.map((f) => [f.plugin, f.hook, f.code, f.policy])).toEqual([
+      ["kho-part", "init", "ENOMEM", "fail-kho-init"],
+      ["later", "init", "EOPNOTSUPP", "contain"],
+    ]);
     const next = host.kexec(composeKernel({ release: "B", plugins: [later] }));
     expect(next.to?.bootKind).toBe("cold");
     expect(host.machine.handovers.at(-1)?.record).toBeNull();

@@ -4,17 +4,12 @@
  * @module @khosim/plugin-kexec-metadata
  */
 
-import { definePlugin, isKhoError, KhoError, type SubtreeVersion } from "@khosim/kho-core";
-import {
-  KEXEC_METADATA_RELEASE_LEN,
-  KHO_KEXEC_METADATA_VERSION,
-  KHO_METADATA_NODE_NAME,
-  kexecMetadataCompatible,
-  kexecMetadataV1,
-  kho_kexec_metadata,
-} from "./abi/index.js";
+import { definePlugin, isKhoError } from "@khosim/kho-core";
+import { KHO_KEXEC_METADATA_VERSION, KHO_METADATA_NODE_NAME, kho_kexec_metadata } from "./abi/index.js";
+import { kexecMetadataCheck, kexecMetadataSubtree } from "./subtree.js";
 
 export * from "./abi/index.js";
+export * from "./subtree.js";
 
 /** What the running kernel learnt from the handover and wrote for the next one. */
 export interface KexecMetadataState {
@@ -25,57 +20,33 @@ export interface KexecMetadataState {
   blobPa: number;
 }
 
-const versionField = kho_kexec_metadata.members.find((m) => m.name === "version")!;
-
-/** Reads the u32 version at its offset, whatever the rest of the blob holds. */
-function identify(blob: Uint8Array): string | null {
-  if (blob.length < versionField.offset + versionField.field.size) return null;
-  return kexecMetadataCompatible(new DataView(blob.buffer, blob.byteOffset).getUint32(versionField.offset, true));
-}
-
-export const kexecMetadataSubtree: SubtreeVersion = { abi: kexecMetadataV1, identify };
-
-/** `uname -r` as the kernel copies it: at most __NEW_UTS_LEN bytes. */
-function truncateRelease(release: string): string {
-  const bytes = new TextEncoder().encode(release);
-  if (bytes.length < KEXEC_METADATA_RELEASE_LEN) return release;
-  return new TextDecoder().decode(bytes.subarray(0, KEXEC_METADATA_RELEASE_LEN - 1));
-}
-
 /**
- * The kexec-metadata subtree (spec §8). Incoming checks in the kernel's
- * order with its log lines: a blob too small to hold the version, a version
- * other than 1, a v1 blob shorter than 73 bytes. The outgoing blob is
- * written in kho_init on cold and KHO boots alike, as the first subtree,
- * with kexec_count one more than the incoming one. The incoming blob is
- * never freed.
+ * The kexec-metadata subtree (spec §8), code inside kho_init: a core
+ * plugin, so its `restore` (reading the incoming blob) and `init` (writing
+ * the outgoing one) run inside kho_init at fs_initcall, after early_initcall
+ * consumers such as LUO, and not at all when KHO is off. Incoming checks in
+ * the kernel's order with its log lines: a blob too small to hold the
+ * version, a version other than 1, a v1 blob shorter than 73 bytes. The
+ * outgoing blob is the first subtree, with kexec_count one more than the
+ * incoming one. The incoming blob is never freed.
  */
-export const kexecMetadataPlugin = definePlugin<KexecMetadataState>({
+export const kexecMetadataPlugin = definePlugin({
   name: "kexec-metadata",
   core: true,
   logPrefix: "KHO: ",
   subtrees: [kexecMetadataSubtree],
-  state: () => ({ incomingCount: 0, incomingRelease: null, blobPa: 0 }),
+  state: (): KexecMetadataState => ({ incomingCount: 0, incomingRelease: null, blobPa: 0 }),
   incoming: {
     refused(ctx, sub) {
-      if (sub.compatible === null) ctx.log.warn(`kexec-metadata blob too small (${sub.size} bytes)`);
-      else {
-        const v = Number(sub.compatible.slice(`${KHO_METADATA_NODE_NAME}-v`.length));
-        ctx.log.warn(`kexec-metadata version ${v} not supported (expected ${KHO_KEXEC_METADATA_VERSION})`);
-      }
+      const problem = kexecMetadataCheck(ctx.mem.read(sub.phys, Math.min(sub.size, kho_kexec_metadata.size)));
+      if (problem) ctx.log.warn(problem);
     },
     restore(ctx, sub) {
-      if (sub.size < kho_kexec_metadata.size) {
-        ctx.log.warn(
-          `kexec-metadata blob too small for v${KHO_KEXEC_METADATA_VERSION} (${sub.size} < ${kho_kexec_metadata.size})`,
-        );
-        throw new KhoError(
-          "EINVAL",
-          `blob of ${sub.size} bytes, v1 needs ${kho_kexec_metadata.size}`,
-          KHO_METADATA_NODE_NAME,
-        );
-      }
-      const m = kho_kexec_metadata.readAt(ctx.mem, sub.phys);
+      const blob = ctx.mem.read(sub.phys, Math.min(sub.size, kho_kexec_metadata.size));
+      const problem = kexecMetadataCheck(blob);
+      // The kernel logs the failed check and starts counting again; the report lists the subtree as lost.
+      if (problem) ctx.log.warn(problem);
+      const m = kexecMetadataSubtree.decode(blob);
       ctx.state.incomingCount = m.kexec_count;
       ctx.state.incomingRelease = m.previous_release;
       ctx.verified(kho_kexec_metadata.size);
@@ -86,11 +57,14 @@ export const kexecMetadataPlugin = definePlugin<KexecMetadataState>({
     init(ctx) {
       const pa = ctx.kho.allocPreserve(kho_kexec_metadata.size);
       try {
-        kho_kexec_metadata.writeAt(ctx.mem, pa, {
-          version: KHO_KEXEC_METADATA_VERSION,
-          previous_release: truncateRelease(ctx.kernel.release),
-          kexec_count: (ctx.state.incomingCount + 1) >>> 0,
-        });
+        ctx.mem.write(
+          pa,
+          kexecMetadataSubtree.encode({
+            version: KHO_KEXEC_METADATA_VERSION,
+            previous_release: ctx.kernel.release,
+            kexec_count: (ctx.state.incomingCount + 1) >>> 0,
+          }),
+        );
         ctx.kho.addSubtree(KHO_METADATA_NODE_NAME, pa, kho_kexec_metadata.size);
       } catch (e) {
         if (isKhoError(e)) ctx.kho.unpreserveFree(pa);

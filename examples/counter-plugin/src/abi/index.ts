@@ -1,4 +1,4 @@
-import { defineAbi, defineStruct, field, isKhoError, type SubtreeVersion } from "@khosim/kho-core";
+import { defineAbi, defineStruct, defineSubtree, field, isKhoError } from "@khosim/kho-core";
 
 /** KHO node name of the subtree: one child of the root KHO FDT. */
 export const COUNTER_NODE_NAME = "counter";
@@ -96,5 +96,6 @@ export function identifyCounter(blob: Uint8Array): string | null {
   }
 }
 
-export const counterSubtreeV1: SubtreeVersion = { abi: counterV1, identify: identifyCounter };
-export const counterSubtreeV2: SubtreeVersion = { abi: counterV2, identify: identifyCounter };
+/** Decoding, encoding and inspection come from the struct layouts. */
+export const counterSubtreeV1 = defineSubtree({ abi: counterV1, identify: identifyCounter });
+export const counterSubtreeV2 = defineSubtree({ abi: counterV2, identify: identifyCounter });

@@ -21,13 +21,8 @@ function children(node: { readonly children: readonly unknown[] }): string {
 function blobLine(b: BlobReport): string {
   const d = b.decoded;
   switch (d.kind) {
-    case "kexec-metadata":
-      return `kexec-metadata v${d.version ?? "?"} from "${d.previousRelease ?? "?"}" count ${d.kexecCount ?? "?"}`;
-    case "luo":
-      return [
-        `luo_ser ${d.compatible ?? "?"} liveupdate_num ${d.liveupdateNum ?? "?"}`,
-        `sessions_pa ${d.sessionsPa ?? "?"} flbs_pa ${d.flbsPa ?? "?"}`,
-      ].join(" ");
+    case "subtree":
+      return `${d.compatible} ${JSON.stringify(d.fields)}`;
     case "fdt":
       return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}`;
     case "raw":
@@ -96,8 +91,9 @@ const decode: Leaf = {
   options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
   async run(inv) {
     const [dir] = expectArgs(inv, ["DIR"]);
-    const report = decodeDebugfsDir(dir!);
-    const described = describeAll(dir!, report, await loadPlugins(inv.values));
+    const plugins = await loadPlugins(inv.values);
+    const report = decodeDebugfsDir(dir!, plugins.flatMap((p) => p.subtrees ?? []));
+    const described = describeAll(dir!, report, plugins);
     if (optFlag(inv.values, "json"))
       inv.io.out(`${JSON.stringify({ ...report, described: [...described.values()] })}\n`);
     else inv.io.out(printReport(report, described));

@@ -1,4 +1,4 @@
-import { formatReport, runScenario } from "@khosim/kho-core";
+import { formatReport, runScenarioData } from "@khosim/kho-core";
 import { type Command, expectArgs, JSON_OPTION, optFlag } from "../command.js";
 import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 import { defaultScenario } from "../scenarios/default.js";
@@ -11,8 +11,9 @@ export const simCommand: Command = {
   options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
   async run(inv) {
     expectArgs(inv, []);
-    const scenario = defaultScenario(await loadPlugins(inv.values));
-    const result = runScenario(scenario);
+    const plugins = await loadPlugins(inv.values);
+    const scenario = defaultScenario(plugins.map((p) => p.name));
+    const result = runScenarioData(scenario, plugins);
     if (optFlag(inv.values, "json")) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");

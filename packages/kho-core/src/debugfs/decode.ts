@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { JsonValue } from "../abi/field.js";
 import {
   KHO_FDT_BLOB_SIZE_PROP_NAME,
   KHO_FDT_COMPATIBLE,
@@ -13,15 +14,8 @@ import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
 import { type FdtNode, parseFdt } from "../fdt/parse.js";
 import { nodeCheckCompatibleRc } from "../fdt/ro.js";
+import type { SubtreeVersion } from "../host/plugin.js";
 import { hex } from "../units.js";
-import {
-  debugfs_kho_kexec_metadata,
-  debugfs_luo_ser,
-  KHO_KEXEC_METADATA_VERSION,
-  KHO_METADATA_NODE_NAME,
-  LUO_ABI_COMPATIBLE,
-  LUO_NODE_NAME,
-} from "./layouts.js";
 import { MAX_DEBUGFS_BLOB } from "./view.js";
 
 /** The radix tree and block chains live in memory pages a debugfs copy does not contain. */
@@ -72,19 +66,18 @@ export interface FdtJsonProp {
   readonly hex: string;
 }
 
+/**
+ * What a blob decodes to: through the plugin version that identified it
+ * (`subtree`), else as an FDT if it parses, else raw bytes.
+ */
 export type BlobDecoded =
   | {
-      readonly kind: "kexec-metadata";
-      readonly version: number | null;
-      readonly previousRelease: string | null;
-      readonly kexecCount: number | null;
-    }
-  | {
-      readonly kind: "luo";
-      readonly compatible: string | null;
-      readonly liveupdateNum: string | null;
-      readonly sessionsPa: string | null;
-      readonly flbsPa: string | null;
+      readonly kind: "subtree";
+      /** What the blob says it is, as the version's `identify` read it. */
+      readonly compatible: string;
+      /** The ABI version that decoded it (`abi.version`). */
+      readonly version: string;
+      readonly fields: JsonValue;
     }
   | { readonly kind: "fdt"; readonly totalsize: number; readonly compatible: string | null; readonly root: FdtJsonNode }
   | { readonly kind: "raw"; readonly head: string };
@@ -175,7 +168,9 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       ...base,
       status: "truncated",
       totalsize: h.totalsize,
-      error: `header totalsize ${h.totalsize} exceeds the ${bytes.length}-byte file: a prefix of the FDT (out/fdt keeps the length it had at kho_init)`,
+      error:
+        `header totalsize ${h.totalsize} exceeds the ${bytes.length}-byte file: ` +
+        "a prefix of the FDT (out/fdt keeps the length it had at kho_init)",
     };
   }
   let root: FdtNode;
@@ -208,7 +203,8 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       );
     if (!sOk)
       problems.push(
-        `${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: retrieve fails with -EINVAL`,
+        `${KHO_FDT_BLOB_SIZE_PROP_NAME} ${s ? `is ${s.value.length} bytes` : "is missing"}: ` +
+          "retrieve fails with -EINVAL",
       );
     const size = sOk ? u64le(s.value) : null;
     return {
@@ -237,99 +233,54 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
   };
 }
 
-function decodeMetadata(bytes: Uint8Array, problems: string[]): BlobDecoded {
-  // The next kernel's checks, in its order (§8).
-  if (bytes.length < 4) {
-    problems.push(`kexec-metadata blob too small (${bytes.length} bytes)`);
-    return { kind: "kexec-metadata", version: null, previousRelease: null, kexecCount: null };
-  }
-  const version = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
-  if (version !== KHO_KEXEC_METADATA_VERSION) {
-    problems.push(`kexec-metadata version ${version} not supported (expected ${KHO_KEXEC_METADATA_VERSION})`);
-    return { kind: "kexec-metadata", version, previousRelease: null, kexecCount: null };
-  }
-  if (bytes.length < debugfs_kho_kexec_metadata.size) {
-    problems.push(
-      `kexec-metadata blob too small for v${version} (${bytes.length} < ${debugfs_kho_kexec_metadata.size})`,
-    );
-    return { kind: "kexec-metadata", version, previousRelease: null, kexecCount: null };
-  }
-  const countAt = debugfs_kho_kexec_metadata.offsetOf("kexec_count");
-  const kexecCount = new DataView(bytes.buffer, bytes.byteOffset + countAt, 4).getUint32(0, true);
+/** A blob no known version decoded: an FDT if libfdt accepts it, else its first bytes. */
+function decodeUnknown(bytes: Uint8Array): BlobDecoded {
   try {
-    const m = debugfs_kho_kexec_metadata.decode(bytes);
-    return { kind: "kexec-metadata", version, previousRelease: m.previous_release, kexecCount };
+    // blob-size may exceed the FDT's totalsize (a blob rounded up to a folio); the buffer is the file.
+    checkFull(bytes);
+    const t = parseFdt(bytes);
+    return { kind: "fdt", totalsize: t.header.totalsize, compatible: compatibleOf(t.root), root: nodeJson(t.root) };
   } catch (e) {
     if (!isKhoError(e)) throw e;
-    // The kernel prints the release with %s: it reads up to the first NUL whatever follows.
-    const at = debugfs_kho_kexec_metadata.offsetOf("previous_release");
-    const raw = bytes.subarray(at, at + 65);
-    const nul = raw.indexOf(0);
-    problems.push(`previous_release: ${e.message}`);
-    return {
-      kind: "kexec-metadata",
-      version,
-      previousRelease: nul < 0 ? null : latin1.decode(raw.subarray(0, nul)),
-      kexecCount,
-    };
+    return { kind: "raw", head: hexBytes(bytes, 64) };
   }
 }
 
-function decodeLuo(bytes: Uint8Array, problems: string[], unavailable: string[]): BlobDecoded {
-  if (bytes.length < debugfs_luo_ser.size) {
-    problems.push(
-      `LUO blob is ${bytes.length} bytes, struct luo_ser needs ${debugfs_luo_ser.size}: the next kernel panics`,
-    );
-    return { kind: "luo", compatible: null, liveupdateNum: null, sessionsPa: null, flbsPa: null };
-  }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, debugfs_luo_ser.size);
-  const at = (f: "liveupdate_num" | "sessions_pa" | "flbs_pa"): bigint =>
-    dv.getBigUint64(debugfs_luo_ser.offsetOf(f), true);
-  const raw = bytes.subarray(0, 8);
-  const nul = raw.indexOf(0);
-  const compatible = latin1.decode(raw.subarray(0, nul < 0 ? 8 : nul));
-  if (compatible !== LUO_ABI_COMPATIBLE)
-    problems.push(`compatible "${compatible}" is not "${LUO_ABI_COMPATIBLE}": the next kernel panics`);
-  const sessions = at("sessions_pa");
-  if (sessions) unavailable.push(`session blocks at ${hex(sessions)}: ${UNAVAILABLE}`);
-  unavailable.push(`FLB page at ${hex(at("flbs_pa"))}: ${UNAVAILABLE}`);
-  return {
-    kind: "luo",
-    compatible,
-    liveupdateNum: at("liveupdate_num").toString(),
-    sessionsPa: hex(sessions),
-    flbsPa: hex(at("flbs_pa")),
-  };
-}
-
-/** One sub_fdts file, mapped by name: kexec-metadata, LUO, else an FDT if it parses, else raw. */
-export function decodeBlob(name: string, file: string, bytes: Uint8Array, listed: ListedSubtree | null): BlobReport {
+/**
+ * One sub_fdts file. The versions given for its node name are asked in
+ * turn (`identify`); the first that recognises the blob describes it.
+ * Without one, the blob is shown as an FDT or raw bytes, and when versions
+ * of the node were known, a problem says what the blob claims to be.
+ */
+export function decodeBlob(
+  name: string,
+  file: string,
+  bytes: Uint8Array,
+  listed: ListedSubtree | null,
+  versions: readonly SubtreeVersion[] = [],
+): BlobReport {
   const problems: string[] = [];
   const unavailable: string[] = [];
   if (listed && listed.blobSize !== null && listed.blobSize !== bytes.length)
     problems.push(`file is ${bytes.length} bytes but the root FDT says blob-size ${listed.blobSize}`);
-  let decoded: BlobDecoded;
-  if (name === KHO_METADATA_NODE_NAME) decoded = decodeMetadata(bytes, problems);
-  else if (name === LUO_NODE_NAME) decoded = decodeLuo(bytes, problems, unavailable);
-  else {
-    try {
-      // blob-size may exceed the FDT's totalsize (kho_test rounds to a folio); the buffer is the file.
-      checkFull(bytes);
-      const t = parseFdt(bytes);
-      decoded = {
-        kind: "fdt",
-        totalsize: t.header.totalsize,
-        compatible: compatibleOf(t.root),
-        root: nodeJson(t.root),
-      };
-      if (name === "memblock") unavailable.push(`reserve_mem region contents: ${UNAVAILABLE}`);
-      if (name === "kho_test") unavailable.push(`the folio list and folio contents: ${UNAVAILABLE}`);
-    } catch (e) {
-      if (!isKhoError(e)) throw e;
-      decoded = { kind: "raw", head: hexBytes(bytes, 64) };
-    }
+  const mine = versions.filter((v) => v.abi.name === name);
+  let claimed: string | null = null;
+  for (const v of mine) {
+    const compatible = v.identify(bytes);
+    claimed ??= compatible;
+    if (compatible === null || !v.abi.compatible.includes(compatible)) continue;
+    const d = v.describe(bytes);
+    problems.push(...(d.problems ?? []));
+    unavailable.push(...(d.unavailable ?? []));
+    const decoded: BlobDecoded = { kind: "subtree", compatible, version: v.abi.version, fields: d.fields };
+    return { name, file, length: bytes.length, listed, decoded, problems, unavailable };
   }
-  return { name, file, length: bytes.length, listed, decoded, problems, unavailable };
+  if (mine.length) {
+    const known = mine.map((v) => v.abi.compatible[0]).join(", ");
+    const what = claimed === null ? "is unidentifiable" : `claims "${claimed}"`;
+    problems.push(`blob ${what}; known versions of "${name}": ${known}`);
+  }
+  return { name, file, length: bytes.length, listed, decoded: decodeUnknown(bytes), problems, unavailable };
 }
 
 function decodeScratch(phys: Uint8Array | undefined, len: Uint8Array | undefined): ScratchReport | undefined {
@@ -356,7 +307,11 @@ function decodeScratch(phys: Uint8Array | undefined, len: Uint8Array | undefined
   return { areas: Array.from({ length: n }, (_, i) => ({ addr: p[i]!, size: l[i]! })), problems };
 }
 
-function side(files: ReadonlyMap<string, Uint8Array>, dir: "in" | "out"): SideReport | null {
+function side(
+  files: ReadonlyMap<string, Uint8Array>,
+  dir: "in" | "out",
+  versions: readonly SubtreeVersion[],
+): SideReport | null {
   const names = [...files.keys()].filter((k) => k.startsWith(`${dir}/`));
   if (names.length === 0) return null;
   const fdtBytes = files.get(`${dir}/fdt`);
@@ -367,7 +322,7 @@ function side(files: ReadonlyMap<string, Uint8Array>, dir: "in" | "out"): SideRe
     .sort()
     .map((k) => {
       const name = k.slice(prefix.length);
-      return decodeBlob(name, k, files.get(k)!, fdt?.subtrees.find((s) => s.name === name) ?? null);
+      return decodeBlob(name, k, files.get(k)!, fdt?.subtrees.find((s) => s.name === name) ?? null, versions);
     });
   const report: SideReport = { fdt, subFdts };
   if (dir === "out") {
@@ -377,11 +332,18 @@ function side(files: ReadonlyMap<string, Uint8Array>, dir: "in" | "out"): SideRe
   return report;
 }
 
-/** Decodes a debugfs `kho/` copy given as path -> bytes (paths relative to `kho/`). */
-export function decodeDebugfs(files: ReadonlyMap<string, Uint8Array>): DebugfsReport {
+/**
+ * Decodes a debugfs `kho/` copy given as path -> bytes (paths relative to
+ * `kho/`). Blobs are decoded by the subtree versions given (the plugins'),
+ * the rest as FDT or raw bytes.
+ */
+export function decodeDebugfs(
+  files: ReadonlyMap<string, Uint8Array>,
+  versions: readonly SubtreeVersion[] = [],
+): DebugfsReport {
   const warnings: string[] = [];
-  const outR = side(files, "out");
-  const inR = side(files, "in");
+  const outR = side(files, "out", versions);
+  const inR = side(files, "in", versions);
   if (inR && !files.has("in/fdt")) warnings.push("in/ has no fdt: subtrees cannot be matched to the root FDT");
   if (inR && outR && files.has("out/fdt"))
     warnings.push("both in/ and out/fdt: a kernel creates out/fdt only on a cold boot, and in/ only on a KHO boot");
@@ -431,9 +393,9 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
 }
 
 /** readDebugfsDir then decodeDebugfs, with the reader's warnings first. */
-export function decodeDebugfsDir(dir: string): DebugfsReport {
+export function decodeDebugfsDir(dir: string, versions: readonly SubtreeVersion[] = []): DebugfsReport {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new KhoError("ENOENT", `${dir} is not a directory`, dir);
   const { files, warnings } = readDebugfsDir(dir);
-  const r = decodeDebugfs(files);
+  const r = decodeDebugfs(files, versions);
   return { ...r, warnings: [...warnings, ...r.warnings] };
 }

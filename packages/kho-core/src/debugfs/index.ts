@@ -5,5 +5,4 @@
  */
 
 export * from "./decode.js";
-export * from "./layouts.js";
 export * from "./view.js";

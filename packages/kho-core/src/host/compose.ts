@@ -3,7 +3,7 @@ import { KhoError } from "../errors.js";
 import type { KernelSpec } from "../kexec/kernel.js";
 import { PAGE_SIZES } from "../mem/geometry.js";
 import { parseSize } from "../units.js";
-import type { AnyPlugin, SubtreeVersion } from "./plugin.js";
+import { type AnyPlugin, INITCALL_LEVELS, type SubtreeVersion } from "./plugin.js";
 
 /**
  * Which ABI version a kernel writes for a subtree node and which it accepts.
@@ -34,14 +34,32 @@ export interface NodePlan {
 export interface ComposedKernel {
   readonly spec: KernelSpec;
   readonly pageSize: number | null;
+  /** Dependency order, core plugins first: setup, early, restore, prepare and finish run in it. */
   readonly plugins: readonly AnyPlugin[];
+  /** The plugins that are not core, in the order their `init` runs after kho_init: by initcall level, then as above. */
+  readonly initOrder: readonly AnyPlugin[];
+  /** Every plugin each plugin depends on, directly or not. */
+  readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
   readonly nodes: ReadonlyMap<string, NodePlan>;
 }
 
 const pluginShape = z.looseObject({
-  name: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, "a plugin name is letters, digits, _ and - (actions are <plugin>.<name>)"),
   dependsOn: z.array(z.string().min(1)).optional(),
   core: z.boolean().optional(),
+  initcall: z.enum(["fs", "rootfs", "device", "late"]).optional(),
+  // Any zod schema, whichever copy of zod the plugin was built with: duck-typed, not instanceof.
+  actions: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]+$/, "an action name is letters, digits, _ and -"),
+      z.looseObject({
+        args: z.custom(
+          (a) => typeof (a as { safeParse?: unknown })?.safeParse === "function",
+          "args is not a zod schema",
+        ),
+      }),
+    )
+    .optional(),
   subtrees: z
     .array(z.looseObject({ abi: z.looseObject({ name: z.string().min(1), compatible: z.array(z.string()) }) }))
     .optional(),
@@ -63,6 +81,11 @@ const compositionShape = z.looseObject({
 
 function fail(message: string, where?: string): never {
   throw new KhoError("EINVAL", message, where);
+}
+
+/** Every zod issue of a failed parse, located: `path: message; path: message`. */
+export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ");
 }
 
 /**
@@ -97,6 +120,47 @@ function orderPlugins(plugins: readonly AnyPlugin[]): AnyPlugin[] {
   return out;
 }
 
+/** Transitive dependencies; `plugins` is in dependency order, so each plugin's are known before it. */
+function dependencies(plugins: readonly AnyPlugin[]): Map<string, Set<string>> {
+  const all = new Map<string, Set<string>>();
+  for (const p of plugins) all.set(p.name, new Set((p.dependsOn ?? []).flatMap((d) => [d, ...all.get(d)!])));
+  return all;
+}
+
+/** A single-valued service has one provider per kernel: a second one names both. */
+function checkProviders(plugins: readonly AnyPlugin[]): void {
+  const by = new Map<symbol, AnyPlugin>();
+  for (const p of plugins)
+    for (const token of p.provides ?? []) {
+      const had = by.get(token.key);
+      if (had && had !== p)
+        fail(`plugins "${had.name}" and "${p.name}" both provide service "${token.description}"`, token.description);
+      by.set(token.key, p);
+    }
+}
+
+const levelOf = (p: AnyPlugin): number => INITCALL_LEVELS.indexOf(p.initcall ?? "late");
+
+/**
+ * Plugins that are not core, by the initcall level of their `init`, stable
+ * in dependency order. A plugin whose init level comes before one of its
+ * dependencies' would run first: refused, naming both.
+ */
+function initOrder(plugins: readonly AnyPlugin[]): AnyPlugin[] {
+  const byName = new Map(plugins.map((p) => [p.name, p]));
+  for (const p of plugins)
+    for (const d of p.dependsOn ?? []) {
+      const dep = byName.get(d)!;
+      if (!p.core && !dep.core && levelOf(p) < levelOf(dep))
+        fail(
+          `plugin "${p.name}" (init at ${p.initcall ?? "late"}_initcall) depends on "${d}", ` +
+            `whose init runs later (${dep.initcall ?? "late"}_initcall)`,
+          p.name,
+        );
+    }
+  return plugins.filter((p) => !p.core).sort((a, b) => levelOf(a) - levelOf(b));
+}
+
 function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, VersionPin>>): Map<string, NodePlan> {
   const versions = new Map<string, { plugin: AnyPlugin; list: SubtreeVersion[] }>();
   for (const p of plugins) {
@@ -117,7 +181,8 @@ function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, 
     const find = (compat: string): SubtreeVersion =>
       list.find((v) => v.abi.compatible.includes(compat)) ??
       fail(
-        `subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" (it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`,
+        `subtree "${node}": plugin "${plugin.name}" implements no version "${compat}" ` +
+          `(it has ${list.map((v) => v.abi.compatible[0]).join(", ")})`,
         node,
       );
     const writer = pin.write === undefined ? list[0]! : find(pin.write);
@@ -137,15 +202,13 @@ function planNodes(plugins: readonly AnyPlugin[], pins: Readonly<Record<string, 
  */
 export function composeKernel(input: KernelComposition): ComposedKernel {
   const parsed = compositionShape.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    fail(`kernel composition: ${issue.path.join(".") || "input"}: ${issue.message}`, input.release);
-  }
+  if (!parsed.success) fail(`kernel composition: ${formatIssues(parsed.error.issues)}`, input.release);
   const pageSize = input.pageSize === undefined ? null : parseSize(input.pageSize, "pageSize");
   if (pageSize !== null && !(PAGE_SIZES as readonly number[]).includes(pageSize))
     fail(`page size ${pageSize} is not 4KiB, 16KiB or 64KiB`, input.release);
   const plugins = orderPlugins(input.plugins);
+  checkProviders(plugins);
   const nodes = planNodes(plugins, input.versions ?? {});
   const { plugins: _p, versions: _v, pageSize: _s, ...spec } = input;
-  return { spec, pageSize, plugins, nodes };
+  return { spec, pageSize, plugins, initOrder: initOrder(plugins), dependencies: dependencies(plugins), nodes };
 }

@@ -8,19 +8,8 @@ import type { ScopedLog } from "../log.js";
 import type { PageAllocator } from "../mem/alloc.js";
 import type { PhysMem } from "../mem/phys.js";
 import type { ComposedKernel } from "./compose.js";
-import type { AnyPlugin, SubtreeVersion } from "./plugin.js";
-
-/** A typed key for a service one plugin provides and others resolve. */
-export interface ServiceToken<T> {
-  readonly key: symbol;
-  readonly description: string;
-  /** Carries T for inference only; never set. */
-  readonly _type?: T;
-}
-
-export function serviceToken<T>(name: string): ServiceToken<T> {
-  return { key: Symbol.for(`khosim.service.${name}`), description: name };
-}
+import type { AnyPlugin, KernelInfo, SubtreeVersion } from "./plugin.js";
+import type { RegistryToken, ServiceToken } from "./services.js";
 
 /** Container keys of what every kernel scope holds. */
 export const TOKENS = {
@@ -29,13 +18,15 @@ export const TOKENS = {
   container: Symbol.for("khosim.Container"),
 } as const;
 
-/** What a plugin may know about the kernel it runs in. */
-export interface KernelInfo {
-  readonly release: string;
-  readonly generation: number;
-  readonly pageSize: number;
-  readonly cmdline: string;
-  readonly bootKind: "cold" | "kho";
+/** What a plugin may know of a kernel: what `state()` and `ctx.kernel` give. */
+export function kernelInfo(k: Kernel): KernelInfo {
+  return {
+    release: k.release,
+    generation: k.generation,
+    pageSize: k.mem.pageSize,
+    cmdline: k.cmdline.text,
+    bootKind: k.bootKind,
+  };
 }
 
 /**
@@ -46,6 +37,10 @@ export interface KernelInfo {
 export class KernelScope {
   /** Bytes plugins reported as checked after a handover. */
   verifiedBytes = 0;
+  /** Plugins whose setup, early or init failed: their later hooks in this kernel are skipped. */
+  readonly disabled = new Set<string>();
+  /** Which plugin provided each single-valued service, to name both when a second one tries. */
+  readonly providers = new Map<symbol, string>();
 
   constructor(
     @inject(TOKENS.kernel) readonly kernel: Kernel,
@@ -71,14 +66,7 @@ export class PluginContext<S = unknown> {
   }
 
   get kernel(): KernelInfo {
-    const k = this.scope.kernel;
-    return {
-      release: k.release,
-      generation: k.generation,
-      pageSize: k.mem.pageSize,
-      cmdline: k.cmdline.text,
-      bootKind: k.bootKind,
-    };
+    return kernelInfo(this.scope.kernel);
   }
 
   get mem(): PhysMem {
@@ -89,9 +77,13 @@ export class PluginContext<S = unknown> {
     return this.scope.kernel.alloc;
   }
 
-  /** True when this kernel runs KHO (kho=on and scratch reserved or inherited). */
+  /**
+   * kho_is_enabled(): `kho=on` and scratch reserved (cold boot) or
+   * inherited (KHO boot), until kho_init fails. Before kho_init it says
+   * whether KHO will come up; from `init` on, whether `ctx.kho` works.
+   */
   get khoEnabled(): boolean {
-    return this.scope.kernel.khoEnabled && this.scope.kernel.out !== null;
+    return this.scope.kernel.khoEnabled;
   }
 
   /**
@@ -105,7 +97,7 @@ export class PluginContext<S = unknown> {
     if (!k.khoEnabled) throw new KhoError("EOPNOTSUPP", "KHO is disabled in this kernel", this.plugin.name);
     throw new KhoError(
       "EINVAL",
-      "outgoing KHO is not initialised yet: it is set up in kho_init, when the init hooks run",
+      "outgoing KHO is not initialised yet: kho_init sets it up; plugins' init hooks run after it",
       this.plugin.name,
     );
   }
@@ -124,14 +116,57 @@ export class PluginContext<S = unknown> {
     return plan.writer;
   }
 
+  /**
+   * Provides a single-valued service in this kernel. The plugin declares
+   * the token in `provides` (so composition can refuse two providers);
+   * providing it twice is EEXIST naming both plugins.
+   */
   provide<T>(token: ServiceToken<T>, value: T): void {
+    if (!(this.plugin.provides ?? []).includes(token))
+      throw new KhoError(
+        "EINVAL",
+        `plugin "${this.plugin.name}" provides service "${token.description}" without declaring it in provides`,
+        this.plugin.name,
+      );
+    const had = this.scope.providers.get(token.key);
+    if (had !== undefined)
+      throw new KhoError(
+        "EEXIST",
+        `service "${token.description}" is provided by plugins "${had}" and "${this.plugin.name}"`,
+        this.plugin.name,
+      );
+    this.scope.providers.set(token.key, this.plugin.name);
     this.scope.container.register(token.key, { useValue: value });
   }
 
+  /**
+   * A service of this kernel, provided by this plugin or one it depends on
+   * (so its provider's setup has run first): ENOENT when no plugin provides
+   * it, EINVAL naming both plugins when the provider is not a dependency.
+   */
   service<T>(token: ServiceToken<T>): T {
-    if (!this.scope.container.isRegistered(token.key, true))
+    const provider = this.scope.providers.get(token.key);
+    if (provider === undefined)
       throw new KhoError("ENOENT", `service "${token.description}" is not provided in this kernel`, this.plugin.name);
+    const mine = this.plugin.name;
+    if (provider !== mine && !this.scope.composed.dependencies.get(mine)?.has(provider))
+      throw new KhoError(
+        "EINVAL",
+        `plugin "${mine}" resolves service "${token.description}" of "${provider}", which it does not depend on`,
+        mine,
+      );
     return this.scope.container.resolve<T>(token.key);
+  }
+
+  /** Adds a value to a registry of this kernel (a multi-registration: any number of plugins may). */
+  register<T>(registry: RegistryToken<T>, value: T): void {
+    this.scope.container.register(registry.key, { useValue: value });
+  }
+
+  /** Every value registered so far, in registration order (dependency order of the plugins). */
+  resolveAll<T>(registry: RegistryToken<T>): T[] {
+    if (!this.scope.container.isRegistered(registry.key, true)) return [];
+    return this.scope.container.resolveAll<T>(registry.key);
   }
 
   /** Reports bytes of handed-over data this plugin checked. */

@@ -4,3 +4,6 @@ export * from "./plugin.js";
 export * from "./report.js";
 export * from "./runner.js";
 export * from "./scenario.js";
+export * from "./scenario-schema.js";
+export * from "./services.js";
+export * from "./subtree.js";

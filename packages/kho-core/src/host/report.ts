@@ -1,5 +1,6 @@
 import type { HandoverOutcome } from "../kexec/kernel.js";
 import type { LogLine } from "../log.js";
+import type { FailurePolicy, HookName } from "./plugin.js";
 
 /** A subtree found in an incoming root FDT and what became of it. */
 export interface SubtreeOutcome {
@@ -16,6 +17,18 @@ export interface SubtreeOutcome {
 }
 
 export type AnomalyKind = "poison" | "panic" | "corruption" | "hook-error";
+
+/** A plugin hook that threw, and what that meant (HOOK_POLICY). */
+export interface HookFailure {
+  readonly plugin: string;
+  readonly hook: HookName;
+  /** The errno of a KhoError (an FdtError's message names libfdt's error), else what was thrown ("TypeError"). */
+  readonly code: string;
+  readonly message: string;
+  /** The JavaScript stack where the hook threw; null when something other than an Error was thrown. */
+  readonly stack: string | null;
+  readonly policy: FailurePolicy;
+}
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -53,7 +66,10 @@ export interface TransitionReport {
         readonly scratch: readonly ScratchArea[];
       })
     | null;
-  /** running: the target kernel is up; aborted: a prepare failed, `from` still runs; panicked: the target kernel panicked. */
+  /**
+   * running: the target kernel is up; aborted: a prepare failed, `from`
+   * still runs; panicked: the target kernel panicked.
+   */
   readonly outcome: "running" | "aborted" | "panicked";
   readonly abortedBy?: { readonly plugin: string; readonly reason: string };
   readonly panic?: string;
@@ -70,6 +86,8 @@ export interface TransitionReport {
     readonly byOrder: Record<string, number>;
     readonly byOwner: Record<string, number>;
   };
+  /** Hooks that threw, in the order they ran; each also has an anomaly. */
+  readonly hookFailures: HookFailure[];
   /** Bytes of preserved pages found bit-identical after the kexec, and bytes plugins checked themselves. */
   readonly verified: { readonly bytes: number; readonly pluginBytes: number; readonly mismatches: number };
   readonly anomalies: Anomaly[];
@@ -85,7 +103,7 @@ export function logLines(lines: readonly LogLine[]): string[] {
   return lines.map((l) => `${l.prefix}${l.text}`);
 }
 
-function list(title: string, items: readonly SubtreeOutcome[], fmt: (s: SubtreeOutcome) => string): string[] {
+function list<T>(title: string, items: readonly T[], fmt: (item: T) => string): string[] {
   return items.length ? [`  ${title}:`, ...items.map((s) => `    ${fmt(s)}`)] : [];
 }
 
@@ -94,11 +112,13 @@ export function formatReport(r: TransitionReport): string {
   const head =
     r.kind === "cold-boot"
       ? `#${r.index} cold boot -> ${r.to?.release}`
-      : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} [${r.to?.bootKind ?? "-"} boot]`;
+      : `#${r.index} kexec ${r.from?.release} -> ${r.outcome === "aborted" ? "(aborted)" : r.to?.release} ` +
+        `[${r.to?.bootKind ?? "-"} boot]`;
   const scratch = r.to?.scratch.map((a) => `${a.addr}+${a.size}`).join(", ");
   const lines = [
     head,
-    `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
+    `  outcome: ${r.outcome}${r.panic ? ` (this kernel would panic: ${r.panic})` : ""}` +
+      `${r.abortedBy ? ` (prepare of ${r.abortedBy.plugin} failed: ${r.abortedBy.reason})` : ""}`,
   ];
   if (r.to)
     lines.push(`  KHO: ${r.to.khoEnabled ? `on, scratch ${scratch || "none"}` : "off"}; handover ${r.to.handover}`);
@@ -110,10 +130,12 @@ export function formatReport(r: TransitionReport): string {
       .map(([o, n]) => `${o}: ${n}`)
       .join(", ");
     lines.push(
-      `  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); pages by owner: ${owners || "none"}`,
+      `  preserved: ${r.preserved.blocks} blocks, ${r.preserved.pages} pages (${orders || "none"}); ` +
+        `pages by owner: ${owners || "none"}`,
     );
     lines.push(
-      `  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ${r.verified.mismatches} mismatches`,
+      `  verified: ${r.verified.bytes} bytes identical, ${r.verified.pluginBytes} checked by plugins, ` +
+        `${r.verified.mismatches} mismatches`,
     );
   }
   lines.push(
@@ -126,7 +148,8 @@ export function formatReport(r: TransitionReport): string {
       "refused",
       r.subtrees.refused,
       (s) =>
-        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`,
+        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, ` +
+        `kernel accepts ${(s.accepted ?? []).join(", ")}`,
     ),
     ...list(
       "orphaned",
@@ -134,6 +157,7 @@ export function formatReport(r: TransitionReport): string {
       (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`,
     ),
     ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
+    ...list("hook failures", r.hookFailures, (f) => `${f.plugin} ${f.hook}: ${f.code}: ${f.message} (${f.policy})`),
     ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
     ...(r.hazards.length ? ["  hazards:", ...r.hazards.map((h) => `    ${h}`)] : []),
     ...(r.notes.length ? ["  notes:", ...r.notes.map((n) => `    ${n}`)] : []),

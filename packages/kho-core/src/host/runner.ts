@@ -1,18 +1,18 @@
 import "reflect-metadata";
 import { createHash } from "node:crypto";
 import { container, type DependencyContainer } from "tsyringe";
-import { isKhoError, KhoError } from "../errors.js";
-import { checkFull } from "../fdt/check.js";
-import { findProp, getName, subnodes } from "../fdt/ro.js";
-import { type BootHooks, type Kernel, KernelPanic } from "../kexec/kernel.js";
+import { isKhoError, KernelPanic, KhoError } from "../errors.js";
+import { getName, subnodes } from "../fdt/ro.js";
+import type { BootHooks, Kernel } from "../kexec/kernel.js";
 import { Machine } from "../kexec/machine.js";
 import type { Ref } from "../kho/in.js";
 import type { SeededRun } from "../mem/seeded.js";
 import { hex } from "../units.js";
-import type { ComposedKernel } from "./compose.js";
-import { KernelScope, PluginContext, TOKENS } from "./context.js";
-import type { AnyPlugin, KhoPlugin, SubtreeVersion } from "./plugin.js";
-import { type Anomaly, logLines, type TransitionReport } from "./report.js";
+import { type ComposedKernel, formatIssues } from "./compose.js";
+import { KernelScope, kernelInfo, PluginContext, TOKENS } from "./context.js";
+import { type AnyPlugin, HOOK_POLICY, type HookName, type KhoPlugin, type SubtreeVersion } from "./plugin.js";
+import { logLines, type TransitionReport } from "./report.js";
+import { errorMessage, Transition } from "./transition.js";
 
 /** The bytes identify() sees of an incoming blob: enough for any header, bounded against hostile sizes. */
 const IDENTIFY_MAX = 64 << 10;
@@ -31,32 +31,21 @@ interface Snapshot {
   readonly byOwner: Record<string, number>;
 }
 
-/** What an FDT subtree declares as its compatible: the root node's first string. */
-function fdtCompatible(blob: Uint8Array): string | null {
-  try {
-    checkFull(blob, blob.length);
-    const p = findProp(blob, 0, "compatible");
-    if (!p || p.value.length === 0) return null;
-    const end = p.value.indexOf(0);
-    return new TextDecoder().decode(p.value.subarray(0, end < 0 ? p.value.length : end));
-  } catch (e) {
-    if (isKhoError(e)) return null;
-    throw e;
-  }
-}
-
-/** The compatible an incoming blob carries, by the version's own rule or the FDT default. */
-export function identify(version: SubtreeVersion, blob: Uint8Array): string | null {
-  if (version.identify) return version.identify(blob);
-  return version.abi.format === "fdt" ? fdtCompatible(blob) : null;
+/** Thrown through the prepare loop when a hook's failure aborts the kexec. */
+class KexecAborted {
+  constructor(
+    readonly plugin: string,
+    readonly error: unknown,
+  ) {}
 }
 
 /**
  * Runs kernels composed of plugins on one machine, through live updates.
  * Each booted kernel gets a child container (its scope: the kernel, its
  * composition, the services plugins provide) and one context per plugin;
- * hooks run in dependency order, an exception in one plugin is contained
- * and reported, a panic stops the kernel. Every transition yields a report.
+ * hooks run in dependency order at the points of a boot HOOK_POLICY names,
+ * and what a hook's failure means comes from that table alone. Every
+ * transition yields a report built from one `Transition`.
  */
 export class LiveUpdateHost {
   readonly reports: TransitionReport[] = [];
@@ -64,12 +53,13 @@ export class LiveUpdateHost {
   private scope: KernelScope | null = null;
   private composed: ComposedKernel | null = null;
   private readonly contexts = new Map<string, PluginContext>();
-  private anomalies: Anomaly[] = [];
-  private subtrees: TransitionReport["subtrees"] = { restored: [], refused: [], orphaned: [], lost: [] };
-  private failed = new Set<string>();
+  private t = new Transition();
   private finished = true;
-  private verifiedBytes = 0;
-  private mismatches = 0;
+
+  /** Plugins of the running kernel whose later hooks are skipped (HOOK_POLICY's stopsPlugin). */
+  private get disabled(): Set<string> {
+    return this.scope?.disabled ?? new Set();
+  }
 
   constructor(readonly machine: Machine = new Machine()) {}
 
@@ -87,6 +77,25 @@ export class LiveUpdateHost {
     return ctx as PluginContext<S>;
   }
 
+  /**
+   * Runs a plugin's action (`"counter.increment"`) in the running kernel,
+   * its arguments checked against the action's schema first (EINVAL
+   * listing every issue). What the action throws reaches the caller.
+   */
+  action(qualified: string, args: unknown = {}): void {
+    const dot = qualified.indexOf(".");
+    const name = qualified.slice(0, dot);
+    const ctx = this.contexts.get(name);
+    const action = dot > 0 && ctx ? ctx.plugin.actions?.[qualified.slice(dot + 1)] : undefined;
+    if (!ctx || !action)
+      throw new KhoError("ENOENT", `no action "${qualified}" in the running kernel ${this.kernel.release}`);
+    if (this.kernel.state !== "running")
+      throw new KhoError("EINVAL", `kernel ${this.kernel.release} is ${this.kernel.state}: no action possible`);
+    const parsed = action.args.safeParse(args);
+    if (!parsed.success) throw new KhoError("EINVAL", `${qualified}: ${formatIssues(parsed.error.issues)}`, "args");
+    this.attributed(ctx, qualified, () => action.run(ctx, parsed.data));
+  }
+
   private checkPageSize(k: ComposedKernel): void {
     if (k.pageSize !== null && k.pageSize !== this.machine.mem.pageSize)
       throw new KhoError(
@@ -99,7 +108,7 @@ export class LiveUpdateHost {
   /** Cold boot of a composed kernel. */
   boot(k: ComposedKernel): TransitionReport {
     this.checkPageSize(k);
-    this.reset();
+    this.t = new Transition();
     let panic: string | undefined;
     try {
       this.machine.boot(k.spec, this.hooks(k));
@@ -113,7 +122,10 @@ export class LiveUpdateHost {
   /**
    * Runs `incoming.finish` of every plugin of the running kernel, once: the
    * workload is done with what was handed over. kexec does it first if the
-   * scenario did not.
+   * scenario did not. Called by the workload, between transitions, its
+   * failures go to the report of the transition that booted the running
+   * kernel. A hook calling `ctx.panic` stops the kernel and the KernelPanic
+   * reaches the caller.
    */
   finish(): void {
     if (this.finished || this.kernel.state !== "running") return;
@@ -133,23 +145,24 @@ export class LiveUpdateHost {
     if (old.state !== "running")
       throw new KhoError("EINVAL", `kernel ${old.release} is ${old.state}: no kexec possible`, old.release);
     const from = { release: old.release, generation: old.generation };
-    this.reset();
-    this.finish();
+    this.t = new Transition();
     const prepared: AnyPlugin[] = [];
     const abort = (plugin: string, e: unknown): TransitionReport => {
-      for (const q of prepared.reverse()) this.call(q, "abort", (ctx) => q.outgoing!.abort?.(ctx), true);
+      for (const q of prepared.reverse()) this.run(q, "abort", (ctx) => q.outgoing?.abort?.(ctx));
       return this.record({ kind: "kexec", from, snapshot: null, aborted: { plugin, reason: errorMessage(e) } });
     };
-    for (const p of this.composed?.plugins ?? []) {
-      if (!p.outgoing?.prepare) continue;
-      try {
-        this.call(p, "prepare", (ctx) => p.outgoing!.prepare!(ctx));
+    try {
+      this.finish();
+      for (const p of this.composed?.plugins ?? []) {
+        if (!p.outgoing?.prepare || this.disabled.has(p.name)) continue;
+        this.run(p, "prepare", (ctx) => p.outgoing?.prepare?.(ctx));
         prepared.push(p);
-      } catch (e) {
-        // The running kernel itself panicked while preparing: no abort, no kexec.
-        if (e instanceof KernelPanic) return this.record({ kind: "kexec", from, snapshot: null, panic: e.reason });
-        return abort(p.name, e);
       }
+    } catch (e) {
+      // The running kernel itself panicked while preparing: no abort, no kexec.
+      if (e instanceof KernelPanic) return this.record({ kind: "kexec", from, snapshot: null, panic: e.reason });
+      if (e instanceof KexecAborted) return abort(e.plugin, e.error);
+      throw e;
     }
     const snapshot = this.snapshot(old);
     let panic: string | undefined;
@@ -157,19 +170,20 @@ export class LiveUpdateHost {
       this.machine.kexec(next.spec, this.hooks(next, snapshot));
     } catch (e) {
       // The loader failed before the jump (no room for the image in scratch): as a failed prepare.
-      if (this.machine.kernel === old && isKhoError(e) && !(e instanceof KernelPanic)) return abort("kexec", e);
+      if (this.machine.kernel === old && isKhoError(e)) return abort("kexec", e);
       if (!(e instanceof KernelPanic)) throw e;
       panic = e.reason;
     }
     return this.record({ kind: "kexec", from, snapshot, panic });
   }
 
-  private reset(): void {
-    this.anomalies = [];
-    this.subtrees = { restored: [], refused: [], orphaned: [], lost: [] };
-    this.failed = new Set();
-  }
-
+  /**
+   * Where the hooks run in a boot. `early`: scope, `setup`, `early`.
+   * `restore` (early_initcall): the content check, then the subtrees of
+   * plugins that are not core. `khoInit` (inside kho_init): core plugins
+   * read their subtrees, then `init`. `late` (after kho_init has finished):
+   * every other plugin's `init`, by initcall level.
+   */
   private hooks(k: ComposedKernel, snapshot: Snapshot | null = null): BootHooks {
     return {
       early: (kernel) => {
@@ -179,20 +193,16 @@ export class LiveUpdateHost {
       },
       restore: (kernel) => {
         if (snapshot) this.verify(snapshot);
-        if (kernel.in?.active) this.routeSubtrees(kernel);
+        if (kernel.in?.active) this.routeSubtrees(kernel, false);
       },
-      khoInit: () => {
-        // A core plugin is kho_init itself: its failure fails kho_init and turns KHO off.
-        for (const p of k.plugins.filter((x) => x.core)) {
-          try {
-            this.call(p, "init", (ctx) => p.outgoing?.init?.(ctx));
-          } catch (e) {
-            if (e instanceof KernelPanic) throw e;
-            this.hookFailed(p, "init", e);
-            throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} init: ${errorMessage(e)}`, p.name);
-          }
-        }
-        this.each("init", (p, ctx) => (p.core ? undefined : p.outgoing?.init?.(ctx)));
+      khoInit: (kernel) => {
+        if (kernel.in?.active) this.routeSubtrees(kernel, true);
+        for (const p of k.plugins)
+          if (p.core && !this.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
+      },
+      late: () => {
+        for (const p of k.initOrder)
+          if (!this.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
       },
     };
   }
@@ -207,93 +217,99 @@ export class LiveUpdateHost {
     this.composed = k;
     this.finished = false;
     this.contexts.clear();
-    for (const p of k.plugins) this.contexts.set(p.name, new PluginContext(this.scope, p, p.state?.()));
+    const info = kernelInfo(kernel);
+    for (const p of k.plugins) this.contexts.set(p.name, new PluginContext(this.scope, p, p.state?.(info)));
   }
 
-  private each(phase: string, fn: (p: AnyPlugin, ctx: PluginContext) => void): void {
+  private each(hook: HookName, fn: (p: AnyPlugin, ctx: PluginContext) => void): void {
     for (const p of this.composed?.plugins ?? [])
-      if (!this.failed.has(p.name)) this.call(p, phase, (ctx) => fn(p, ctx), true);
+      if (!this.disabled.has(p.name)) this.run(p, hook, (ctx) => fn(p, ctx));
   }
 
-  /**
-   * Runs one hook of one plugin. Memory accesses and preservations are
-   * attributed to it. With `contain`, an exception marks the plugin's state
-   * lost and the kernel goes on; a panic always propagates.
-   */
-  private call(p: AnyPlugin, phase: string, fn: (ctx: PluginContext) => void, contain = false): void {
-    const ctx = this.contexts.get(p.name);
-    if (!ctx) return;
+  /** Runs `fn` with memory accesses and preservations attributed to the context's plugin. */
+  private attributed(ctx: PluginContext, what: string, fn: () => void): void {
     const kernel = this.kernel;
     const prevActor = kernel.mem.actor;
-    kernel.mem.actor = `${p.name} (${phase})`;
-    if (kernel.out) kernel.out.actor = p.name;
+    kernel.mem.actor = `${ctx.plugin.name} (${what})`;
+    if (kernel.out) kernel.out.actor = ctx.plugin.name;
     try {
-      fn(ctx);
-    } catch (e) {
-      if (e instanceof KernelPanic || !contain) throw e;
-      this.hookFailed(p, phase, e);
+      fn();
     } finally {
       kernel.mem.actor = prevActor;
       if (kernel.out) kernel.out.actor = "kernel";
     }
   }
 
-  /** Records a touch of unowned memory as a poison anomaly; false when `e` is something else. */
-  private notePoison(p: AnyPlugin, e: unknown): boolean {
-    if (!isKhoError(e, "EHWPOISON")) return false;
-    this.anomalies.push({
-      kind: "poison",
-      message: `use of unpreserved memory: ${e.message}`,
-      plugin: p.name,
-      address: e.where,
-    });
-    return true;
-  }
-
-  private hookFailed(p: AnyPlugin, phase: string, e: unknown): void {
-    const message = errorMessage(e);
-    this.failed.add(p.name);
-    if (!this.notePoison(p, e))
-      this.anomalies.push({ kind: "hook-error", message: `${p.name} ${phase}: ${message}`, plugin: p.name });
-    this.subtrees.lost.push({ name: `(${p.name} state)`, plugin: p.name, reason: `${phase} failed: ${message}` });
+  /**
+   * Runs one hook of one plugin; what its failure means is HOOK_POLICY's
+   * call, nothing else's. Returns false when the hook failed and was
+   * contained. A KernelPanic always propagates.
+   */
+  private run(p: AnyPlugin, hook: HookName, fn: (ctx: PluginContext) => void): boolean {
+    const ctx = this.contexts.get(p.name);
+    if (!ctx) return true;
+    try {
+      this.attributed(ctx, hook, () => fn(ctx));
+      return true;
+    } catch (e) {
+      if (e instanceof KernelPanic) {
+        // The report's panic anomaly says it; the failure names the hook.
+        this.t.hookFailed(p.name, hook, e, "panic");
+        throw e;
+      }
+      const rule = HOOK_POLICY[hook];
+      const policy = (p.core ? rule.coreFailure : undefined) ?? rule.failure;
+      this.t.hookFailed(p.name, hook, e, policy);
+      switch (policy) {
+        case "contain":
+          if (rule.stopsPlugin) this.disabled.add(p.name);
+          return false;
+        case "abort-kexec":
+          throw new KexecAborted(p.name, e);
+        case "fail-kho-init":
+          throw isKhoError(e) ? e : new KhoError("EINVAL", `${p.name} ${hook}: ${errorMessage(e)}`, p.name);
+      }
+    }
   }
 
   /**
    * Every child of the incoming root FDT goes to the plugin owning its node
    * name, if its compatible is accepted; otherwise it is refused (with both
-   * strings), orphaned (no plugin) or lost (unreadable), and reported.
+   * strings), orphaned (no plugin) or lost (unreadable), and reported. Core
+   * plugins read theirs inside kho_init, the others at early_initcall.
    */
-  private routeSubtrees(kernel: Kernel): void {
+  private routeSubtrees(kernel: Kernel, core: boolean): void {
     const kin = kernel.in!;
     const fdt = kin.fdt;
     const names: string[] = [];
     for (const node of subnodes(fdt, 0)) names.push(getName(fdt, node));
     const plans = this.composed!.nodes;
-    for (const name of names.filter((n) => !plans.has(n))) {
-      const phys: Ref<number> = {};
-      const size: Ref<number> = {};
-      kin.retrieveSubtree(name, phys, size);
-      this.subtrees.orphaned.push({
-        name,
-        phys: phys.value === undefined ? undefined : hex(phys.value),
-        size: size.value,
-      });
-    }
-    for (const p of this.composed!.plugins) {
-      for (const [name, plan] of plans) {
-        if (plan.plugin !== p || !names.includes(name)) continue;
-        this.call(p, "restore", (ctx) => this.restoreOne(ctx, name, plan.accept), true);
+    if (!core)
+      for (const name of names.filter((n) => !plans.has(n))) {
+        const phys: Ref<number> = {};
+        const size: Ref<number> = {};
+        kin.retrieveSubtree(name, phys, size);
+        this.t.subtrees.orphaned.push({
+          name,
+          phys: phys.value === undefined ? undefined : hex(phys.value),
+          size: size.value,
+        });
       }
+    for (const p of this.composed!.plugins) {
+      if (Boolean(p.core) !== core || this.disabled.has(p.name)) continue;
+      for (const [name, plan] of plans)
+        if (plan.plugin === p && names.includes(name)) this.restoreOne(p, name, plan.accept);
     }
   }
 
-  private restoreOne(ctx: PluginContext, name: string, accept: readonly SubtreeVersion[]): void {
-    const p = ctx.plugin;
+  private restoreOne(p: AnyPlugin, name: string, accept: readonly SubtreeVersion[]): void {
+    const ctx = this.contexts.get(p.name)!;
+    const kin = this.kernel.in!;
     const phys: Ref<number> = {};
     const size: Ref<number> = {};
-    const rc = ctx.khoIn!.retrieveSubtree(name, phys, size);
+    const rc = kin.retrieveSubtree(name, phys, size);
     if (rc !== 0) {
-      this.subtrees.lost.push({
+      this.t.subtrees.lost.push({
         name,
         plugin: p.name,
         phys: phys.value === undefined ? undefined : hex(phys.value),
@@ -303,28 +319,32 @@ export class LiveUpdateHost {
     }
     const at = phys.value!;
     const bytes = size.value!;
-    const blob = ctx.mem.read(at, Math.min(bytes, IDENTIFY_MAX));
-    const seen = accept.map((v) => identify(v, blob));
+    let blob: Uint8Array;
+    try {
+      blob = this.kernel.mem.read(at, Math.min(bytes, IDENTIFY_MAX));
+    } catch (e) {
+      if (!isKhoError(e)) throw e;
+      this.t.notePoison(p.name, e);
+      this.t.subtrees.lost.push({ name, plugin: p.name, phys: hex(at), size: bytes, reason: errorMessage(e) });
+      return;
+    }
+    const seen = accept.map((v) => v.identify(blob));
     const hit = accept.findIndex((v, i) => seen[i] !== null && v.abi.compatible.includes(seen[i]!));
     const version = hit < 0 ? undefined : accept[hit];
     const compat = hit < 0 ? (seen.find((c) => c !== null) ?? null) : seen[hit]!;
     const where = { name, plugin: p.name, phys: hex(at), size: bytes };
     if (!version) {
       const accepted = accept.flatMap((v) => v.abi.compatible.slice(0, 1));
-      this.subtrees.refused.push({ ...where, compatible: compat, accepted });
-      p.incoming?.refused?.(ctx, { name, phys: at, size: bytes, compatible: compat, accepted });
+      this.t.subtrees.refused.push({ ...where, compatible: compat, accepted });
+      this.run(p, "refused", () =>
+        p.incoming?.refused?.(ctx, { name, phys: at, size: bytes, compatible: compat, accepted }),
+      );
       return;
     }
-    try {
-      p.incoming?.restore?.(ctx, { name, phys: at, size: bytes, compatible: compat!, version, khoIn: ctx.khoIn! });
-    } catch (e) {
-      if (e instanceof KernelPanic) throw e;
-      const message = errorMessage(e);
-      this.subtrees.lost.push({ ...where, compatible: compat, reason: message });
-      this.notePoison(p, e);
-      return;
-    }
-    this.subtrees.restored.push({ ...where, compatible: compat });
+    const sub = { name, phys: at, size: bytes, compatible: compat!, version, khoIn: kin };
+    if (this.run(p, "restore", () => p.incoming?.restore?.(ctx, sub)))
+      this.t.subtrees.restored.push({ ...where, compatible: compat });
+    else this.t.subtrees.lost.push({ ...where, compatible: compat, reason: this.t.hookFailures.at(-1)?.message });
   }
 
   /**
@@ -371,7 +391,7 @@ export class LiveUpdateHost {
     let bad = 0;
     const changed = (pa: number): void => {
       bad++;
-      this.anomalies.push({
+      this.t.anomalies.push({
         kind: "corruption",
         message: `preserved page ${hex(pa)} changed across the kexec`,
         address: hex(pa),
@@ -386,8 +406,8 @@ export class LiveUpdateHost {
       same += run.end - run.start - diffs.length;
       for (const pa of diffs) changed(pa);
     }
-    this.verifiedBytes = same * mem.pageSize;
-    this.mismatches = bad;
+    this.t.verifiedBytes = same * mem.pageSize;
+    this.t.mismatches = bad;
   }
 
   private record(a: {
@@ -398,7 +418,8 @@ export class LiveUpdateHost {
     aborted?: { plugin: string; reason: string };
   }): TransitionReport {
     const k = this.kernel;
-    if (a.panic) this.anomalies.push({ kind: "panic", message: `${k.release} would panic: ${a.panic}` });
+    const t = this.t;
+    if (a.panic) t.anomalies.push({ kind: "panic", message: `${k.release} would panic: ${a.panic}` });
     const s = a.snapshot;
     const report: TransitionReport = {
       index: this.reports.length,
@@ -417,27 +438,22 @@ export class LiveUpdateHost {
       outcome: a.aborted ? "aborted" : a.panic ? "panicked" : "running",
       ...(a.aborted ? { abortedBy: a.aborted } : {}),
       ...(a.panic ? { panic: a.panic } : {}),
-      subtrees: this.subtrees,
+      subtrees: t.subtrees,
       preserved: { blocks: s?.blocks ?? 0, pages: s?.pages ?? 0, byOrder: s?.byOrder ?? {}, byOwner: s?.byOwner ?? {} },
       verified: {
-        bytes: s ? this.verifiedBytes : 0,
+        bytes: s ? t.verifiedBytes : 0,
         pluginBytes: this.scope?.verifiedBytes ?? 0,
-        mismatches: s ? this.mismatches : 0,
+        mismatches: s ? t.mismatches : 0,
       },
-      anomalies: this.anomalies,
+      hookFailures: t.hookFailures,
+      anomalies: t.anomalies,
       log: logLines(k.log.lines),
       notes: [...k.log.notes],
       hazards: [...k.log.hazards],
     };
-    this.verifiedBytes = 0;
-    this.mismatches = 0;
     this.reports.push(report);
     return report;
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Sorted [start, end) ranges with touching ones joined. */

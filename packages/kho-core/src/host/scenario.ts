@@ -1,14 +1,22 @@
-import { KhoError } from "../errors.js";
+import { KernelPanic, KhoError } from "../errors.js";
 import { Machine, type MachineSpec } from "../kexec/machine.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
+import type { AnyPlugin } from "./plugin.js";
 import type { TransitionReport } from "./report.js";
 import { LiveUpdateHost } from "./runner.js";
+import { type Expectation, scenarioSchema } from "./scenario-schema.js";
 
-/** One step of a chain: boot or kexec a named kernel, or run workload on the current one. */
+/**
+ * One step of a chain: boot or kexec a named kernel, finish, run a
+ * plugin's action (`{ action: "counter.write", args }`), check the last
+ * report, or, through the API only, run a closure on the host.
+ */
 export type ScenarioStep =
   | { readonly boot: string }
   | { readonly kexec: string }
   | { readonly finish: true }
+  | { readonly action: string; readonly args?: unknown }
+  | { readonly expect: Expectation }
   | { readonly run: string; readonly action: (host: LiveUpdateHost) => void };
 
 /** A machine, the kernels that may run on it, and the chain of steps. */
@@ -20,12 +28,140 @@ export interface Scenario {
   readonly steps: readonly ScenarioStep[];
 }
 
+/** An `expect` step and what did not hold (empty when it passed). */
+export interface ExpectationResult {
+  readonly step: number;
+  /** The report the expectation was checked against. */
+  readonly transition: number | null;
+  readonly failures: readonly string[];
+}
+
 export interface ScenarioResult {
   readonly scenario: string;
   readonly machine: { readonly pageSize: number; readonly ram: { start: string; size: string; nid: number }[] };
   readonly transitions: TransitionReport[];
   /** True when the chain stopped early: a kernel panicked. */
   readonly stopped: boolean;
+  readonly expectations: readonly ExpectationResult[];
+}
+
+/** One thing wrong with a scenario, located by its path in the data ("steps.3.args.by"). */
+export interface ScenarioIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A scenario that does not validate: every issue found, not only the first. */
+export class ScenarioError extends KhoError {
+  override readonly name = "ScenarioError";
+  constructor(
+    readonly scenario: string,
+    readonly issues: readonly ScenarioIssue[],
+  ) {
+    super("EINVAL", `scenario ${scenario}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+  }
+}
+
+const pathOf = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "(root)";
+
+/** What is wrong with one action step, given the kernel running then. */
+function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, at: string) {
+  const dot = step.action.indexOf(".");
+  const pluginName = step.action.slice(0, dot);
+  const plugin = s.kernels[running]!.plugins.find((p) => p.name === pluginName);
+  if (!plugin) return [{ path: `${at}.action`, message: `kernel "${running}" has no plugin "${pluginName}"` }];
+  const action = plugin.actions?.[step.action.slice(dot + 1)];
+  if (!action) {
+    const known = Object.keys(plugin.actions ?? {}).join(", ") || "none";
+    return [{ path: `${at}.action`, message: `plugin "${pluginName}" has no such action (it has ${known})` }];
+  }
+  const parsed = action.args.safeParse(step.args ?? {});
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => ({ path: pathOf([at, "args", ...issue.path]), message: issue.message }));
+}
+
+/**
+ * Checks the steps against the kernels and the actions of their plugins,
+ * following which kernel runs at each step (as written: a kexec the
+ * workload aborts at run time is not foreseen).
+ */
+function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
+  let running: string | null = null;
+  for (const [i, step] of s.steps.entries()) {
+    const at = `steps.${i}`;
+    const target = "boot" in step ? step.boot : "kexec" in step ? step.kexec : null;
+    if (target !== null) {
+      if (!(target in s.kernels)) issues.push({ path: at, message: `no kernel "${target}"` });
+      else if ("kexec" in step && running === null)
+        issues.push({ path: at, message: "kexec before any boot: boot a kernel first" });
+      else running = target;
+    } else if ("action" in step && !("run" in step)) {
+      if (running === null) issues.push({ path: at, message: "an action before any boot" });
+      else issues.push(...actionIssues(s, running, step, at));
+    }
+  }
+}
+
+/**
+ * A scenario from data: validated against `scenarioSchema`, plugin names
+ * resolved from `plugins`, every step's action and arguments checked
+ * against the plugins of the kernel running then. Throws one
+ * ScenarioError listing every issue with its path.
+ */
+export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scenario {
+  const name = (data as { name?: unknown } | null)?.name;
+  const label = typeof name === "string" ? name : "(unnamed)";
+  const parsed = scenarioSchema.safeParse(data);
+  if (!parsed.success)
+    throw new ScenarioError(
+      label,
+      parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
+    );
+  const d = parsed.data;
+  const issues: ScenarioIssue[] = [];
+  const byName = new Map(plugins.map((p) => [p.name, p]));
+  const kernels: Record<string, KernelComposition> = {};
+  for (const [k, spec] of Object.entries(d.kernels)) {
+    const found: AnyPlugin[] = [];
+    spec.plugins.forEach((p, i) => {
+      const plugin = byName.get(p);
+      if (plugin) found.push(plugin);
+      else
+        issues.push({
+          path: `kernels.${k}.plugins.${i}`,
+          message: `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`,
+        });
+    });
+    kernels[k] = { ...spec, plugins: found };
+  }
+  const scenario: Scenario = { ...d, kernels, steps: d.steps as ScenarioStep[] };
+  checkSteps(scenario, issues);
+  if (issues.length) throw new ScenarioError(d.name, issues);
+  return scenario;
+}
+
+const same = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** What of an expectation does not hold for a report. */
+function check(e: Expectation, r: TransitionReport | undefined): string[] {
+  if (!r) return ["no transition has happened yet"];
+  const out: string[] = [];
+  const eq = (what: string, want: unknown, got: unknown) => {
+    if (want !== undefined && want !== got) out.push(`${what}: expected ${String(want)}, got ${String(got)}`);
+  };
+  eq("outcome", e.outcome, r.outcome);
+  eq("bootKind", e.bootKind, r.to?.bootKind);
+  eq("khoEnabled", e.khoEnabled, r.to?.khoEnabled);
+  eq("anomalies", e.anomalies, r.anomalies.length);
+  eq("hookFailures", e.hookFailures, r.hookFailures.length);
+  for (const k of ["restored", "refused", "orphaned", "lost"] as const) {
+    const want = e[k];
+    const got = r.subtrees[k].map((s) => s.name);
+    if (want && !same(want, got)) out.push(`${k}: expected [${want.join(", ")}], got [${got.join(", ")}]`);
+  }
+  for (const line of e.log ?? []) if (!r.log.includes(line)) out.push(`log has no line "${line}"`);
+  return out;
 }
 
 /**
@@ -42,16 +178,26 @@ export function runScenario(s: Scenario): ScenarioResult {
     return k;
   };
   const host = new LiveUpdateHost(new Machine(s.machine));
+  const expectations: ExpectationResult[] = [];
   let stopped = false;
-  for (const step of s.steps) {
+  for (const [i, step] of s.steps.entries()) {
     if (host.machine.kernel?.state === "panicked") {
       stopped = true;
       break;
     }
-    if ("boot" in step) host.boot(kernel(step.boot));
-    else if ("kexec" in step) host.kexec(kernel(step.kexec));
-    else if ("finish" in step) host.finish();
-    else step.action(host);
+    try {
+      if ("boot" in step) host.boot(kernel(step.boot));
+      else if ("kexec" in step) host.kexec(kernel(step.kexec));
+      else if ("finish" in step) host.finish();
+      else if ("expect" in step) {
+        const last = host.reports.at(-1);
+        expectations.push({ step: i, transition: last?.index ?? null, failures: check(step.expect, last) });
+      } else if ("run" in step) step.action(host);
+      else host.action(step.action, step.args);
+    } catch (e) {
+      // A panic outside a transition (in finish or the workload) stops the chain; the kernel log has it.
+      if (!(e instanceof KernelPanic)) throw e;
+    }
   }
   const mem = host.machine.mem;
   return {
@@ -66,5 +212,11 @@ export function runScenario(s: Scenario): ScenarioResult {
     },
     transitions: host.reports,
     stopped,
+    expectations,
   };
+}
+
+/** loadScenario then runScenario: a scenario file's whole life. */
+export function runScenarioData(data: unknown, plugins: readonly AnyPlugin[]): ScenarioResult {
+  return runScenario(loadScenario(data, plugins));
 }

@@ -1,5 +1,5 @@
 import { type Arch, checkArch, earlyMapMaxPages, lowAddressLimit } from "../arch.js";
-import { KhoError } from "../errors.js";
+import { KernelPanic, KhoError } from "../errors.js";
 import { type HandoverRecord, KhoIn } from "../kho/in.js";
 import { KhoOut } from "../kho/out.js";
 import {
@@ -50,17 +50,6 @@ export const COLD_IMAGE_BASE = 16 << 20;
 export const DEFAULT_IMAGE_SIZE = 32 << 20;
 /** Low memory every boot keeps out of the page allocator. */
 export const LOW_RESERVED = 1 << 20;
-
-/** A kernel stopped because it would have called panic(). */
-export class KernelPanic extends KhoError {
-  override readonly name = "KernelPanic";
-  constructor(
-    readonly release: string,
-    readonly reason: string,
-  ) {
-    super("EPROTO", `Kernel panic - not syncing: ${reason}`, release);
-  }
-}
 
 export type BootKind = "cold" | "kho";
 /**
