@@ -5,9 +5,9 @@ import {
   composeKernel,
   type LiveUpdateHost,
   Machine,
-  type PhysMem,
   type VersionPin,
 } from "@khosim/kho-core";
+import type { PhysMem } from "@khosim/kho-core/mem";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { type CounterState, counterPlugin } from "../src/index.js";
 

@@ -1,4 +1,5 @@
-import { composeKernel, debugfsView, decodeDebugfs, LiveUpdateHost } from "@khosim/kho-core";
+import { composeKernel, LiveUpdateHost } from "@khosim/kho-core";
+import { debugfsView, decodeDebugfs } from "@khosim/kho-core/debugfs";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { describe, expect, it } from "vitest";
 import { counterPlugin } from "../src/index.js";

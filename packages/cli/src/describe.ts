@@ -27,7 +27,9 @@ export function describeSubtree(
       if (claimed === null || !v.abi.compatible.includes(claimed)) continue;
       const d = v.describe(blob);
       const base = { name, plugin: plugin.name, id: abiId(v.abi) };
-      return d.problems?.length ? { ...base, value: d.fields, problem: d.problems.join("; ") } : { ...base, value: d.fields };
+      return d.problems?.length
+        ? { ...base, value: d.fields, problem: d.problems.join("; ") }
+        : { ...base, value: d.fields };
     }
   return null;
 }

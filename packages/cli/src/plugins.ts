@@ -26,7 +26,12 @@ export const PLUGIN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** The plugins every `kho` knows: the in-repo packages the CLI depends on. */
-export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [kexecMetadataPlugin, luoPlugin, memfdLuoPlugin, hugetlbSamplePlugin];
+export const BUILTIN_PLUGINS: readonly AnyPlugin[] = [
+  kexecMetadataPlugin,
+  luoPlugin,
+  memfdLuoPlugin,
+  hugetlbSamplePlugin,
+];
 
 export const CONFIG_FILES = ["kho.config.json", "kho.config.mjs"] as const;
 

@@ -64,9 +64,7 @@ describe("kho abi", () => {
   it("lists the hugetlb-sample subtree and prints its C header with the entry struct", async () => {
     const list = capture();
     expect(await main(["abi", "list"], list)).toBe(0);
-    expect(list.stdout).toContain(
-      "hugetlb-sample-v1\thugetlb-sample\tsubtree\tstruct\t1\thugetlb sample, version 1\n",
-    );
+    expect(list.stdout).toContain("hugetlb-sample-v1\thugetlb-sample\tsubtree\tstruct\t1\thugetlb sample, version 1\n");
     const h = capture();
     expect(await main(["abi", "header", "hugetlb-sample", "--page-size", "16KiB"], h)).toBe(0);
     expect(h.stdout).toContain("struct hugetlb_sample_folio_ser {");

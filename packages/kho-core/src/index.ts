@@ -41,33 +41,58 @@ export { type AnyStruct, defineStruct, type PhysAccess, StructLayout, type Struc
 export { ABI_PAGE_SIZES, type AbiPageSize, field, PageSized, perPageSize } from "./abi/vocabulary.js";
 export type { BlockBackend, LogSink } from "./block/backend.js";
 export { KHO_MAX_BLOCKS, KhoBlockSet, type KhoBlockSetIterator, type KhoBlockSetOptions } from "./block/set.js";
-export { ERRNO_VALUES, type Errno, isKhoError, KhoError } from "./errors.js";
+export { ERRNO_VALUES, type Errno, isKhoError, KernelPanic, KhoError } from "./errors.js";
 // Composition, the host and scenarios
 export { type ComposedKernel, composeKernel, type KernelComposition, type VersionPin } from "./host/compose.js";
-export { type KernelInfo, type PluginContext, type ServiceToken, serviceToken } from "./host/context.js";
+export type { PluginContext } from "./host/context.js";
 // The plugin contract
 export {
+  type ActionArgs,
   type AnyPlugin,
   definePlugin,
+  type FailurePolicy,
+  HOOK_POLICY,
+  type HookName,
+  type HookPolicy,
+  INITCALL_LEVELS,
   type IncomingHooks,
   type IncomingSubtree,
+  type InitcallLevel,
+  type KernelInfo,
   type KhoPlugin,
   type OutgoingHooks,
+  type PluginAction,
+  type PluginInitcall,
   type RefusedSubtree,
+  type SubtreeDescription,
   type SubtreeVersion,
 } from "./host/plugin.js";
 export {
   type Anomaly,
   type AnomalyKind,
   formatReport,
+  type HookFailure,
   type KernelRef,
   type ScratchArea,
   type SubtreeOutcome,
   type TransitionReport,
 } from "./host/report.js";
 export { LiveUpdateHost } from "./host/runner.js";
-export { runScenario, type Scenario, type ScenarioResult, type ScenarioStep } from "./host/scenario.js";
-export { type BootKind, type Kernel, KernelPanic, type KernelSpec } from "./kexec/kernel.js";
+export {
+  type ExpectationResult,
+  loadScenario,
+  runScenario,
+  runScenarioData,
+  type Scenario,
+  ScenarioError,
+  type ScenarioIssue,
+  type ScenarioResult,
+  type ScenarioStep,
+} from "./host/scenario.js";
+export { type ScenarioData, scenarioSchema } from "./host/scenario-schema.js";
+export { type RegistryToken, registryToken, type ServiceToken, serviceToken } from "./host/services.js";
+export { defineSubtree, type SubtreeVersionInput } from "./host/subtree.js";
+export type { BootKind, Kernel, KernelSpec } from "./kexec/kernel.js";
 export { DEFAULT_MACHINE, Machine, type MachineSpec } from "./kexec/machine.js";
 // What hooks call
 export type { KhoIn } from "./kho/in.js";

@@ -2,20 +2,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  type BootHooks,
-  debugfsView,
-  decodeDebugfs,
-  decodeDebugfsDir,
-  defineAbi,
-  defineStruct,
-  defineSubtree,
-  field,
-  type Kernel,
-  Machine,
-  writeDebugfs,
-} from "../src/debugfs/index.js";
-import { type BootHooks, type Kernel, Machine } from "../src/kexec/index.js";
+import { defineAbi } from "../src/abi/schema.js";
+import { defineStruct } from "../src/abi/struct.js";
+import { field } from "../src/abi/vocabulary.js";
+import { decodeDebugfs, decodeDebugfsDir } from "../src/debugfs/decode.js";
+import { debugfsView, writeDebugfs } from "../src/debugfs/view.js";
+import { defineSubtree } from "../src/host/subtree.js";
+import type { BootHooks, Kernel } from "../src/kexec/kernel.js";
+import { Machine } from "../src/kexec/machine.js";
 
 const text = new TextDecoder();
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ERRNO_VALUES, type Errno, isErrno, KhoError } from "../src/index.js";
+import { ERRNO_VALUES, type Errno, isErrno, KhoError } from "../src/errors.js";
 
 /** `#define EXXX n` (or an alias of an earlier name) from the installed uapi headers, the oracle. */
 function uapiErrnos(): Map<string, number> {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FdtSw } from "../src/fdt/index.js";
 import { composeKernel, LiveUpdateHost } from "../src/host/index.js";
-import {
-  Cmdline,
-  decodeDtRecord,
-  decodeX86Record,
-  encodeX86Record,
-  type Kernel,
-  Machine,
-} from "../src/kexec/index.js";
+import { Cmdline, decodeDtRecord, decodeX86Record, encodeX86Record, type Kernel, Machine } from "../src/kexec/index.js";
 import { type HandoverRecord, KhoIn } from "../src/kho/index.js";
 import { KernelLog } from "../src/log.js";
 import { PageAllocator, type PhysMem } from "../src/mem/index.js";

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { defineAbi, defineStruct, field } from "../src/abi/index.js";
+import { defineAbi } from "../src/abi/schema.js";
 import { KhoError } from "../src/errors.js";
-import {
-  composeKernel,
-  definePlugin,
-  defineSubtree,
-  Kernel,
-  KhoError,
-  LiveUpdateHost,
-  serviceToken,
-} from "../src/index.js";
+import { composeKernel } from "../src/host/compose.js";
+import { definePlugin } from "../src/host/plugin.js";
+import { LiveUpdateHost } from "../src/host/runner.js";
+import { serviceToken } from "../src/host/services.js";
+import { defineSubtree } from "../src/host/subtree.js";
+import { Kernel } from "../src/kexec/kernel.js";
 import { blobLayout, blobPlugin, blobVersion, machine, memoryDigest } from "./helpers/host-plugins.js";
 
 describe("composeKernel", () => {

@@ -3,22 +3,23 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as root from "../src/index.js";
-import { defineAbi, definePlugin, defineStruct, field, KhoError } from "../src/index.js";
+import { defineAbi, definePlugin, defineStruct, defineSubtree, field, KhoError } from "../src/index.js";
 import { assertNoAnomalies, assertRunning, assertSubtree, runKexecChain, subtreeFate } from "../src/testing/index.js";
 
 const note = defineStruct("note_ser", { compatible: field.char(8), n: field.u32() }, { packed: true });
-const noteV = (v: string) => ({
-  abi: defineAbi({
-    name: "note",
-    title: `note ${v}`,
-    summary: "",
-    compatible: [`note-${v}`],
-    version: v,
-    layout: note,
-  }),
-  identify: (blob: Uint8Array) =>
-    blob.length >= note.size ? note.decode(blob.subarray(0, note.size)).compatible : null,
-});
+const noteV = (v: string) =>
+  defineSubtree({
+    abi: defineAbi({
+      name: "note",
+      title: `note ${v}`,
+      summary: "",
+      compatible: [`note-${v}`],
+      version: v,
+      layout: note,
+    }),
+    identify: (blob: Uint8Array) =>
+      blob.length >= note.size ? note.decode(blob.subarray(0, note.size)).compatible : null,
+  });
 
 /** A plugin keeping one number across kexec; `failPrepare` makes it refuse the kexec. */
 function notePlugin(opts: { failPrepare?: boolean } = {}) {

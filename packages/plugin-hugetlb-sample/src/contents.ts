@@ -1,6 +1,6 @@
 import { crc32 } from "node:zlib";
-import { hex, type PhysMem } from "@khosim/kho-core";
-import { seededBytes } from "@khosim/kho-core/mem";
+import { hex } from "@khosim/kho-core";
+import { type PhysMem, seededBytes } from "@khosim/kho-core/mem";
 import type { HugeFolio } from "./pool.js";
 
 /** What a check of folio contents found. */

@@ -1,5 +1,5 @@
-import { hex, isKhoError, type JsonValue } from "@khosim/kho-core";
-import { HUGETLB_SAMPLE_MAX_HSTATES, hugetlb_sample_ser, identifyHugetlbSample } from "./abi/index.js";
+import { defineSubtree, hex, isKhoError, type JsonValue } from "@khosim/kho-core";
+import { HUGETLB_SAMPLE_MAX_HSTATES, hugetlb_sample_ser, hugetlbSampleV1, identifyHugetlbSample } from "./abi/index.js";
 
 /** What inspection shows of a descriptor blob (the shape of the plugin contract's SubtreeDescription). */
 export interface DescriptorDescription {
@@ -41,3 +41,10 @@ export function describeDescriptor(blob: Uint8Array): DescriptorDescription {
     ...(h.entries ? { unavailable: [`folio entries in the kho_block chain at ${hex(h.entries)}`] } : {}),
   };
 }
+
+/** Version 1 of the subtree: identified by its compatible slot, decoded by the header layout, described above. */
+export const hugetlbSampleSubtreeV1 = defineSubtree({
+  abi: hugetlbSampleV1,
+  identify: identifyHugetlbSample,
+  describe: describeDescriptor,
+});

@@ -4,7 +4,7 @@ import {
   isKhoError,
   KhoError,
   type LogSink,
-  type PluginContext,
+  type PluginAction,
   type ScopedLog,
 } from "@khosim/kho-core";
 import { z } from "zod";
@@ -13,18 +13,79 @@ import {
   HUGETLB_SAMPLE_V1_COMPATIBLE,
   hugetlb_sample_folio_ser,
   hugetlb_sample_ser,
-  hugetlbSampleSubtreeV1,
 } from "./abi/index.js";
+import { hugetlbSampleSubtreeV1 } from "./describe.js";
 import { describePages, deserialize, serialize, unserialize } from "./serialize.js";
 import { HugetlbState } from "./state.js";
-
-type Ctx = PluginContext<HugetlbState>;
 
 function sink(log: ScopedLog): LogSink {
   return (line, level) => log[level](line);
 }
 
 const TOTAL_PAGES_AT = hugetlb_sample_ser.offsetOf("total_pages");
+
+/** A u64 owner token as a scenario writes it: a non-negative integer or a decimal or 0x string. */
+const ownerArg = z
+  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/)])
+  .transform((v) => BigInt(v))
+  .pipe(z.bigint().max((1n << 64n) - 1n, "owner token is not a u64"));
+const seedArg = z.number().int().min(0).max(0xffffffff);
+
+/**
+ * One workload operation a scenario may run, its arguments checked by zod
+ * before `run` (the shape of the plugin contract's `PluginAction`).
+ */
+export type HugetlbAction<A extends z.ZodType> = PluginAction<HugetlbState, A>;
+
+function action<A extends z.ZodType>(a: HugetlbAction<A>): HugetlbAction<A> {
+  return a;
+}
+
+/** The workload operations, as scenario actions (`hugetlb-sample.allocate`, ...). */
+export const hugetlbSampleActions = {
+  allocate: action({
+    summary: "allocate count huge folios of one size on one node for an owner",
+    args: z.strictObject({
+      size: z.union([z.number().int().positive(), z.string().min(1)]),
+      count: z.number().int().positive(),
+      node: z.number().int().min(0).default(0),
+      owner: ownerArg.default(0n),
+      pinned: z.boolean().default(false),
+    }),
+    run(ctx, a) {
+      const got = ctx.state.allocate(a);
+      ctx.log.info(`allocated ${got.length} folios of order ${got[0]!.order} on node ${a.node} for owner ${a.owner}`);
+    },
+  }),
+  free: action({
+    summary: "free every folio an owner holds",
+    args: z.strictObject({ owner: ownerArg }),
+    run(ctx, a) {
+      ctx.state.freeOwner(a.owner);
+    },
+  }),
+  fill: action({
+    summary: "fill every folio of an owner with the seeded pattern",
+    args: z.strictObject({ owner: ownerArg, seed: seedArg }),
+    run(ctx, a) {
+      ctx.state.fill(a.owner, a.seed);
+    },
+  }),
+  verify: action({
+    summary: "check every folio of an owner holds the seeded pattern (EIO naming the first bad addresses if not)",
+    args: z.strictObject({ owner: ownerArg, seed: seedArg }),
+    run(ctx, a) {
+      const r = ctx.state.verify(a.owner, a.seed);
+      if (r.mismatchedFolios)
+        throw new KhoError(
+          "EIO",
+          `${r.mismatchedFolios} of ${r.folios} folios of owner ${a.owner} differ, first at ${r.mismatches.join(", ")}`,
+          HUGETLB_SAMPLE_NODE_NAME,
+        );
+      ctx.verified(r.bytes);
+    },
+  }),
+} as const;
 
 /**
  * The hugetlb sample: huge page pools whose folios survive kexec at the
@@ -35,6 +96,7 @@ export const hugetlbSamplePlugin = definePlugin<HugetlbState>({
   name: "hugetlb-sample",
   logPrefix: "hugetlb-sample: ",
   subtrees: [hugetlbSampleSubtreeV1],
+  actions: hugetlbSampleActions,
   state: () => new HugetlbState(),
   setup(ctx) {
     ctx.state.attach(ctx.mem, ctx.alloc);
@@ -102,70 +164,3 @@ export const hugetlbSamplePlugin = definePlugin<HugetlbState>({
     },
   },
 });
-
-/** A u64 owner token as a scenario writes it: a non-negative integer or a decimal or 0x string. */
-const ownerArg = z
-  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/)])
-  .transform((v) => BigInt(v))
-  .pipe(z.bigint().max((1n << 64n) - 1n, "owner token is not a u64"));
-const seedArg = z.number().int().min(0).max(0xffffffff);
-
-/**
- * One workload operation a scenario may run, its arguments checked by zod
- * before `run` (the shape of the plugin contract's `PluginAction`).
- */
-export interface HugetlbAction<A extends z.ZodType> {
-  readonly summary: string;
-  readonly args: A;
-  run(ctx: Ctx, args: z.output<A>): void;
-}
-
-function action<A extends z.ZodType>(a: HugetlbAction<A>): HugetlbAction<A> {
-  return a;
-}
-
-/** The workload operations, as scenario actions (`hugetlb-sample.allocate`, ...). */
-export const hugetlbSampleActions = {
-  allocate: action({
-    summary: "allocate count huge folios of one size on one node for an owner",
-    args: z.strictObject({
-      size: z.union([z.number().int().positive(), z.string().min(1)]),
-      count: z.number().int().positive(),
-      node: z.number().int().min(0).default(0),
-      owner: ownerArg.default(0n),
-      pinned: z.boolean().default(false),
-    }),
-    run(ctx, a) {
-      const got = ctx.state.allocate(a);
-      ctx.log.info(`allocated ${got.length} folios of order ${got[0]!.order} on node ${a.node} for owner ${a.owner}`);
-    },
-  }),
-  free: action({
-    summary: "free every folio an owner holds",
-    args: z.strictObject({ owner: ownerArg }),
-    run(ctx, a) {
-      ctx.state.freeOwner(a.owner);
-    },
-  }),
-  fill: action({
-    summary: "fill every folio of an owner with the seeded pattern",
-    args: z.strictObject({ owner: ownerArg, seed: seedArg }),
-    run(ctx, a) {
-      ctx.state.fill(a.owner, a.seed);
-    },
-  }),
-  verify: action({
-    summary: "check every folio of an owner holds the seeded pattern (EIO naming the first bad addresses if not)",
-    args: z.strictObject({ owner: ownerArg, seed: seedArg }),
-    run(ctx, a) {
-      const r = ctx.state.verify(a.owner, a.seed);
-      if (r.mismatchedFolios)
-        throw new KhoError(
-          "EIO",
-          `${r.mismatchedFolios} of ${r.folios} folios of owner ${a.owner} differ, first at ${r.mismatches.join(", ")}`,
-          HUGETLB_SAMPLE_NODE_NAME,
-        );
-      ctx.verified(r.bytes);
-    },
-  }),
-} as const;

@@ -1,4 +1,5 @@
-import { hex, isKhoError, KhoError, type PageAllocator, type PhysMem, parseSize } from "@khosim/kho-core";
+import { hex, isKhoError, KhoError, parseSize } from "@khosim/kho-core";
+import type { PageAllocator, PhysMem } from "@khosim/kho-core/mem";
 import { HUGETLB_SAMPLE_FOLIO_FLAGS, HUGETLB_SAMPLE_NODE_NAME } from "./abi/index.js";
 
 /** One huge page size of a kernel (a struct hstate): the folio order and its size in bytes. */

@@ -7,9 +7,8 @@ import {
   KhoBlockSet,
   KhoError,
   type LogSink,
-  type PageAllocator,
-  type PhysMem,
 } from "@khosim/kho-core";
+import type { PageAllocator, PhysMem } from "@khosim/kho-core/mem";
 import {
   HUGETLB_SAMPLE_FOLIO_FLAGS,
   HUGETLB_SAMPLE_MAX_HSTATES,

@@ -1,4 +1,5 @@
-import { KhoError, type PageAllocator, type PhysMem } from "@khosim/kho-core";
+import { KhoError } from "@khosim/kho-core";
+import type { PageAllocator, PhysMem } from "@khosim/kho-core/mem";
 import { HUGETLB_SAMPLE_FOLIO_PINNED, HUGETLB_SAMPLE_NODE_NAME } from "./abi/index.js";
 import { type ContentCheck, fillFolios, verifyFolios } from "./contents.js";
 import { type HugeFolio, HugetlbPools } from "./pool.js";

@@ -1,4 +1,12 @@
-import { composeKernel, defineAbi, definePlugin, defineStruct, field, LiveUpdateHost } from "@khosim/kho-core";
+import {
+  composeKernel,
+  defineAbi,
+  definePlugin,
+  defineStruct,
+  defineSubtree,
+  field,
+  LiveUpdateHost,
+} from "@khosim/kho-core";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { describe, expect, it } from "vitest";
 import { hugetlbSamplePlugin } from "../src/index.js";
@@ -26,7 +34,7 @@ const probeAbi = defineAbi({
  */
 const probe = definePlugin({
   name: "probe",
-  subtrees: [{ abi: probeAbi, identify: () => "probe-v1" }],
+  subtrees: [defineSubtree({ abi: probeAbi, identify: () => "probe-v1" })],
   outgoing: {
     init(ctx) {
       ctx.kho.addSubtree("probe", ctx.kho.allocPreserve(8), 8);

@@ -1,5 +1,6 @@
-import { definePlugin, LiveUpdateHost, type PhysMem } from "@khosim/kho-core";
+import { definePlugin, LiveUpdateHost } from "@khosim/kho-core";
 import { KHO_PAGE_MAGIC } from "@khosim/kho-core/kho";
+import type { PhysMem } from "@khosim/kho-core/mem";
 import { describe, expect, it } from "vitest";
 import { type HugeFolio, hugetlb_sample_ser } from "../src/index.js";
 import { hugetlb, hugetlbLog, kernel, machine } from "./helpers.js";

@@ -4,9 +4,6 @@ import { join } from "node:path";
 import {
   type AnyPlugin,
   composeKernel,
-  debugfsView,
-  decodeDebugfs,
-  decodeDebugfsDir,
   defineAbi,
   definePlugin,
   defineStruct,
@@ -14,8 +11,8 @@ import {
   field,
   LiveUpdateHost,
   Machine,
-  writeDebugfs,
 } from "@khosim/kho-core";
+import { debugfsView, decodeDebugfs, decodeDebugfsDir, writeDebugfs } from "@khosim/kho-core/debugfs";
 import { describe, expect, it } from "vitest";
 import { KHO_METADATA_NODE_NAME, kexecMetadataPlugin, kexecMetadataSubtree } from "../src/index.js";
 

@@ -1,7 +1,13 @@
-import { KhoError, type LiveUpdateHost, type PluginContext, type ScenarioStep } from "@khosim/kho-core";
+import {
+  KhoError,
+  type LiveUpdateHost,
+  type PluginAction,
+  type PluginContext,
+  type ScenarioStep,
+} from "@khosim/kho-core";
 import { z } from "zod";
 import { Memfd, memfdCreate } from "./memfd.js";
-import { type LuoState, luoPlugin } from "./plugin.js";
+import type { LuoState } from "./plugin.js";
 
 /** The open fds a scenario's process holds in one kernel: the device and its sessions by name. */
 const processes = new WeakMap<LuoState, { dev: number | null; sessions: Map<string, number> }>();
@@ -31,11 +37,7 @@ const sessionName = z.string().min(1).max(63);
 const token = z.union([z.bigint(), z.number().int().nonnegative()]).transform((t) => BigInt(t));
 
 /** An action in the shape plugins declare them: a summary, zod arguments, and what it does. */
-export interface LuoAction<A extends z.ZodType> {
-  readonly summary: string;
-  readonly args: A;
-  run(ctx: PluginContext<LuoState>, args: z.output<A>): void;
-}
+export type LuoAction<A extends z.ZodType> = PluginAction<LuoState, A>;
 
 function action<A extends z.ZodType>(a: LuoAction<A>): LuoAction<A> {
   return a;
@@ -105,11 +107,6 @@ export type LuoActionName = keyof typeof luoActions;
 export function luoStep<N extends LuoActionName>(name: N, args: z.input<(typeof luoActions)[N]["args"]>): ScenarioStep {
   return {
     run: `luo.${name}`,
-    action: (host: LiveUpdateHost) => {
-      const a = luoActions[name] as LuoAction<z.ZodType>;
-      const parsed = a.args.safeParse(args);
-      if (!parsed.success) throw new KhoError("EINVAL", `luo.${name}: ${parsed.error.issues[0]?.message}`, name);
-      a.run(host.context(luoPlugin), parsed.data);
-    },
+    action: (host: LiveUpdateHost) => host.action(`luo.${name}`, args),
   };
 }

@@ -1,4 +1,5 @@
-import { hex, KhoError, type PageAllocator, type PhysMem, VM_ALLOC } from "@khosim/kho-core";
+import { hex, KhoError, VM_ALLOC } from "@khosim/kho-core";
+import type { PageAllocator, PhysMem } from "@khosim/kho-core/mem";
 import {
   MEMFD_LUO_ALL_SEALS,
   MEMFD_LUO_FH_COMPATIBLE,

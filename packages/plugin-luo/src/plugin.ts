@@ -1,5 +1,6 @@
 import {
   definePlugin,
+  defineSubtree,
   isKhoError,
   KhoError,
   type KhoPlugin,
@@ -9,7 +10,9 @@ import {
 } from "@khosim/kho-core";
 import { Cmdline } from "@khosim/kho-core/kexec";
 import { LUO_ABI_COMPATIBLE, LUO_FDT_COMPATIBLE, luo_ser, luoV1, luoV5 } from "./abi/index.js";
+import { luoActions } from "./actions.js";
 import type { LuoEnv } from "./env.js";
+import { describeLuoSer } from "./inspect.js";
 import { LuoCore, luoRestorePanic } from "./luo_core.js";
 import { readLuoV1 } from "./luo_fdt_v1.js";
 import type { LiveupdateFileHandler } from "./luo_file.js";
@@ -30,9 +33,9 @@ function identifyLuoSer(blob: Uint8Array): string | null {
   return new TextDecoder().decode(text);
 }
 
-export const luoSubtreeV5: SubtreeVersion = { abi: luoV5, identify: identifyLuoSer };
+export const luoSubtreeV5 = defineSubtree({ abi: luoV5, identify: identifyLuoSer, describe: describeLuoSer });
 /** The luo-v1 FDT: identified by its root compatible; read only when a composition accepts it. */
-export const luoSubtreeV1: SubtreeVersion = { abi: luoV1 };
+export const luoSubtreeV1: SubtreeVersion = defineSubtree({ abi: luoV1 });
 
 /** What other plugins call to plug into LUO: the same path for memfd and any third-party handler. */
 export interface LuoRegistry {
@@ -110,6 +113,9 @@ export function createLuoPlugin(opts: LuoPluginOptions = {}): KhoPlugin<LuoState
     name: "luo",
     logPrefix: "luo: ",
     subtrees: [luoSubtreeV5, luoSubtreeV1],
+    provides: [LUO_REGISTRY],
+    initcall: "late",
+    actions: luoActions,
     state: () => new LuoState(),
     setup(ctx) {
       const core = new LuoCore(envOf(ctx), cmdlineEnables(ctx.kernel.cmdline), opts);
@@ -123,6 +129,8 @@ export function createLuoPlugin(opts: LuoPluginOptions = {}): KhoPlugin<LuoState
     },
     incoming: {
       restore(ctx, sub) {
+        // luo_early_startup: with KHO disabled, LUO is disabled and nothing is read.
+        if (!ctx.khoEnabled) return;
         const core = ctx.state.core;
         if (sub.compatible === LUO_FDT_COMPATIBLE) {
           let state: ReturnType<typeof readLuoV1>;

@@ -92,7 +92,10 @@ const decode: Leaf = {
   async run(inv) {
     const [dir] = expectArgs(inv, ["DIR"]);
     const plugins = await loadPlugins(inv.values);
-    const report = decodeDebugfsDir(dir!, plugins.flatMap((p) => p.subtrees ?? []));
+    const report = decodeDebugfsDir(
+      dir!,
+      plugins.flatMap((p) => p.subtrees ?? []),
+    );
     const described = describeAll(dir!, report, plugins);
     if (optFlag(inv.values, "json"))
       inv.io.out(`${JSON.stringify({ ...report, described: [...described.values()] })}\n`);

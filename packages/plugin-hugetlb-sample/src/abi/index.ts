@@ -1,11 +1,4 @@
-import {
-  defineAbi,
-  defineStruct,
-  field,
-  isKhoError,
-  kho_block_header_ser,
-  type SubtreeVersion,
-} from "@khosim/kho-core";
+import { defineAbi, defineStruct, field, isKhoError, kho_block_header_ser } from "@khosim/kho-core";
 
 /** KHO node name of the subtree: one child of the root KHO FDT. */
 export const HUGETLB_SAMPLE_NODE_NAME = "hugetlb-sample";
@@ -144,5 +137,3 @@ export function identifyHugetlbSample(blob: Uint8Array): string | null {
     throw e;
   }
 }
-
-export const hugetlbSampleSubtreeV1: SubtreeVersion = { abi: hugetlbSampleV1, identify: identifyHugetlbSample };
