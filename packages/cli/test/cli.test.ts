@@ -97,6 +97,9 @@ describe("issue 9 item 11: CLI plumbing", () => {
   });
 });
 
+/** The plugins every `kho` has, before any it loads. */
+const BUILTIN = ["kexec-metadata", "luo", "memfd-luo", "hugetlb-sample"];
+
 describe("issue 9 item 7: plugins load from anywhere", () => {
   const dir = join(tmp, "project");
   mkdirSync(join(dir, "node_modules", "@acme", "pkg-plugin"), { recursive: true });
@@ -119,14 +122,14 @@ describe("issue 9 item 7: plugins load from anywhere", () => {
       "--plugin",
       join(repo, "examples/counter-plugin"),
     ]);
-    expect(ids.slice(-5)).toEqual(["kexec-metadata-v1", "named-v1", "bydefault-v1", "counter-v1", "counter-v2"]);
+    expect(ids.slice(-5)).toEqual(["hugetlb-sample-v1", "named-v1", "bydefault-v1", "counter-v1", "counter-v2"]);
   });
 
   it("kho.config.json in the working directory names modules by relative path and by package name", async () => {
     writeFileSync(join(dir, "kho.config.json"), JSON.stringify({ plugins: ["./named.mjs", "@acme/pkg-plugin"] }));
     try {
       const names = (await loadPlugins({}, dir)).map((p) => p.name);
-      expect(names).toEqual(["kexec-metadata", "named", "frompackage"]);
+      expect(names).toEqual([...BUILTIN, "named", "frompackage"]);
     } finally {
       rmSync(join(dir, "kho.config.json"));
     }
@@ -140,9 +143,9 @@ describe("issue 9 item 7: plugins load from anywhere", () => {
         `export default { plugins: [...plugins, "./by-default.mjs"] };\n`,
     );
     try {
-      expect((await loadPlugins({}, dir)).map((p) => p.name)).toEqual(["kexec-metadata", "named", "bydefault"]);
+      expect((await loadPlugins({}, dir)).map((p) => p.name)).toEqual([...BUILTIN, "named", "bydefault"]);
       const names = (await loadPlugins({ config: join(dir, "kho.config.mjs") }, tmp)).map((p) => p.name);
-      expect(names).toEqual(["kexec-metadata", "named", "bydefault"]);
+      expect(names).toEqual([...BUILTIN, "named", "bydefault"]);
     } finally {
       rmSync(join(dir, "kho.config.mjs"));
     }

@@ -46,12 +46,14 @@ describe("issue 9 item 9: a plugin in its own repository, from packed tarballs",
     expect(relative(repo, root).startsWith("..")).toBe(true);
   });
 
-  it("npm pack of kho-core, plugin-kexec-metadata and cli installs in an empty folder; the kexec test passes", () => {
+  it("npm pack of kho-core, the plugins and cli installs in an empty folder; the kexec test passes", () => {
     sh(blocks[0]!.body, repo);
     expect(readdirSync(packs).sort()).toEqual([
       "khosim-cli-0.1.0.tgz",
       "khosim-kho-core-0.1.0.tgz",
+      "khosim-plugin-hugetlb-sample-0.1.0.tgz",
       "khosim-plugin-kexec-metadata-0.1.0.tgz",
+      "khosim-plugin-luo-0.1.0.tgz",
     ]);
     sh(blocks[1]!.body, root);
     const app = join(root, "greeting");
@@ -62,7 +64,7 @@ describe("issue 9 item 9: a plugin in its own repository, from packed tarballs",
     }
     // Nothing resolves into this workspace: every @khosim package is the tarball's copy.
     const installed = readdirSync(join(app, "node_modules/@khosim")).sort();
-    expect(installed).toEqual(["cli", "kho-core", "plugin-kexec-metadata"]);
+    expect(installed).toEqual(["cli", "kho-core", "plugin-hugetlb-sample", "plugin-kexec-metadata", "plugin-luo"]);
     for (const p of installed) expect(lstatSync(join(app, "node_modules/@khosim", p)).isSymbolicLink()).toBe(false);
     // A tarball ships compiled code and declarations only: no sources, maps, build info or bench.
     const shipped = readdirSync(join(app, "node_modules/@khosim/kho-core"), { recursive: true, encoding: "utf8" });

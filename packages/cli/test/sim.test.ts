@@ -9,7 +9,7 @@ describe("kho sim", () => {
   it("runs the built-in chain and prints a report per transition", async () => {
     const io = capture();
     expect(await main(["sim"], io)).toBe(0);
-    expect(io.stdout).toMatch(/^scenario default: .*\(kexec-metadata\)\n/);
+    expect(io.stdout).toMatch(/^scenario default: .*\(kexec-metadata, luo, memfd-luo, hugetlb-sample\)\n/);
     expect(io.stdout.match(/^#\d+ /gm)).toEqual(["#0 ", "#1 ", "#2 ", "#3 "]);
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1 (count 1)");
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1-custom (count 2)");
@@ -26,7 +26,11 @@ describe("kho sim", () => {
     expect(doc.scenario).toBe("default");
     expect(doc.transitions.map((t) => t.kind)).toEqual(["cold-boot", "kexec", "kexec", "kexec"]);
     expect(doc.transitions.every((t) => t.outcome === "running")).toBe(true);
-    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toEqual(["kexec-metadata"]);
+    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toEqual([
+      "LUO",
+      "hugetlb-sample",
+      "kexec-metadata",
+    ]);
   });
 
   it("--plugin adds a third-party plugin to every kernel of the chain: its subtree crosses each kexec", async () => {
@@ -37,8 +41,10 @@ describe("kho sim", () => {
     };
     for (const t of doc.transitions.slice(1))
       expect(t.subtrees.restored.map((s) => `${s.name} by ${s.plugin}`)).toEqual([
-        "kexec-metadata by kexec-metadata",
+        "LUO by luo",
+        "hugetlb-sample by hugetlb-sample",
         "counter by counter",
+        "kexec-metadata by kexec-metadata",
       ]);
   });
 

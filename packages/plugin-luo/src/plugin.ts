@@ -9,7 +9,7 @@ import {
   serviceToken,
 } from "@khosim/kho-core";
 import { Cmdline } from "@khosim/kho-core/kexec";
-import { LUO_ABI_COMPATIBLE, LUO_FDT_COMPATIBLE, luo_ser, luoV1, luoV5 } from "./abi/index.js";
+import { LUO_ABI_COMPATIBLE, LUO_FDT_COMPATIBLE, luo_ser, luoV1, luoV5, memfdV2 } from "./abi/index.js";
 import { luoActions } from "./actions.js";
 import type { LuoEnv } from "./env.js";
 import { describeLuoSer } from "./inspect.js";
@@ -175,6 +175,7 @@ export const luoPlugin = createLuoPlugin();
 /** mm/memfd_luo.c: registers the memfd handler through LUO's registry at its initcall. */
 export const memfdLuoPlugin = definePlugin({
   name: "memfd-luo",
+  abis: [memfdV2],
   dependsOn: ["luo"],
   setup(ctx) {
     const luo = ctx.service(LUO_REGISTRY);

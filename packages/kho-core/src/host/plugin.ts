@@ -181,6 +181,12 @@ export interface KhoPlugin<S = unknown, A extends ActionArgs = ActionArgs> {
   readonly dependsOn?: readonly string[];
   readonly subtrees?: readonly SubtreeVersion[];
   /**
+   * Layouts the plugin hands over that are not KHO subtrees of their own:
+   * data its subtrees point at, such as a LUO file handler's serialized
+   * state (`memfd-v2`). `kho abi` lists and documents them with the rest.
+   */
+  readonly abis?: readonly AbiSchema[];
+  /**
    * Part of KHO itself (kexec-metadata runs inside kho_init): ordered before
    * every other plugin, so its subtree is always the first one added; its
    * `restore` and `init` run inside kho_init, and not at all when KHO is off.
