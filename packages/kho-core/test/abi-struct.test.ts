@@ -92,6 +92,13 @@ describe("struct codec", () => {
     expect(v).toEqual({ version: 1, previous_release: "7.2.0-rc1", kexec_count: 5 });
   });
 
+  it("a char field keeps a leading U+FEFF: its bytes are data, not a byte-order mark", () => {
+    const s = defineStruct("bom", { name: field.char(8) }, { packed: true });
+    const bytes = s.encode({ name: "\uFEFFx" });
+    expect([...bytes.subarray(0, 4)]).toEqual([0xef, 0xbb, 0xbf, 0x78]);
+    expect(s.decode(bytes).name).toBe("\uFEFFx");
+  });
+
   it("little-endian by default, big-endian on request", () => {
     const s = defineStruct(
       "ends",

@@ -27,7 +27,8 @@ export interface PropOptions {
 type Required<O> = O extends { optional: true } ? false : true;
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the bytes, not a marker to drop.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function decodeUtf8(b: Uint8Array, path: string): string {
   try {

@@ -168,7 +168,8 @@ export class IntField<T extends number | bigint> extends Field<T> {
 // ------------------------------------------------------------------- char[N]
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the bytes, not a marker to drop.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export interface CharOptions extends FieldOptions {
   /**

@@ -78,7 +78,7 @@ export function hword(fdt: Uint8Array, off: number): number {
 }
 
 const textEnc = new TextEncoder();
-const textDec = new TextDecoder();
+const textDec = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The bytes C would see for `name`: UTF-8, cut at the first NUL like strlen. */
 export function cstr(s: string): Uint8Array {
