@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,4 +69,32 @@ export function runReference(args: readonly string[]): string {
     maxBuffer: 1 << 30,
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+const TIME = "/usr/bin/time";
+
+/** What one run of the reference printed, and its peak RSS (KiB) when /usr/bin/time could measure it. */
+export interface ReferenceRun {
+  readonly out: string;
+  readonly maxRssKiB: number | null;
+}
+
+/**
+ * Runs the reference with `args` under /usr/bin/time (when present) so
+ * that its peak RSS is known as well as what it prints.
+ */
+export function runReferenceMeasured(args: readonly string[]): ReferenceRun {
+  if (!existsSync(TIME)) return { out: runReference(args), maxRssKiB: null };
+  const dir = mkdtempSync(join(tmpdir(), "khosim-bench-"));
+  try {
+    const f = join(dir, "rss");
+    const out = execFileSync(TIME, ["-f", "%M", "-o", f, referenceBinary(), ...args], {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { out, maxRssKiB: Number(readFileSync(f, "utf8").trim().split("\n").at(-1)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

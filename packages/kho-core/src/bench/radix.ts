@@ -1,0 +1,143 @@
+/**
+ * Radix tree cases: add, delete and walk on the C reference's key streams,
+ * against the reference doing the same (its `bench` command). Each round
+ * runs the reference once and then this project's tree once, so both see
+ * the same machine load; times are the best round of each.
+ */
+import { type KeyPattern, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
+import { type BenchCase, type BenchContext, type BenchRow, nowNs, row } from "./case.js";
+import { runReferenceMeasured } from "./reference.js";
+
+export interface RadixScenario {
+  readonly pageShift: 12 | 14 | 16;
+  readonly pages: number;
+  readonly order: number;
+  readonly pattern: KeyPattern;
+}
+
+/** Delete every 4th block between add and walk, so the walk sees holes (the reference does the same). */
+const DELETE_EVERY = 4;
+const SEED = 1n;
+
+/** One run's result on either side. */
+interface RadixRun {
+  readonly addNs: number;
+  readonly walkNs: number;
+  readonly treePages: number;
+  readonly walked: number;
+  readonly walkHash: string;
+}
+
+/**
+ * This project's tree on the stream, doing what the reference's run_once
+ * does: the timed add loop generates its keys too, deletes are not timed,
+ * the walk feeds the same digest.
+ */
+export function runRadixTs(s: RadixScenario): RadixRun {
+  const stream = keyStream({ ...s, seed: SEED });
+  const t0 = nowNs();
+  const tree = scratchTree(s.pageShift);
+  for (let i = 0; i < s.pages; i++) tree.addPage(stream.pfnAt(i), s.order);
+  const t1 = nowNs();
+  for (let i = 0; i < s.pages; i += DELETE_EVERY) tree.delPage(stream.pfnAt(i), s.order);
+  const hash = new WalkHash();
+  let walked = 0;
+  const t2 = nowNs();
+  tree.walk((phys, order) => {
+    walked++;
+    hash.add(phys, order);
+    return 0;
+  });
+  const t3 = nowNs();
+  return {
+    addNs: (t1 - t0) / s.pages,
+    walkNs: walked ? (t3 - t2) / walked : 0,
+    treePages: tree.nodePages,
+    walked,
+    walkHash: hash.toString(),
+  };
+}
+
+interface ReferenceBench {
+  readonly add_ns_per_op: number;
+  readonly walk_ns_per_page: number;
+  readonly tree_pages: number;
+  readonly walked: number;
+  readonly walk_hash: string;
+}
+
+function runRadixC(s: RadixScenario): RadixRun & { readonly maxRssKiB: number | null } {
+  const args = ["bench", "--page-shift", String(s.pageShift), "--pages", String(s.pages)];
+  args.push("--order", String(s.order), "--pattern", s.pattern, "--seed", String(SEED));
+  args.push("--reps", "1", "--delete-every", String(DELETE_EVERY));
+  const { out, maxRssKiB } = runReferenceMeasured(args);
+  const j = JSON.parse(out) as ReferenceBench;
+  return {
+    addNs: j.add_ns_per_op,
+    walkNs: j.walk_ns_per_page,
+    treePages: j.tree_pages,
+    walked: j.walked,
+    walkHash: j.walk_hash,
+    maxRssKiB,
+  };
+}
+
+/** What differs between two runs' tree shape and walk, "ok" when nothing does. */
+function compare(ts: RadixRun, c: RadixRun): string {
+  const bad: string[] = [];
+  if (ts.treePages !== c.treePages) bad.push(`tree_pages ${ts.treePages} != ${c.treePages}`);
+  if (ts.walked !== c.walked) bad.push(`walked ${ts.walked} != ${c.walked}`);
+  if (ts.walkHash !== c.walkHash) bad.push(`walk_hash ${ts.walkHash} != ${c.walkHash}`);
+  return bad.length ? bad.join(", ") : "ok";
+}
+
+const count = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20}M` : n % 1024 === 0 ? `${n / 1024}K` : String(n));
+
+export function radixCaseName(s: RadixScenario): string {
+  return `${s.pattern} ${2 ** (s.pageShift - 10)}K order ${s.order} n=${count(s.pages)}`;
+}
+
+/** Runs one scenario for ctx.rounds rounds and reports add, walk and peak RSS against the reference. */
+export function radixRows(s: RadixScenario, ctx: BenchContext): BenchRow[] {
+  const best = { tsAdd: Infinity, tsWalk: Infinity, cAdd: Infinity, cWalk: Infinity };
+  let cRssKiB: number | null = null;
+  let check = "ok";
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let r = 0; r < ctx.rounds; r++) {
+    const c = runRadixC(s);
+    if (c.maxRssKiB !== null) cRssKiB = Math.max(cRssKiB ?? 0, c.maxRssKiB);
+    // The previous round's tree is garbage: collect it so peak RSS is one tree's.
+    gc?.();
+    const ts = runRadixTs(s);
+    const same = compare(ts, c);
+    if (same !== "ok") check = same;
+    best.tsAdd = Math.min(best.tsAdd, ts.addNs);
+    best.tsWalk = Math.min(best.tsWalk, ts.walkNs);
+    best.cAdd = Math.min(best.cAdd, c.addNs);
+    best.cWalk = Math.min(best.cWalk, c.walkNs);
+  }
+  const name = radixCaseName(s);
+  const tsRssMiB = process.resourceUsage().maxRSS / 1024;
+  const cRssMiB = cRssKiB === null ? null : cRssKiB / 1024;
+  return [
+    row({ case: `radix add ${name}`, unit: "ns/op", ts: best.tsAdd, ref: best.cAdd, check }),
+    row({ case: `radix walk ${name}`, unit: "ns/page", ts: best.tsWalk, ref: best.cWalk, check }),
+    row({ case: `radix rss ${name}`, unit: "MiB", ts: tsRssMiB, ref: cRssMiB, check }),
+  ];
+}
+
+/** The issue's key streams at each page size; a quick pass runs the same shapes with fewer blocks. */
+const SHAPES = [
+  { pattern: "seq", order: 0, pages: 2 ** 20, quickPages: 16384 },
+  { pattern: "random", order: 0, pages: 2 ** 20, quickPages: 16384 },
+  { pattern: "seq", order: 9, pages: 65536, quickPages: 4096 },
+  { pattern: "sparse", order: 0, pages: 65536, quickPages: 1024 },
+] as const;
+
+/** One case per page size and stream shape. */
+export const radixCases: readonly BenchCase[] = ([12, 14, 16] as const).flatMap((pageShift) =>
+  SHAPES.map(({ pattern, order, pages, quickPages }) => ({
+    name: `radix ${pattern} ${2 ** (pageShift - 10)}K order ${order}`,
+    run: (ctx: BenchContext) => radixRows({ pageShift, order, pattern, pages: ctx.quick ? quickPages : pages }, ctx),
+  })),
+);
