@@ -4,7 +4,7 @@
  * runs the reference once and then this project's tree once, so both see
  * the same machine load; times are the best round of each.
  */
-import { type KeyPattern, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
+import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
 import { type BenchCase, type BenchContext, type BenchRow, nowNs, row } from "./case.js";
 import { runReferenceMeasured } from "./reference.js";
 
@@ -18,9 +18,10 @@ export interface RadixScenario {
 /** Delete every 4th block between add and walk, so the walk sees holes (the reference does the same). */
 const DELETE_EVERY = 4;
 const SEED = 1n;
+const WARMUP_PASSES = 3;
 
 /** One run's result on either side. */
-interface RadixRun {
+export interface RadixRun {
   readonly addNs: number;
   readonly walkNs: number;
   readonly treePages: number;
@@ -33,8 +34,7 @@ interface RadixRun {
  * does: the timed add loop generates its keys too, deletes are not timed,
  * the walk feeds the same digest.
  */
-export function runRadixTs(s: RadixScenario): RadixRun {
-  const stream = keyStream({ ...s, seed: SEED });
+export function runRadixTs(s: RadixScenario, stream: KeyStream = keyStream({ ...s, seed: SEED })): RadixRun {
   const t0 = nowNs();
   const tree = scratchTree(s.pageShift);
   for (let i = 0; i < s.pages; i++) tree.addPage(stream.pfnAt(i), s.order);
@@ -83,7 +83,7 @@ function runRadixC(s: RadixScenario): RadixRun & { readonly maxRssKiB: number | 
 }
 
 /** What differs between two runs' tree shape and walk, "ok" when nothing does. */
-function compare(ts: RadixRun, c: RadixRun): string {
+export function compareRadixRuns(ts: RadixRun, c: RadixRun): string {
   const bad: string[] = [];
   if (ts.treePages !== c.treePages) bad.push(`tree_pages ${ts.treePages} != ${c.treePages}`);
   if (ts.walked !== c.walked) bad.push(`walked ${ts.walked} != ${c.walked}`);
@@ -103,13 +103,18 @@ export function radixRows(s: RadixScenario, ctx: BenchContext): BenchRow[] {
   let cRssKiB: number | null = null;
   let check = "ok";
   const gc = (globalThis as { gc?: () => void }).gc;
+  // One stream for every round: a new one would be a new pfnAt closure, and the optimised loop would start over.
+  const stream = keyStream({ ...s, seed: SEED });
+  // Unmeasured passes on a sixteenth of the stream first, so the measured rounds run optimised code (the C side
+  // is compiled ahead of time). The first passes of a cold process are several times slower, mostly interpreted.
+  if (!ctx.quick) for (let w = 0; w < WARMUP_PASSES; w++) runRadixTs({ ...s, pages: Math.ceil(s.pages / 16) }, stream);
   for (let r = 0; r < ctx.rounds; r++) {
     const c = runRadixC(s);
     if (c.maxRssKiB !== null) cRssKiB = Math.max(cRssKiB ?? 0, c.maxRssKiB);
     // The previous round's tree is garbage: collect it so peak RSS is one tree's.
     gc?.();
-    const ts = runRadixTs(s);
-    const same = compare(ts, c);
+    const ts = runRadixTs(s, stream);
+    const same = compareRadixRuns(ts, c);
     if (same !== "ok") check = same;
     best.tsAdd = Math.min(best.tsAdd, ts.addNs);
     best.tsWalk = Math.min(best.tsWalk, ts.walkNs);

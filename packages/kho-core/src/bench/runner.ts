@@ -10,6 +10,8 @@ export interface BenchOptions extends BenchContext {
   readonly script?: string;
   /** Only cases whose name contains this. */
   readonly only?: string;
+  /** The cases to run; every registered case (allBenchCases) when absent. */
+  readonly cases?: readonly BenchCase[];
   /** Called with each row as soon as its case finishes. */
   readonly onRow?: (r: BenchRow) => void;
 }
@@ -57,7 +59,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRow[]> {
     emit(failed("build the C reference", e));
     return rows;
   }
-  for (const c of await allBenchCases()) {
+  for (const c of o.cases ?? (await allBenchCases())) {
     if (o.only !== undefined && !c.name.includes(o.only)) continue;
     try {
       const got = o.isolate ? runIsolated(c, o) : await runCase(c, o);

@@ -35,12 +35,40 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("khosi
  * links only save the address-to-view lookup, never change what is read.
  */
 class RadixNode {
+  /** The same page as doubles, to test four u64 words for zero at once (see isZero4). */
+  readonly wide: Float64Array;
+
   constructor(
     readonly pa: number,
     readonly words: Uint32Array,
     /** Table nodes only (null for a leaf): kids[i] is what slot i pointed to. */
     readonly kids: (RadixNode | undefined)[] | null,
-  ) {}
+  ) {
+    this.wide = new Float64Array(words.buffer, words.byteOffset, words.length >>> 1);
+  }
+}
+
+/**
+ * True when u64 words i .. i+3 of a node are all zero. A zero u64 reads as
+ * the double +0; the only other bit pattern equal to 0 is -0 (bit 63 alone),
+ * which Object.is tells apart. Four double compares per 32 bytes scan an
+ * empty page several times faster than pairs of u32 words.
+ */
+function isZero4(f: Float64Array, i: number): boolean {
+  const a = f[i]!;
+  const b = f[i + 1]!;
+  const c = f[i + 2]!;
+  const d = f[i + 3]!;
+  return (
+    a === 0 &&
+    b === 0 &&
+    c === 0 &&
+    d === 0 &&
+    !Object.is(a, -0) &&
+    !Object.is(b, -0) &&
+    !Object.is(c, -0) &&
+    !Object.is(d, -0)
+  );
 }
 
 /**
@@ -327,6 +355,10 @@ export class KhoRadixTree {
     // Only the root can hold slots that would make keys wider than keyBits.
     const limit = l === this.depth - 1 ? Math.min(slots, Math.ceil(2 ** (this.geometry.keyBits - s))) : slots;
     for (let i = 0; i < slots; i++) {
+      if ((i & 3) === 0 && isZero4(node.wide, i)) {
+        i += 3;
+        continue;
+      }
       if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
       if (i >= limit)
         throw new KhoError(
@@ -336,18 +368,18 @@ export class KhoRadixTree {
         );
       const kid = this.child(node, i, l, visited);
       const p = prefix + i * step;
-      const r = l === 1 ? this.walkLeaf(kid.words, p, cb) : this.walkTable(kid, l - 1, p, visited, cb);
+      const r = l === 1 ? this.walkLeaf(kid, p, cb) : this.walkTable(kid, l - 1, p, visited, cb);
       if (r !== 0) return r;
     }
     return 0;
   }
 
   /**
-   * Calls `cb` for each set bit of one leaf, two words (one kernel u64) at a
-   * time: empty words are skipped with one test, set bits are found with
-   * clz32 of the lowest set bit.
+   * Calls `cb` for each set bit of one leaf: groups of four empty u64 words
+   * are skipped with one test (isZero4), set bits are found with clz32 of
+   * the lowest set bit of each u32 word.
    */
-  private walkLeaf(bits: Uint32Array, prefix: number, cb: RadixWalkCallback): number {
+  private walkLeaf(leaf: RadixNode, prefix: number, cb: RadixWalkCallback): number {
     const g = this.geometry;
     // Every key in this leaf above bit 0 of the prefix shares its highest bit, hence its order.
     let order = 0;
@@ -360,14 +392,15 @@ export class KhoRadixTree {
       base = prefix - this.pow2[msb]!;
       scale = this.pow2[64 - msb]!;
     }
-    const n = bits.length;
-    for (let w = 0; w < n; w += 2) {
-      if ((bits[w]! | bits[w + 1]!) === 0) continue;
-      for (let half = w; half < w + 2; half++) {
-        let word = bits[half]!;
+    const bits = leaf.words;
+    const wide = leaf.wide;
+    for (let q = 0; q < wide.length; q += 4) {
+      if (isZero4(wide, q)) continue;
+      for (let w = q << 1; w < (q + 4) << 1; w++) {
+        let word = bits[w]!;
         while (word !== 0) {
           const low = word & -word;
-          const b = (half << 5) | (31 - Math.clz32(low));
+          const b = (w << 5) | (31 - Math.clz32(low));
           word ^= low;
           let r: number;
           if (prefix !== 0) r = cb((base + b) * scale, order);
@@ -401,6 +434,10 @@ export class KhoRadixTree {
     const scan = (node: RadixNode, l: number): void => {
       const words = node.words;
       for (let i = 0; i < words.length >>> 1; i++) {
+        if ((i & 3) === 0 && isZero4(node.wide, i)) {
+          i += 3;
+          continue;
+        }
         if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
         const kid = this.child(node, i, l, visited);
         if (l > 1) scan(kid, l - 1);
