@@ -23,11 +23,21 @@ export interface BenchRow {
   readonly check: string;
 }
 
+/**
+ * What times are measured in. `cpu` (the default) is CPU time of the
+ * process, on both sides: on a shared machine a longer interval is more
+ * likely to include time spent descheduled, which would bias wall-time
+ * ratios against the slower side. It counts this project's GC and compiler
+ * threads too. `wall` is for a quiet machine.
+ */
+export type BenchClock = "cpu" | "wall";
+
 export interface BenchContext {
   /** The short CI pass: small inputs, one round; only checks can fail it. */
   readonly quick: boolean;
   /** Rounds per case; times are the best of them (the machine may be busy). */
   readonly rounds: number;
+  readonly clock: BenchClock;
 }
 
 export interface BenchCase {
@@ -54,7 +64,14 @@ export function row(c: Omit<BenchRow, "ratio" | "rss_mib"> & { readonly rss_mib?
   };
 }
 
-/** Nanoseconds since an arbitrary origin, as a number (for differences). */
-export function nowNs(): number {
-  return Number(process.hrtime.bigint());
+/** A clock reading in nanoseconds from an arbitrary origin, for differences. */
+export type Clock = () => number;
+
+/** The process's CPU time (user + system, all threads) or the monotonic wall clock, in nanoseconds. */
+export function clockOf(clock: BenchClock): Clock {
+  if (clock === "wall") return () => performance.now() * 1e6;
+  return () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) * 1000;
+  };
 }

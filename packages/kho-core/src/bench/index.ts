@@ -3,10 +3,11 @@
  * same work, in the same run, on the same machine. Each case runs in a
  * child process of its own so its peak RSS is its own.
  *
- *   node packages/kho-core/dist/bench/index.js [--json] [--quick] [--rounds N] [--only TEXT]
+ *   node packages/kho-core/dist/bench/index.js [--json] [--quick] [--rounds N] [--only TEXT] [--clock cpu|wall]
  *
  * --json prints one JSON object per row; --quick is the CI pass (small
- * inputs, one round). The exit status is 1 when a check fails or a case
+ * inputs, one round); --clock wall times in wall time instead of CPU time
+ * (see BenchClock). The exit status is 1 when a check fails or a case
  * cannot run, never because of a time.
  */
 import { fileURLToPath } from "node:url";
@@ -25,15 +26,18 @@ async function main(argv: readonly string[]): Promise<number> {
   const quick = argv.includes("--quick");
   const rounds = Number(option(argv, "--rounds") ?? (quick ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds needs a positive integer");
+  const clock = option(argv, "--clock") ?? "cpu";
+  if (clock !== "cpu" && clock !== "wall") throw new Error("--clock is cpu or wall");
   const child = option(argv, "--child");
   if (child !== undefined) {
-    process.stdout.write(await runChild(child, { quick, rounds }));
+    process.stdout.write(await runChild(child, { quick, rounds, clock }));
     return 0;
   }
   const json = argv.includes("--json");
   const rows = await runBench({
     quick,
     rounds,
+    clock,
     isolate: true,
     script: fileURLToPath(import.meta.url),
     only: option(argv, "--only"),

@@ -5,8 +5,8 @@
  * the same machine load; times are the best round of each.
  */
 import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
-import { type BenchCase, type BenchContext, type BenchRow, nowNs, row } from "./case.js";
-import { runReferenceMeasured } from "./reference.js";
+import { type BenchCase, type BenchContext, type BenchRow, type Clock, clockOf, row } from "./case.js";
+import { referenceBinary, referenceCpuBinary, runReferenceMeasured } from "./reference.js";
 
 export interface RadixScenario {
   readonly pageShift: 12 | 14 | 16;
@@ -19,6 +19,11 @@ export interface RadixScenario {
 const DELETE_EVERY = 4;
 const SEED = 1n;
 const WARMUP_PASSES = 3;
+
+/** A full collection when the process runs with --expose-gc (the runner starts its children so), else nothing. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
 
 /** One run's result on either side. */
 export interface RadixRun {
@@ -34,7 +39,11 @@ export interface RadixRun {
  * does: the timed add loop generates its keys too, deletes are not timed,
  * the walk feeds the same digest.
  */
-export function runRadixTs(s: RadixScenario, stream: KeyStream = keyStream({ ...s, seed: SEED })): RadixRun {
+export function runRadixTs(
+  s: RadixScenario,
+  stream: KeyStream = keyStream({ ...s, seed: SEED }),
+  nowNs: Clock = clockOf("wall"),
+): RadixRun {
   const t0 = nowNs();
   const tree = scratchTree(s.pageShift);
   for (let i = 0; i < s.pages; i++) tree.addPage(stream.pfnAt(i), s.order);
@@ -42,6 +51,9 @@ export function runRadixTs(s: RadixScenario, stream: KeyStream = keyStream({ ...
   for (let i = 0; i < s.pages; i += DELETE_EVERY) tree.delPage(stream.pfnAt(i), s.order);
   const hash = new WalkHash();
   let walked = 0;
+  // Finish the collector's work on what the adds allocated now (with --expose-gc), so that a CPU clock does not
+  // charge it, running on a helper thread, to the walk, which allocates next to nothing.
+  collectGarbage();
   const t2 = nowNs();
   tree.walk((phys, order) => {
     walked++;
@@ -66,11 +78,12 @@ interface ReferenceBench {
   readonly walk_hash: string;
 }
 
-function runRadixC(s: RadixScenario): RadixRun & { readonly maxRssKiB: number | null } {
+/** The reference's best of `reps` runs in one process (its --reps). */
+function runRadixC(s: RadixScenario, binary: string, reps: number): RadixRun & { readonly maxRssKiB: number | null } {
   const args = ["bench", "--page-shift", String(s.pageShift), "--pages", String(s.pages)];
   args.push("--order", String(s.order), "--pattern", s.pattern, "--seed", String(SEED));
-  args.push("--reps", "1", "--delete-every", String(DELETE_EVERY));
-  const { out, maxRssKiB } = runReferenceMeasured(args);
+  args.push("--reps", String(reps), "--delete-every", String(DELETE_EVERY));
+  const { out, maxRssKiB } = runReferenceMeasured(args, binary);
   const j = JSON.parse(out) as ReferenceBench;
   return {
     addNs: j.add_ns_per_op,
@@ -97,29 +110,39 @@ export function radixCaseName(s: RadixScenario): string {
   return `${s.pattern} ${2 ** (s.pageShift - 10)}K order ${s.order} n=${count(s.pages)}`;
 }
 
-/** Runs one scenario for ctx.rounds rounds and reports add, walk and peak RSS against the reference. */
-export function radixRows(s: RadixScenario, ctx: BenchContext): BenchRow[] {
+/**
+ * Runs one scenario for ctx.rounds rounds and reports add, walk and peak RSS
+ * against the reference. A round is `samples` runs on each side (the
+ * reference's --reps, then as many runs here): short scenarios take more
+ * samples, as a run of a millisecond is easily hit by a descheduling or a
+ * helper thread's burst on a shared machine.
+ */
+export function radixRows(s: RadixScenario, ctx: BenchContext, samples = 1): BenchRow[] {
   const best = { tsAdd: Infinity, tsWalk: Infinity, cAdd: Infinity, cWalk: Infinity };
   let cRssKiB: number | null = null;
   let check = "ok";
-  const gc = (globalThis as { gc?: () => void }).gc;
   // One stream for every round: a new one would be a new pfnAt closure, and the optimised loop would start over.
   const stream = keyStream({ ...s, seed: SEED });
+  const clock = clockOf(ctx.clock);
+  const binary = ctx.clock === "cpu" ? referenceCpuBinary() : referenceBinary();
   // Unmeasured passes on a sixteenth of the stream first, so the measured rounds run optimised code (the C side
   // is compiled ahead of time). The first passes of a cold process are several times slower, mostly interpreted.
-  if (!ctx.quick) for (let w = 0; w < WARMUP_PASSES; w++) runRadixTs({ ...s, pages: Math.ceil(s.pages / 16) }, stream);
+  if (!ctx.quick)
+    for (let w = 0; w < WARMUP_PASSES; w++) runRadixTs({ ...s, pages: Math.ceil(s.pages / 16) }, stream, clock);
   for (let r = 0; r < ctx.rounds; r++) {
-    const c = runRadixC(s);
+    const c = runRadixC(s, binary, samples);
     if (c.maxRssKiB !== null) cRssKiB = Math.max(cRssKiB ?? 0, c.maxRssKiB);
-    // The previous round's tree is garbage: collect it so peak RSS is one tree's.
-    gc?.();
-    const ts = runRadixTs(s, stream);
-    const same = compareRadixRuns(ts, c);
-    if (same !== "ok") check = same;
-    best.tsAdd = Math.min(best.tsAdd, ts.addNs);
-    best.tsWalk = Math.min(best.tsWalk, ts.walkNs);
     best.cAdd = Math.min(best.cAdd, c.addNs);
     best.cWalk = Math.min(best.cWalk, c.walkNs);
+    for (let k = 0; k < samples; k++) {
+      // The previous run's tree is garbage: collect it so peak RSS is one tree's.
+      collectGarbage();
+      const ts = runRadixTs(s, stream, clock);
+      const same = compareRadixRuns(ts, c);
+      if (same !== "ok") check = same;
+      best.tsAdd = Math.min(best.tsAdd, ts.addNs);
+      best.tsWalk = Math.min(best.tsWalk, ts.walkNs);
+    }
   }
   const name = radixCaseName(s);
   const tsRssMiB = process.resourceUsage().maxRSS / 1024;
@@ -131,18 +154,23 @@ export function radixRows(s: RadixScenario, ctx: BenchContext): BenchRow[] {
   ];
 }
 
-/** The issue's key streams at each page size; a quick pass runs the same shapes with fewer blocks. */
+/**
+ * The issue's key streams at each page size; a quick pass runs the same
+ * shapes with fewer blocks. `samples` per round is 16 for the stream whose
+ * runs take about a millisecond (see radixRows).
+ */
 const SHAPES = [
-  { pattern: "seq", order: 0, pages: 2 ** 20, quickPages: 16384 },
-  { pattern: "random", order: 0, pages: 2 ** 20, quickPages: 16384 },
-  { pattern: "seq", order: 9, pages: 65536, quickPages: 4096 },
-  { pattern: "sparse", order: 0, pages: 65536, quickPages: 1024 },
+  { pattern: "seq", order: 0, pages: 2 ** 20, quickPages: 16384, samples: 1 },
+  { pattern: "random", order: 0, pages: 2 ** 20, quickPages: 16384, samples: 1 },
+  { pattern: "seq", order: 9, pages: 65536, quickPages: 4096, samples: 16 },
+  { pattern: "sparse", order: 0, pages: 65536, quickPages: 1024, samples: 1 },
 ] as const;
 
 /** One case per page size and stream shape. */
 export const radixCases: readonly BenchCase[] = ([12, 14, 16] as const).flatMap((pageShift) =>
-  SHAPES.map(({ pattern, order, pages, quickPages }) => ({
+  SHAPES.map(({ pattern, order, pages, quickPages, samples }) => ({
     name: `radix ${pattern} ${2 ** (pageShift - 10)}K order ${order}`,
-    run: (ctx: BenchContext) => radixRows({ pageShift, order, pattern, pages: ctx.quick ? quickPages : pages }, ctx),
+    run: (ctx: BenchContext) =>
+      radixRows({ pageShift, order, pattern, pages: ctx.quick ? quickPages : pages }, ctx, ctx.quick ? 1 : samples),
   })),
 );

@@ -33,7 +33,7 @@ export async function runCase(c: BenchCase, ctx: BenchContext): Promise<BenchRow
 
 function runIsolated(c: BenchCase, o: BenchOptions): BenchRow[] {
   if (o.script === undefined) throw new Error("isolated cases need the runner's script");
-  const args = ["--expose-gc", o.script, "--child", c.name, "--rounds", String(o.rounds)];
+  const args = ["--expose-gc", o.script, "--child", c.name, "--rounds", String(o.rounds), "--clock", o.clock];
   if (o.quick) args.push("--quick");
   const out = execFileSync(process.execPath, args, {
     encoding: "utf8",

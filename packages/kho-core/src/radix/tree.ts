@@ -35,17 +35,21 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("khosi
  * links only save the address-to-view lookup, never change what is read.
  */
 class RadixNode {
-  /** The same page as doubles, to test four u64 words for zero at once (see isZero4). */
-  readonly wide: Float64Array;
-
   constructor(
     readonly pa: number,
     readonly words: Uint32Array,
     /** Table nodes only (null for a leaf): kids[i] is what slot i pointed to. */
     readonly kids: (RadixNode | undefined)[] | null,
-  ) {
-    this.wide = new Float64Array(words.buffer, words.byteOffset, words.length >>> 1);
-  }
+  ) {}
+}
+
+/**
+ * The node's page as doubles, for isZero4. Made per scan rather than kept
+ * on the node: a sparse tree has one leaf per block, and a view per page
+ * would add to the peak RSS the benchmark holds against the C reference.
+ */
+function doubles(words: Uint32Array): Float64Array {
+  return new Float64Array(words.buffer, words.byteOffset, words.length >>> 1);
 }
 
 /**
@@ -352,10 +356,11 @@ export class KhoRadixTree {
     // A level past bit 63 takes no key bits (its index is always 0), as the reference defines it.
     const step = s >= 64 ? 0 : this.pow2[s]!;
     const slots = words.length >>> 1;
+    const wide = doubles(words);
     // Only the root can hold slots that would make keys wider than keyBits.
     const limit = l === this.depth - 1 ? Math.min(slots, Math.ceil(2 ** (this.geometry.keyBits - s))) : slots;
     for (let i = 0; i < slots; i++) {
-      if ((i & 3) === 0 && isZero4(node.wide, i)) {
+      if ((i & 3) === 0 && isZero4(wide, i)) {
         i += 3;
         continue;
       }
@@ -393,7 +398,7 @@ export class KhoRadixTree {
       scale = this.pow2[64 - msb]!;
     }
     const bits = leaf.words;
-    const wide = leaf.wide;
+    const wide = doubles(bits);
     for (let q = 0; q < wide.length; q += 4) {
       if (isZero4(wide, q)) continue;
       for (let w = q << 1; w < (q + 4) << 1; w++) {
@@ -433,8 +438,9 @@ export class KhoRadixTree {
     const visited = new Set<number>([this.rootNode.pa]);
     const scan = (node: RadixNode, l: number): void => {
       const words = node.words;
+      const wide = doubles(words);
       for (let i = 0; i < words.length >>> 1; i++) {
-        if ((i & 3) === 0 && isZero4(node.wide, i)) {
+        if ((i & 3) === 0 && isZero4(wide, i)) {
           i += 3;
           continue;
         }
