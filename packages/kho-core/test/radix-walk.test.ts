@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodePfnKey, KhoRadixTree, keyPath, PageAllocator, PhysMem } from "../src/index.js";
+import { encodePfnKey, KhoError, KhoRadixTree, keyPath, PageAllocator, PhysMem } from "../src/index.js";
 
 const GiB = 2 ** 30;
 
@@ -40,5 +40,28 @@ describe("radix walk: a u64 word holding only bit 63", () => {
     const notRam = expect.objectContaining({ code: "EFAULT", message: expect.stringMatching(/slot 9 .* is not RAM/) });
     expect(() => incoming.walk(() => 0)).toThrow(notRam);
     expect(() => incoming.nodePagePAs()).toThrow(notRam);
+  });
+});
+
+describe("radix add after a failed node allocation (checklist 7)", () => {
+  it("writes the retried path into memory: an adopted tree on the same root walks the block", () => {
+    const mem = new PhysMem(4096, [{ start: GiB, size: 4 * GiB, nid: 0 }]);
+    const inner = new PageAllocator(mem);
+    let allowed = 2;
+    const alloc = {
+      alloc(order: number) {
+        if (allowed-- <= 0) throw new KhoError("ENOMEM", "test allocator is out of pages");
+        return inner.alloc(order);
+      },
+      freeBlock: (pa: number, order: number) => inner.freeBlock(pa, order),
+    };
+    const tree = KhoRadixTree.create(mem, alloc);
+    // The root and one table succeed, the next table fails: both new pages go back to the allocator.
+    expect(() => tree.addPage(0x1234, 0)).toThrow(expect.objectContaining({ code: "ENOMEM" }));
+    allowed = Infinity;
+    // The retry gets the same freed pages back for the same slots; it must not reuse views of their old storage.
+    tree.addPage(0x1234, 0);
+    expect(walkAll(KhoRadixTree.adopt(mem, tree.root))).toEqual([[0x1234 * 4096, 0]]);
+    expect(walkAll(tree)).toEqual([[0x1234 * 4096, 0]]);
   });
 });
