@@ -299,7 +299,8 @@ export class KhoRadixTree {
           this.undo(fresh, firstNew, firstSlot);
           throw e;
         }
-        (fresh ??= []).push(pa);
+        fresh ??= [];
+        fresh.push(pa);
         node.words[i << 1] = pa >>> 0;
         node.words[(i << 1) | 1] = Math.floor(pa / TWO_32);
         if (firstNew === null) {
