@@ -4,6 +4,7 @@
  * runs the reference once and then this project's tree once, so both see
  * the same machine load; times are the best round of each.
  */
+import { execFileSync } from "node:child_process";
 import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
 import { type BenchCase, type BenchContext, type BenchRow, type Clock, clockOf, row } from "./case.js";
 import { referenceBinary, referenceCpuBinary, runReferenceMeasured } from "./reference.js";
@@ -23,6 +24,21 @@ const WARMUP_PASSES = 3;
 /** A full collection when the process runs with --expose-gc (the runner starts its children so), else nothing. */
 function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Peak RSS (MiB) of a fresh process that runs the scenario once, as the
+ * reference's process does: in the measuring process, trees of earlier runs
+ * whose pages the collector has not handed back yet would count too.
+ */
+function singleRunRssMiB(s: RadixScenario): number {
+  const script = [
+    `import { runRadixTs } from ${JSON.stringify(import.meta.url)};`,
+    `runRadixTs(${JSON.stringify(s)});`,
+    "process.stdout.write(String(process.resourceUsage().maxRSS));",
+  ].join("\n");
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  return Number(out) / 1024;
 }
 
 /** One run's result on either side. */
@@ -145,7 +161,7 @@ export function radixRows(s: RadixScenario, ctx: BenchContext, samples = 1): Ben
     }
   }
   const name = radixCaseName(s);
-  const tsRssMiB = process.resourceUsage().maxRSS / 1024;
+  const tsRssMiB = ctx.quick ? process.resourceUsage().maxRSS / 1024 : singleRunRssMiB(s);
   const cRssMiB = cRssKiB === null ? null : cRssKiB / 1024;
   return [
     row({ case: `radix add ${name}`, unit: "ns/op", ts: best.tsAdd, ref: best.cAdd, check }),
