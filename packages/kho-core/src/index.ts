@@ -1,4 +1,5 @@
 export * from "./abi/index.js";
+export * from "./bench/case.js";
 export * from "./block/index.js";
 export * from "./debugfs/index.js";
 export * from "./errors.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type BenchRow, row } from "../src/bench/case.js";
+import { type BenchRow, benchRow } from "../src/bench/case.js";
 import { allBenchCases } from "../src/bench/cases.js";
 import { compareRadixRuns, type RadixRun, radixCases } from "../src/bench/radix.js";
 import { runBench, runChild } from "../src/bench/runner.js";
@@ -57,7 +57,7 @@ describe("issue 14: npm run bench", () => {
             throw new Error("no such machine");
           },
         },
-        { name: "fine", run: () => [row({ case: "fine", unit: "ms", ts: 2, ref: 4, check: "ok" })] },
+        { name: "fine", run: () => [benchRow({ case: "fine", unit: "ms", ts: 2, ref: 4, check: "ok" })] },
       ],
     });
     expect(rows.map((r) => [r.case, r.ts, r.check])).toEqual([
@@ -84,9 +84,9 @@ describe("issue 14: npm run bench", () => {
 
   it("the table shows every row and the geometric mean of the radix ratios", () => {
     const rows = [
-      row({ case: "radix add seq 4K order 0 n=1M", unit: "ns/op", ts: 2, ref: 1, check: "ok" }),
-      row({ case: "radix add random 4K order 0 n=1M", unit: "ns/op", ts: 8, ref: 1, check: "ok" }),
-      row({ case: "blockset append n=1M", unit: "ns/entry", ts: 5, ref: null, check: "ok" }),
+      benchRow({ case: "radix add seq 4K order 0 n=1M", unit: "ns/op", ts: 2, ref: 1, check: "ok" }),
+      benchRow({ case: "radix add random 4K order 0 n=1M", unit: "ns/op", ts: 8, ref: 1, check: "ok" }),
+      benchRow({ case: "blockset append n=1M", unit: "ns/entry", ts: 5, ref: null, check: "ok" }),
     ];
     const text = formatTable(rows);
     expect(text.split("\n")).toHaveLength(5);

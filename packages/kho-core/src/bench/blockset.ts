@@ -8,7 +8,7 @@ import type { BlockBackend } from "../block/backend.js";
 import { KhoBlockSet } from "../block/set.js";
 import { PageAllocator } from "../mem/alloc.js";
 import { PhysMem } from "../mem/phys.js";
-import { type BenchCase, type BenchContext, type BenchRow, type Clock, clockOf, row } from "./case.js";
+import { type BenchCase, type BenchContext, type BenchRow, type BenchTimer, benchRow, benchTimer } from "./case.js";
 
 const ENTRY_SIZE = 8;
 const GiB = 2 ** 30;
@@ -31,7 +31,7 @@ interface BlockSetRun {
   readonly check: string;
 }
 
-function runBlockSet(entries: number, nowNs: Clock): BlockSetRun {
+function runBlockSet(entries: number, nowNs: BenchTimer): BlockSetRun {
   const b = backend();
   const t0 = nowNs();
   const out = new KhoBlockSet(b, ENTRY_SIZE);
@@ -67,15 +67,15 @@ function blockSetRows(ctx: BenchContext): BenchRow[] {
   let check = "ok";
   // A full round takes tens of seconds and gains nothing from warming up: two rounds at most.
   for (let r = 0; r < Math.min(ctx.rounds, 2); r++) {
-    const run = runBlockSet(entries, clockOf(ctx.clock));
+    const run = runBlockSet(entries, benchTimer(ctx.clock));
     if (run.check !== "ok") check = run.check;
     append = Math.min(append, run.appendNs);
     restore = Math.min(restore, run.restoreNs);
   }
   const n = entries === 2 ** 20 ? "1M" : String(entries);
   return [
-    row({ case: `blockset append n=${n}`, unit: "ns/entry", ts: append, ref: null, check }),
-    row({ case: `blockset restore n=${n}`, unit: "ns/entry", ts: restore, ref: null, check }),
+    benchRow({ case: `blockset append n=${n}`, unit: "ns/entry", ts: append, ref: null, check }),
+    benchRow({ case: `blockset restore n=${n}`, unit: "ns/entry", ts: restore, ref: null, check }),
   ];
 }
 

@@ -52,7 +52,7 @@ export interface BenchCase {
 }
 
 /** A row with its ratio derived from ts and ref. */
-export function row(c: Omit<BenchRow, "ratio" | "rss_mib"> & { readonly rss_mib?: number | null }): BenchRow {
+export function benchRow(c: Omit<BenchRow, "ratio" | "rss_mib"> & { readonly rss_mib?: number | null }): BenchRow {
   return {
     case: c.case,
     unit: c.unit,
@@ -65,10 +65,10 @@ export function row(c: Omit<BenchRow, "ratio" | "rss_mib"> & { readonly rss_mib?
 }
 
 /** A clock reading in nanoseconds from an arbitrary origin, for differences. */
-export type Clock = () => number;
+export type BenchTimer = () => number;
 
 /** The process's CPU time (user + system, all threads) or the monotonic wall clock, in nanoseconds. */
-export function clockOf(clock: BenchClock): Clock {
+export function benchTimer(clock: BenchClock): BenchTimer {
   if (clock === "wall") return () => performance.now() * 1e6;
   return () => {
     const u = process.cpuUsage();

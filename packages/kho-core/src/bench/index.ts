@@ -8,7 +8,7 @@
  * --json prints one JSON object per row; --quick is the CI pass (small
  * inputs, one round); --clock wall times in wall time instead of CPU time
  * (see BenchClock). The exit status is 1 when a check fails or a case
- * cannot run, never because of a time.
+ * cannot run, never because of a time; 2 for a bad option.
  */
 import { fileURLToPath } from "node:url";
 import { runBench, runChild } from "./runner.js";
@@ -49,4 +49,10 @@ async function main(argv: readonly string[]): Promise<number> {
   return bad.length > 0 ? 1 : 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // A bad option or a broken case registry: say what, without a stack trace.
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 2;
+}

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
-import { type BenchCase, type BenchContext, type BenchRow, type Clock, clockOf, row } from "./case.js";
+import { type BenchCase, type BenchContext, type BenchRow, type BenchTimer, benchRow, benchTimer } from "./case.js";
 import { referenceBinary, referenceCpuBinary, runReferenceMeasured } from "./reference.js";
 
 export interface RadixScenario {
@@ -58,7 +58,7 @@ export interface RadixRun {
 export function runRadixTs(
   s: RadixScenario,
   stream: KeyStream = keyStream({ ...s, seed: SEED }),
-  nowNs: Clock = clockOf("wall"),
+  nowNs: BenchTimer = benchTimer("wall"),
 ): RadixRun {
   const t0 = nowNs();
   const tree = scratchTree(s.pageShift);
@@ -139,7 +139,7 @@ export function radixRows(s: RadixScenario, ctx: BenchContext, samples = 1): Ben
   let check = "ok";
   // One stream for every round: a new one would be a new pfnAt closure, and the optimised loop would start over.
   const stream = keyStream({ ...s, seed: SEED });
-  const clock = clockOf(ctx.clock);
+  const clock = benchTimer(ctx.clock);
   const binary = ctx.clock === "cpu" ? referenceCpuBinary() : referenceBinary();
   // Unmeasured passes on a sixteenth of the stream first, so the measured rounds run optimised code (the C side
   // is compiled ahead of time). The first passes of a cold process are several times slower, mostly interpreted.
@@ -164,9 +164,9 @@ export function radixRows(s: RadixScenario, ctx: BenchContext, samples = 1): Ben
   const tsRssMiB = ctx.quick ? process.resourceUsage().maxRSS / 1024 : singleRunRssMiB(s);
   const cRssMiB = cRssKiB === null ? null : cRssKiB / 1024;
   return [
-    row({ case: `radix add ${name}`, unit: "ns/op", ts: best.tsAdd, ref: best.cAdd, check }),
-    row({ case: `radix walk ${name}`, unit: "ns/page", ts: best.tsWalk, ref: best.cWalk, check }),
-    row({ case: `radix rss ${name}`, unit: "MiB", ts: tsRssMiB, ref: cRssMiB, check }),
+    benchRow({ case: `radix add ${name}`, unit: "ns/op", ts: best.tsAdd, ref: best.cAdd, check }),
+    benchRow({ case: `radix walk ${name}`, unit: "ns/page", ts: best.tsWalk, ref: best.cWalk, check }),
+    benchRow({ case: `radix rss ${name}`, unit: "MiB", ts: tsRssMiB, ref: cRssMiB, check }),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { type BenchCase, type BenchContext, type BenchRow, row } from "./case.js";
+import { type BenchCase, type BenchContext, type BenchRow, benchRow } from "./case.js";
 import { allBenchCases } from "./cases.js";
 import { referenceBinary } from "./reference.js";
 
@@ -19,7 +19,7 @@ export interface BenchOptions extends BenchContext {
 /** A row that stands for a case that could not run; it always fails the run. */
 function failed(name: string, e: unknown): BenchRow {
   const why = e instanceof Error ? e.message.split("\n")[0]! : String(e);
-  return row({ case: name, unit: "", ts: null, ref: null, check: `error: ${why}` });
+  return benchRow({ case: name, unit: "", ts: null, ref: null, check: `error: ${why}` });
 }
 
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
