@@ -435,10 +435,10 @@ export class KhoRadixTree {
       if (isZero4(wide, q)) continue;
       for (let w = q << 1; w < (q + 4) << 1; w++) {
         let word = bits[w]!;
+        const first = w << 5;
         while (word !== 0) {
-          const low = word & -word;
-          const b = (w << 5) | (31 - Math.clz32(low));
-          word ^= low;
+          const b = first | (31 - Math.clz32(word & -word));
+          word &= word - 1;
           let r: number;
           if (prefix !== 0) r = cb((base + b) * scale, order);
           else if (b === 0) r = cb(0, g.order0Log2 + 1);
