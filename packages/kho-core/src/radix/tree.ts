@@ -341,13 +341,15 @@ export class KhoRadixTree {
    * stops the walk with a KhoError.
    */
   walk(cb: RadixWalkCallback): number {
-    const visited = new Set<number>([this.rootNode.pa]);
+    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
     return this.walkTable(this.rootNode, this.depth - 1, 0, visited, cb);
   }
 
   /**
    * The address in slot i of table `node`, checked as an untrusted pointer:
-   * page aligned, RAM, and not reached before in this traversal.
+   * page aligned, RAM, and not reached before in this traversal. `visited`
+   * holds page frame numbers: small integers hash faster than addresses
+   * above 2^32, and a sparse tree has a node per block.
    */
   private child(node: RadixTable, i: number, visited: Set<number>): number {
     const words = node.words;
@@ -359,13 +361,14 @@ export class KhoRadixTree {
       if (!this.mem.pfnValid(pa / this.mem.pageSize))
         throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node.pa));
     }
-    if (visited.has(pa))
+    const pfn = pa / this.mem.pageSize;
+    if (visited.has(pfn))
       throw new KhoError(
         "EINVAL",
         `child ${hex(pa)} in slot ${i} of radix node ${hex(node.pa)} is already part of the tree (loop or shared node)`,
         hex(node.pa),
       );
-    visited.add(pa);
+    visited.add(pfn);
     return pa;
   }
 
@@ -463,11 +466,12 @@ export class KhoRadixTree {
    * ascending. KHO keeps these out of poison at kexec. Bounded like walk().
    */
   nodePagePAs(): number[] {
-    return [...this.reachable()].sort((a, b) => a - b);
+    return [...this.reachable()].sort((a, b) => a - b).map((pfn) => pfn * this.mem.pageSize);
   }
 
+  /** Page frame numbers of the node pages reachable from the root. */
   private reachable(): Set<number> {
-    const visited = new Set<number>([this.rootNode.pa]);
+    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
     const scan = (node: RadixTable, l: number): void => {
       const words = node.words;
       const wide = doubles(words);
