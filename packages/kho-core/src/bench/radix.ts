@@ -1,8 +1,8 @@
 /**
  * Radix tree cases: add, delete and walk on the C reference's key streams,
  * against the reference doing the same (its `bench` command). Each round
- * runs the reference once and then this project's tree once, so both see
- * the same machine load; times are the best round of each.
+ * runs the reference and then this project's tree, the same number of
+ * times, so both see the same machine load; times are the best of each.
  */
 import { execFileSync } from "node:child_process";
 import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
