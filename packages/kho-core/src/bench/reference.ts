@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,6 +62,28 @@ export function referenceBinary(): string {
   });
 }
 
+/**
+ * The reference timed in CPU time: its source included after CLOCK_MONOTONIC
+ * is redefined as the process CPU clock, so every time it reports is CPU
+ * time rather than wall time (see BenchClock). The source is not changed.
+ */
+export function referenceCpuBinary(): string {
+  return buildReference({
+    name: "radix_ref_cpu",
+    what: "the C reference (CPU clock)",
+    files: {
+      "radix_ref_cpu.c": [
+        "#include <time.h>",
+        "#undef CLOCK_MONOTONIC",
+        "#define CLOCK_MONOTONIC CLOCK_PROCESS_CPUTIME_ID",
+        '#include "radix_ref.c"',
+        "",
+      ].join("\n"),
+    },
+    args: (src, dir) => ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-I", dirname(src), join(dir, "radix_ref_cpu.c")],
+  });
+}
+
 /** Runs the reference with `args` and returns its standard output. */
 export function runReference(args: readonly string[]): string {
   return execFileSync(referenceBinary(), args, {
@@ -69,4 +91,34 @@ export function runReference(args: readonly string[]): string {
     maxBuffer: 1 << 30,
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+const TIME = "/usr/bin/time";
+
+/** What one run of the reference printed, and its peak RSS (KiB) when /usr/bin/time could measure it. */
+export interface ReferenceRun {
+  readonly out: string;
+  readonly maxRssKiB: number | null;
+}
+
+/**
+ * Runs the reference (`binary`, the plain one by default) with `args` under
+ * /usr/bin/time (when present) so that its peak RSS is known as well as
+ * what it prints.
+ */
+export function runReferenceMeasured(args: readonly string[], binary = referenceBinary()): ReferenceRun {
+  if (!existsSync(TIME))
+    return { out: execFileSync(binary, args, { encoding: "utf8", maxBuffer: 1 << 30 }), maxRssKiB: null };
+  const dir = mkdtempSync(join(tmpdir(), "khosim-bench-"));
+  try {
+    const f = join(dir, "rss");
+    const out = execFileSync(TIME, ["-f", "%M", "-o", f, binary, ...args], {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { out, maxRssKiB: Number(readFileSync(f, "utf8").trim().split("\n").at(-1)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -105,33 +105,35 @@ export function keyStream(spec: KeyStreamSpec): KeyStream {
 /**
  * The reference's order-sensitive walk digest, mod 2^64 on two 32-bit
  * halves: for each (phys, order), h = (h ^ v) * 0x100000001b3 then
- * h ^= h >> 29, first with v = phys, then with v = order.
+ * h ^= h >> 29, first with v = phys, then with v = order. The halves are
+ * kept as int32 so every step is integer arithmetic (Math.imul and shifts).
  */
 export class WalkHash {
-  private hi = 0xcbf29ce4;
-  private lo = 0x84222325;
+  private hi = 0xcbf29ce4 | 0;
+  private lo = 0x84222325 | 0;
 
   private mix(vhi: number, vlo: number): void {
-    const xhi = (this.hi ^ vhi) >>> 0;
-    const xlo = (this.lo ^ vlo) >>> 0;
-    // The prime is 2^40 + 0x1b3: x * 0x1b3 plus x << 40.
-    const lowProduct = xlo * 0x1b3;
-    const carry = Math.floor(lowProduct / 4294967296);
-    const lo = lowProduct >>> 0;
-    const hi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) >>> 0;
-    this.lo = (lo ^ ((lo >>> 29) | (hi << 3))) >>> 0;
-    this.hi = (hi ^ (hi >>> 29)) >>> 0;
+    const xhi = this.hi ^ vhi;
+    const xlo = this.lo ^ vlo;
+    // The prime is 2^40 + 0x1b3: x * 0x1b3 plus x << 40. The carry out of the
+    // low word of x * 0x1b3 is taken on 16-bit halves so nothing leaves int32.
+    const carry = (((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16) | 0;
+    const lo = Math.imul(xlo, 0x1b3);
+    const hi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
+    this.lo = lo ^ ((lo >>> 29) | (hi << 3));
+    this.hi = hi ^ (hi >>> 29);
   }
 
   /** Adds one walked block; `phys` is any exact integer below 2^64. */
   add(phys: number, order: number): void {
-    this.mix(Math.floor(phys / 4294967296) >>> 0, phys >>> 0);
-    this.mix(0, order >>> 0);
+    // ToInt32 (| 0) of an exact integer keeps its low 32 bits; of phys / 2^32 it keeps the high word.
+    this.mix((phys / 4294967296) | 0, phys | 0);
+    this.mix(0, order | 0);
   }
 
   /** `0x` and 16 lowercase hex digits, as the reference prints it. */
   toString(): string {
-    return `0x${this.hi.toString(16).padStart(8, "0")}${this.lo.toString(16).padStart(8, "0")}`;
+    return `0x${(this.hi >>> 0).toString(16).padStart(8, "0")}${(this.lo >>> 0).toString(16).padStart(8, "0")}`;
   }
 }
 

@@ -28,31 +28,95 @@ const TWO_32 = 4294967296;
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("khosim needs a little-endian host");
 
 /**
+ * One table page as the tree reaches it: its address, its words (a view of
+ * the page's storage in PhysMem) and what its slots led to when they were
+ * last followed. Memory stays the truth: a remembered child is used only
+ * while the slot still holds the address it came from (kidPa), so these
+ * links only save the address-to-view lookup, never change what is read.
+ * A level-1 table links straight to its leaves' words: a leaf is reached
+ * with one pointer less, which is one cache miss less when adds and
+ * deletes jump between leaves.
+ */
+class RadixTable {
+  /** kidPa[i] is the address slot i held when it was last followed (0: never). */
+  readonly kidPa: Float64Array;
+  /** Levels 2 and up: the tables the slots led to. */
+  readonly tables: (RadixTable | undefined)[] | null;
+  /** Level 1: the words of the leaves the slots led to. */
+  readonly leaves: (Uint32Array | undefined)[] | null;
+
+  constructor(
+    readonly pa: number,
+    readonly words: Uint32Array,
+    level: number,
+  ) {
+    const slots = words.length >>> 1;
+    this.kidPa = new Float64Array(slots);
+    this.tables = level > 1 ? new Array<RadixTable | undefined>(slots) : null;
+    this.leaves = level === 1 ? new Array<Uint32Array | undefined>(slots) : null;
+  }
+}
+
+/**
+ * The node's page as doubles, for isZero4. Made per scan rather than kept
+ * on the node: a sparse tree has one leaf per block, and a view per page
+ * would add to the peak RSS the benchmark holds against the C reference.
+ */
+function doubles(words: Uint32Array): Float64Array {
+  return new Float64Array(words.buffer, words.byteOffset, words.length >>> 1);
+}
+
+/**
+ * True when u64 words i .. i+3 of a node are all zero. A zero u64 reads as
+ * the double +0; the only other bit pattern equal to 0 is -0 (bit 63 alone),
+ * which Object.is tells apart. Four double compares per 32 bytes scan an
+ * empty page several times faster than pairs of u32 words.
+ */
+function isZero4(f: Float64Array, i: number): boolean {
+  const a = f[i]!;
+  const b = f[i + 1]!;
+  const c = f[i + 2]!;
+  const d = f[i + 3]!;
+  return (
+    a === 0 &&
+    b === 0 &&
+    c === 0 &&
+    d === 0 &&
+    !Object.is(a, -0) &&
+    !Object.is(b, -0) &&
+    !Object.is(c, -0) &&
+    !Object.is(d, -0)
+  );
+}
+
+/**
  * The KHO preserved-memory radix tree (spec 3) on node pages in simulated
  * physical memory: tables of little-endian u64 child addresses, leaves that
  * are Linux bitmaps. Each key (see encodeKey) is one bit of one leaf.
  *
- * Node pages are reached through Uint32Array views over PhysMem's page
- * storage, cached by physical address; PhysMem.page checks poison and RAM
- * when a view is first made. The cache assumes nobody else frees or
- * re-zeroes a node page while the tree is in use (KHO keeps them).
+ * Keys are split into two 32-bit halves and every index is taken with
+ * shifts and masks, so the hot paths do integer work on typed arrays only.
+ * PhysMem.page checks poison and RAM when a node is first reached; the views
+ * assume nobody else frees or re-zeroes a node page while the tree is in use
+ * (KHO keeps them).
  */
 export class KhoRadixTree {
   readonly geometry: RadixGeometry;
-  readonly root: number;
-  private readonly views = new Map<number, Uint32Array>();
+  private readonly rootNode: RadixTable;
   private readonly warn: (message: string) => void;
+  private readonly depth: number;
   private readonly tableMask: number;
   private readonly leafMask: number;
-  /** Key bit where the leaf-selecting part starts, as a divisor. */
-  private readonly leafSpan: number;
-  /** Per table level l (index l), 2^shift as a divisor, and whether shift >= 32. */
+  private readonly bitmapLog2: number;
+  /** shifts[l] is the key bit where table level l (1 .. depth-1) starts. */
   private readonly shifts: Int32Array;
-  /** pow2[i] = 2^i for i <= 64: exact divisors and multipliers without Math.pow. */
+  /** pow2[i] = 2^i and invPow2[i] = 2^-i for i <= 64: exact scaling without Math.pow. */
   private readonly pow2: Float64Array;
+  private readonly invPow2: Float64Array;
   private readonly pfnLimit: number;
-  /** The last leaf touched and the key bits above it: consecutive keys share leaves. */
-  private lastLeafKey = -1;
+  /** The last leaf touched and the key bits above it (high word, low word >>> bitmapLog2). */
+  private lastLeafHi = -1;
+  private lastLeafLo = -1;
   private lastLeaf: Uint32Array | null = null;
   /** The table level where the last descend without `create` found no node (for delPage's warning). */
   private missLevel = 0;
@@ -66,17 +130,20 @@ export class KhoRadixTree {
     const g = radixGeometry(mem.pageSize, { legacyDepth: opts.legacyDepth === true });
     this.geometry = g;
     this.warn = opts.warn ?? (() => {});
+    this.depth = g.depth;
     this.tableMask = g.tableEntries - 1;
     this.leafMask = g.leafBits - 1;
-    this.leafSpan = g.leafBits;
+    this.bitmapLog2 = g.bitmapLog2;
     this.shifts = Int32Array.from([0, ...g.levelShifts]);
     this.pow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** i);
+    this.invPow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** -i);
     this.pfnLimit = 2 ** g.order0Log2;
     if (root === null) {
-      this.root = this.newNode();
+      const pa = this.newPage();
+      this.rootNode = new RadixTable(pa, this.viewOf(pa), g.depth - 1);
     } else {
       this.checkNodeAddress(root, "radix root");
-      this.root = root;
+      this.rootNode = new RadixTable(root, this.viewOf(root), g.depth - 1);
     }
   }
 
@@ -97,6 +164,11 @@ export class KhoRadixTree {
     return new KhoRadixTree(mem, opts.alloc ?? null, rootPa, opts);
   }
 
+  /** Physical address of the root table. */
+  get root(): number {
+    return this.rootNode.pa;
+  }
+
   private checkNodeAddress(pa: number, what: string): void {
     if (!Number.isSafeInteger(pa) || pa <= 0 || pa % this.mem.pageSize !== 0)
       throw new KhoError("EINVAL", `${what} ${Number.isSafeInteger(pa) ? hex(pa) : pa} is not a page-aligned address`);
@@ -104,44 +176,53 @@ export class KhoRadixTree {
       throw new KhoError("EFAULT", `${what} ${hex(pa)} is not RAM`, hex(pa));
   }
 
-  private view(pa: number): Uint32Array {
-    let v = this.views.get(pa);
-    if (v === undefined) {
-      this.checkNodeAddress(pa, "radix node");
-      const bytes = this.mem.page(pa / this.mem.pageSize);
-      v = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-      this.views.set(pa, v);
-    }
-    return v;
+  /** The node page at `pa` (already checked to be page-aligned RAM), viewed as words. */
+  private viewOf(pa: number): Uint32Array {
+    const bytes = this.mem.page(pa / this.mem.pageSize);
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
   }
 
-  private newNode(): number {
+  /** A zeroed node page from the allocator; views made of it afterwards see its fresh storage. */
+  private newPage(): number {
     if (this.alloc === null) throw new KhoError("ENOMEM", "radix tree has no page allocator (adopted read-only)");
-    const pa = this.alloc.alloc(0);
-    // The allocator zeroed the page; the view made here sees its fresh storage.
-    this.views.delete(pa);
-    this.view(pa);
-    return pa;
+    return this.alloc.alloc(0);
   }
 
-  /** encodePfnKey with its checks reduced to comparisons (the add/del hot path). */
+  /**
+   * Records that slot i of `table` (at level l) leads to the node at `pa`
+   * and returns the child's table, or null for a leaf (then in leaves[i]).
+   */
+  private link(table: RadixTable, i: number, pa: number, l: number): RadixTable | null {
+    table.kidPa[i] = pa;
+    if (l === 1) {
+      table.leaves![i] = this.viewOf(pa);
+      return null;
+    }
+    const kid = new RadixTable(pa, this.viewOf(pa), l - 1);
+    table.tables![i] = kid;
+    return kid;
+  }
+
+  /**
+   * The key of (pfn, order) as a number below 2^53 (encodePfnKey with its
+   * checks reduced to comparisons; multiplying by 2^-order is exact).
+   */
   private key(pfn: number, order: number): number {
+    // Math.floor, not %, tests integrality: a double modulus is a library call.
     if (
       !(order >= 0 && order <= this.geometry.maxOrder && pfn >= 0 && pfn < this.pfnLimit) ||
-      order % 1 !== 0 ||
-      pfn % 1 !== 0
+      Math.floor(order) !== order ||
+      Math.floor(pfn) !== pfn
     )
       return encodePfnKey(this.geometry, pfn, order); // throws the descriptive error
-    const div = this.pow2[order]!;
-    return this.pow2[this.geometry.order0Log2 - order]! + Math.floor(pfn / div);
+    return this.pow2[this.geometry.order0Log2 - order]! + Math.floor(pfn * this.invPow2[order]!);
   }
 
-  /** Table index of the key (split as hi/lo words) at level l. */
+  /** Table index at level l of the key whose high and low words are hi and lo. */
   private index(hi: number, lo: number, l: number): number {
     const s = this.shifts[l]!;
-    if (s >= 64) return 0;
-    if (s >= 32) return (hi >>> (s - 32)) & this.tableMask;
-    return ((lo >>> s) | (hi << (32 - s))) & this.tableMask;
+    if (s < 32) return ((lo >>> s) | (hi << (32 - s))) & this.tableMask;
+    return s < 64 ? (hi >>> (s - 32)) & this.tableMask : 0;
   }
 
   /**
@@ -152,9 +233,10 @@ export class KhoRadixTree {
    */
   addPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
-    const bit = key & this.leafMask;
-    const leafKey = Math.floor(key / this.leafSpan);
-    const leaf = this.cachedLeaf(leafKey) ?? this.descend(key, leafKey, true)!;
+    const lo = key >>> 0;
+    const hi = (key - lo) / TWO_32;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, true)!;
+    const bit = lo & this.leafMask;
     leaf[bit >>> 5]! |= 1 << (bit & 31);
   }
 
@@ -165,86 +247,89 @@ export class KhoRadixTree {
    */
   delPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
-    const bit = key & this.leafMask;
-    const leafKey = Math.floor(key / this.leafSpan);
-    const leaf = this.cachedLeaf(leafKey) ?? this.descend(key, leafKey, false);
+    const lo = key >>> 0;
+    const hi = (key - lo) / TWO_32;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, false);
     if (leaf === null) {
       this.warn(
         `kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`,
       );
       return;
     }
+    const bit = lo & this.leafMask;
     leaf[bit >>> 5]! &= ~(1 << (bit & 31));
   }
 
   /**
-   * The last leaf touched when `leafKey` (the key bits above the leaf) names
-   * it, else null. Kept apart from descend and small so that the common case
-   * of consecutive keys sharing a leaf is inlined into addPage and delPage:
-   * calling the whole descent for every key measurably slows sequential adds.
+   * The last leaf touched when the key's bits above the leaf name it, else
+   * null. Kept apart from descend and small so that the common case of
+   * consecutive keys sharing a leaf is inlined into addPage and delPage.
    */
-  private cachedLeaf(leafKey: number): Uint32Array | null {
-    return leafKey === this.lastLeafKey ? this.lastLeaf : null;
+  private cachedLeaf(hi: number, lo: number): Uint32Array | null {
+    return hi === this.lastLeafHi && lo >>> this.bitmapLog2 === this.lastLeafLo ? this.lastLeaf : null;
   }
 
   /**
-   * Finds the leaf of `key` from the root and remembers it as the last leaf
-   * touched. With `create`, missing tables and the leaf are allocated on the
-   * way, and a failed allocation undoes them before rethrowing. Without it, a
-   * missing node returns null with its level in missLevel and allocates
-   * nothing.
+   * Finds the leaf of the key from the root and remembers it as the last
+   * leaf touched. With `create`, missing tables and the leaf are allocated on
+   * the way, and a failed allocation undoes them before rethrowing. Without
+   * it, a missing node returns null with its level in missLevel and
+   * allocates nothing.
    */
-  private descend(key: number, leafKey: number, create: boolean): Uint32Array | null {
-    const hi = Math.floor(key / TWO_32);
-    const lo = key >>> 0;
-    let node = this.view(this.root);
-    let firstNew: Uint32Array | null = null;
+  private descend(hi: number, lo: number, create: boolean): Uint32Array | null {
+    let node = this.rootNode;
+    let firstNew: RadixTable | null = null;
     let firstSlot = 0;
     // Pages allocated by this call, made only when one is: most descents allocate none.
     let fresh: number[] | null = null;
-    for (let l = this.geometry.depth - 1; l >= 1; l--) {
-      const w = this.index(hi, lo, l) << 1;
-      const clo = node[w]!;
-      const chi = node[w + 1]!;
-      if (clo !== 0 || chi !== 0) {
-        node = this.view(chi * TWO_32 + clo);
-        continue;
+    for (let l = this.depth - 1; ; l--) {
+      const i = this.index(hi, lo, l);
+      const clo = node.words[i << 1]!;
+      const chi = node.words[(i << 1) | 1]!;
+      let pa = chi * TWO_32 + clo;
+      const known = pa !== 0 && node.kidPa[i] === pa;
+      if (pa === 0) {
+        if (!create) {
+          this.missLevel = l;
+          return null;
+        }
+        try {
+          pa = this.newPage();
+        } catch (e) {
+          this.undo(fresh, firstNew, firstSlot);
+          throw e;
+        }
+        fresh ??= [];
+        fresh.push(pa);
+        node.words[i << 1] = pa >>> 0;
+        node.words[(i << 1) | 1] = Math.floor(pa / TWO_32);
+        if (firstNew === null) {
+          firstNew = node;
+          firstSlot = i;
+        }
+      } else if (!known) this.checkNodeAddress(pa, "radix node");
+      if (l === 1) {
+        if (!known) this.link(node, i, pa, 1);
+        const leaf = node.leaves![i]!;
+        this.lastLeafHi = hi;
+        this.lastLeafLo = lo >>> this.bitmapLog2;
+        this.lastLeaf = leaf;
+        return leaf;
       }
-      if (!create) {
-        this.missLevel = l;
-        return null;
-      }
-      let pa: number;
-      try {
-        pa = this.newNode();
-      } catch (e) {
-        this.undo(fresh, firstNew, firstSlot);
-        throw e;
-      }
-      fresh ??= [];
-      fresh.push(pa);
-      node[w] = pa >>> 0;
-      node[w + 1] = Math.floor(pa / TWO_32);
-      if (firstNew === null) {
-        firstNew = node;
-        firstSlot = w;
-      }
-      node = this.view(pa);
+      node = known ? node.tables![i]! : this.link(node, i, pa, l)!;
     }
-    this.lastLeafKey = leafKey;
-    this.lastLeaf = node;
-    return node;
   }
 
-  private undo(fresh: readonly number[] | null, firstNew: Uint32Array | null, slot: number): void {
+  private undo(fresh: readonly number[] | null, firstNew: RadixTable | null, slot: number): void {
     if (firstNew !== null) {
-      firstNew[slot] = 0;
-      firstNew[slot + 1] = 0;
+      firstNew.words[slot << 1] = 0;
+      firstNew.words[(slot << 1) | 1] = 0;
+      // The freed page may come back from the allocator for this very slot: forget the old view of it.
+      firstNew.kidPa[slot] = 0;
+      if (firstNew.tables !== null) firstNew.tables[slot] = undefined;
+      else firstNew.leaves![slot] = undefined;
     }
-    for (const pa of fresh ?? []) {
-      this.views.delete(pa);
-      this.alloc!.freeBlock(pa, 0);
-    }
+    for (const pa of fresh ?? []) this.alloc!.freeBlock(pa, 0);
   }
 
   /**
@@ -256,53 +341,86 @@ export class KhoRadixTree {
    * stops the walk with a KhoError.
    */
   walk(cb: RadixWalkCallback): number {
-    const visited = new Set<number>([this.root]);
-    return this.walkTable(this.root, this.geometry.depth - 1, 0, visited, cb);
+    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
+    return this.walkTable(this.rootNode, this.depth - 1, 0, visited, cb);
   }
 
-  private child(node: number, w: number, table: Uint32Array, visited: Set<number>): number {
-    const pa = table[w + 1]! * TWO_32 + table[w]!;
-    const where = `slot ${w >>> 1} of radix node ${hex(node)}`;
-    if (pa % this.mem.pageSize !== 0)
-      throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node));
-    if (!this.mem.pfnValid(pa / this.mem.pageSize))
-      throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node));
-    if (visited.has(pa))
+  /**
+   * The address in slot i of table `node`, checked as an untrusted pointer:
+   * page aligned, RAM, and not reached before in this traversal. `visited`
+   * holds page frame numbers: small integers hash faster than addresses
+   * above 2^32, and a sparse tree has a node per block.
+   */
+  private child(node: RadixTable, i: number, visited: Set<number>): number {
+    const words = node.words;
+    const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
+    if (node.kidPa[i] !== pa) {
+      const where = `slot ${i} of radix node ${hex(node.pa)}`;
+      if (pa % this.mem.pageSize !== 0)
+        throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node.pa));
+      if (!this.mem.pfnValid(pa / this.mem.pageSize))
+        throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node.pa));
+    }
+    const pfn = pa / this.mem.pageSize;
+    if (visited.has(pfn))
       throw new KhoError(
         "EINVAL",
-        `child ${hex(pa)} in ${where} is already part of the tree (loop or shared node)`,
-        hex(node),
+        `child ${hex(pa)} in slot ${i} of radix node ${hex(node.pa)} is already part of the tree (loop or shared node)`,
+        hex(node.pa),
       );
-    visited.add(pa);
+    visited.add(pfn);
     return pa;
   }
 
-  private walkTable(node: number, l: number, prefix: number, visited: Set<number>, cb: RadixWalkCallback): number {
-    const table = this.view(node);
+  /** The table below slot i of `node` (at level l >= 2), whose address `pa` child() checked. */
+  private tableAt(node: RadixTable, i: number, pa: number, l: number): RadixTable {
+    return node.kidPa[i] === pa ? node.tables![i]! : this.link(node, i, pa, l)!;
+  }
+
+  /** The leaf below slot i of level-1 table `node`, whose address `pa` child() checked. */
+  private leafAt(node: RadixTable, i: number, pa: number): Uint32Array {
+    if (node.kidPa[i] !== pa) this.link(node, i, pa, 1);
+    return node.leaves![i]!;
+  }
+
+  private walkTable(node: RadixTable, l: number, prefix: number, visited: Set<number>, cb: RadixWalkCallback): number {
+    const words = node.words;
     const s = this.shifts[l]!;
-    const step = 2 ** s;
-    const words = table.length;
+    // A level past bit 63 takes no key bits (its index is always 0), as the reference defines it.
+    const step = s >= 64 ? 0 : this.pow2[s]!;
+    const slots = words.length >>> 1;
+    const wide = doubles(words);
     // Only the root can hold slots that would make keys wider than keyBits.
-    const limit =
-      l === this.geometry.depth - 1 ? Math.min(words, Math.ceil(2 ** this.geometry.keyBits / step) * 2) : words;
-    for (let w = 0; w < words; w += 2) {
-      if (table[w] === 0 && table[w + 1] === 0) continue;
-      if (w >= limit)
+    const limit = l === this.depth - 1 ? Math.min(slots, Math.ceil(2 ** (this.geometry.keyBits - s))) : slots;
+    for (let i = 0; i < slots; i++) {
+      if ((i & 3) === 0 && isZero4(wide, i)) {
+        i += 3;
+        continue;
+      }
+      if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
+      if (i >= limit)
         throw new KhoError(
           "EINVAL",
-          `slot ${w >>> 1} of radix root ${hex(node)} lies beyond the ${this.geometry.keyBits}-bit key space`,
-          hex(node),
+          `slot ${i} of radix root ${hex(node.pa)} lies beyond the ${this.geometry.keyBits}-bit key space`,
+          hex(node.pa),
         );
-      const childPa = this.child(node, w, table, visited);
-      const p = s >= 64 ? prefix : prefix + (w >>> 1) * step;
-      const r = l === 1 ? this.walkLeaf(childPa, p, cb) : this.walkTable(childPa, l - 1, p, visited, cb);
+      const pa = this.child(node, i, visited);
+      const p = prefix + i * step;
+      const r =
+        l === 1
+          ? this.walkLeaf(this.leafAt(node, i, pa), p, cb)
+          : this.walkTable(this.tableAt(node, i, pa, l), l - 1, p, visited, cb);
       if (r !== 0) return r;
     }
     return 0;
   }
 
-  private walkLeaf(node: number, prefix: number, cb: RadixWalkCallback): number {
-    const bits = this.view(node);
+  /**
+   * Calls `cb` for each set bit of one leaf: groups of four empty u64 words
+   * are skipped with one test (isZero4), set bits are found with clz32 of
+   * the lowest set bit of each u32 word.
+   */
+  private walkLeaf(bits: Uint32Array, prefix: number, cb: RadixWalkCallback): number {
     const g = this.geometry;
     // Every key in this leaf above bit 0 of the prefix shares its highest bit, hence its order.
     let order = 0;
@@ -312,23 +430,27 @@ export class KhoRadixTree {
       const hi = Math.floor(prefix / TWO_32);
       const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
       order = g.order0Log2 - msb;
-      base = prefix - 2 ** msb;
-      scale = 2 ** (64 - msb);
+      base = prefix - this.pow2[msb]!;
+      scale = this.pow2[64 - msb]!;
     }
-    for (let w = 0; w < bits.length; w++) {
-      let word = bits[w]!;
-      while (word !== 0) {
-        const low = word & -word;
-        const b = (w << 5) | (31 - Math.clz32(low));
-        word ^= low;
-        let r: number;
-        if (prefix !== 0) r = cb((base + b) * scale, order);
-        else if (b === 0) r = cb(0, g.order0Log2 + 1);
-        else {
-          const msb = 31 - Math.clz32(b);
-          r = cb((b - 2 ** msb) * 2 ** (64 - msb), g.order0Log2 - msb);
+    const wide = doubles(bits);
+    for (let q = 0; q < wide.length; q += 4) {
+      if (isZero4(wide, q)) continue;
+      for (let w = q << 1; w < (q + 4) << 1; w++) {
+        let word = bits[w]!;
+        const first = w << 5;
+        while (word !== 0) {
+          const b = first | (31 - Math.clz32(word & -word));
+          word &= word - 1;
+          let r: number;
+          if (prefix !== 0) r = cb((base + b) * scale, order);
+          else if (b === 0) r = cb(0, g.order0Log2 + 1);
+          else {
+            const msb = 31 - Math.clz32(b);
+            r = cb((b - this.pow2[msb]!) * this.pow2[64 - msb]!, g.order0Log2 - msb);
+          }
+          if (r !== 0) return r;
         }
-        if (r !== 0) return r;
       }
     }
     return 0;
@@ -336,7 +458,7 @@ export class KhoRadixTree {
 
   /** Node pages reachable from the root (the root included). */
   get nodePages(): number {
-    return this.nodePagePAs().length;
+    return this.reachable().size;
   }
 
   /**
@@ -344,16 +466,26 @@ export class KhoRadixTree {
    * ascending. KHO keeps these out of poison at kexec. Bounded like walk().
    */
   nodePagePAs(): number[] {
-    const visited = new Set<number>([this.root]);
-    const scan = (node: number, l: number): void => {
-      const table = this.view(node);
-      for (let w = 0; w < table.length; w += 2) {
-        if (table[w] === 0 && table[w + 1] === 0) continue;
-        const c = this.child(node, w, table, visited);
-        if (l > 1) scan(c, l - 1);
+    return [...this.reachable()].sort((a, b) => a - b).map((pfn) => pfn * this.mem.pageSize);
+  }
+
+  /** Page frame numbers of the node pages reachable from the root. */
+  private reachable(): Set<number> {
+    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
+    const scan = (node: RadixTable, l: number): void => {
+      const words = node.words;
+      const wide = doubles(words);
+      for (let i = 0; i < words.length >>> 1; i++) {
+        if ((i & 3) === 0 && isZero4(wide, i)) {
+          i += 3;
+          continue;
+        }
+        if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
+        const pa = this.child(node, i, visited);
+        if (l > 1) scan(this.tableAt(node, i, pa, l), l - 1);
       }
     };
-    scan(this.root, this.geometry.depth - 1);
-    return [...visited].sort((a, b) => a - b);
+    scan(this.rootNode, this.depth - 1);
+    return visited;
   }
 }
