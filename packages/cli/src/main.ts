@@ -1,4 +1,4 @@
-import { KhoError } from "@khosim/kho-core";
+import { FileError, KhoError } from "@khosim/kho-core";
 import { type Command, type Io, UsageError } from "./command.js";
 import { commands } from "./commands/index.js";
 
@@ -43,6 +43,11 @@ export async function main(
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`kho ${name}: ${e.message}\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    if (e instanceof FileError) {
+      // An input or output path the command cannot use: a usage problem, not a verdict on its contents.
+      io.err(`kho ${name}: ${e.code}: ${e.message}\n`);
       return 2;
     }
     if (e instanceof KhoError) {

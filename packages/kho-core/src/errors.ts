@@ -18,19 +18,33 @@ export type Errno =
   | "EFAULT"
   | "EOPNOTSUPP"
   | "ENODATA"
-  | "EHWPOISON";
+  | "EHWPOISON"
+  | "EPERM"
+  | "EACCES"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "EFBIG"
+  | "ELOOP"
+  | "ENAMETOOLONG";
 
 export const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
+  EPERM: 1,
   ENOENT: 2,
   EIO: 5,
   E2BIG: 7,
   ENOMEM: 12,
+  EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
   EEXIST: 17,
+  ENOTDIR: 20,
+  EISDIR: 21,
   EINVAL: 22,
+  EFBIG: 27,
   ENOSPC: 28,
   ERANGE: 34,
+  ENAMETOOLONG: 36,
+  ELOOP: 40,
   ENODATA: 61,
   EPROTO: 71,
   EOPNOTSUPP: 95,

@@ -3,6 +3,7 @@ export * from "./block/index.js";
 export * from "./debugfs/index.js";
 export * from "./errors.js";
 export * from "./fdt/index.js";
+export * from "./files/index.js";
 export * from "./host/index.js";
 export * from "./image/index.js";
 export * from "./kexec/index.js";

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type AbiPageSize,
@@ -7,6 +7,7 @@ import {
   generateCHeader,
   generateMarkdown,
   parseSize,
+  prepareOutputDir,
   renderAbiDocs,
 } from "@khosim/kho-core";
 import { type Command, checkOptions, optString, parseArgs, UsageError } from "../command.js";
@@ -31,7 +32,7 @@ function pageSizeOf(text: string | undefined): AbiPageSize {
  */
 export function writeAbiDocs(dir: string): string[] {
   const files = renderAbiDocs(ALL_ABIS);
-  mkdirSync(dir, { recursive: true });
+  prepareOutputDir(dir);
   for (const old of readdirSync(dir)) if (old.endsWith(".md") && !files.has(old)) rmSync(join(dir, old));
   for (const [name, text] of files) writeFileSync(join(dir, name), text);
   return [...files.keys()];

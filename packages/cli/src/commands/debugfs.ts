@@ -4,6 +4,7 @@ import {
   type DebugfsReport,
   debugfsView,
   decodeDebugfsDir,
+  prepareOutputDir,
   readImageFile,
   type SideReport,
   writeDebugfs,
@@ -90,6 +91,7 @@ export const debugfsCommand: Command = {
         ...(cmdline !== undefined ? { cmdline } : {}),
       });
       const view = debugfsView(kernel);
+      prepareOutputDir(rest[1]!);
       writeDebugfs(rest[1]!, view);
       io.out(`${kernel.bootKind} boot; wrote ${view.files.size} file(s) to ${rest[1]}\n`);
       for (const w of view.warnings) io.err(`${w}\n`);

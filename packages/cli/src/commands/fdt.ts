@@ -1,14 +1,5 @@
-import { readFileSync } from "node:fs";
-import { checkFull, FdtError, KhoError, toCanon, toDts } from "@khosim/kho-core";
+import { canonChunks, checkFull, dtsChunks, FdtError, readInputFile } from "@khosim/kho-core";
 import { type Command, checkOptions, parseArgs, UsageError } from "../command.js";
-
-function load(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new KhoError("ENOENT", `cannot read ${path}: ${(e as Error).message}`, path);
-  }
-}
 
 export const fdtCommand: Command = {
   name: "fdt",
@@ -20,7 +11,7 @@ export const fdtCommand: Command = {
     const [sub, file, ...extra] = p.positional;
     if (sub === undefined || file === undefined || extra.length > 0)
       throw new UsageError("expected a subcommand and one FILE");
-    const blob = load(file);
+    const blob = readInputFile(file);
     switch (sub) {
       case "check":
         try {
@@ -35,12 +26,15 @@ export const fdtCommand: Command = {
         return 0;
       case "dts":
         // FdtError (invalid blob) and DtsError (dtc would refuse) are KhoErrors: main reports them, exit 1.
-        io.out(toDts(blob));
+        for (const chunk of dtsChunks(blob)) io.out(chunk);
         return 0;
       case "canon": {
-        const text = toCanon(blob);
-        io.out(text);
-        return text.startsWith("INVALID ") ? 1 : 0;
+        let invalid = false;
+        for (const chunk of canonChunks(blob)) {
+          invalid ||= chunk.startsWith("INVALID ");
+          io.out(chunk);
+        }
+        return invalid ? 1 : 0;
       }
       default:
         throw new UsageError(`unknown subcommand "${sub}"`);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   KHO_FDT_BLOB_SIZE_PROP_NAME,
@@ -8,6 +8,8 @@ import {
 } from "../abi/kexec-handover.js";
 import { isKhoError, KhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
+import { FileError } from "../files/error.js";
+import { readInputFile } from "../files/input.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
@@ -410,11 +412,12 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
   const warnings: string[] = [];
   const take = (rel: string): void => {
     const p = join(root, rel);
-    const st = statSync(p);
-    if (!st.isFile()) return void warnings.push(`${rel} is not a regular file`);
-    if (st.size > MAX_DEBUGFS_BLOB)
-      return void warnings.push(`${rel} is ${st.size} bytes, more than the ${MAX_DEBUGFS_BLOB} read`);
-    files.set(rel, new Uint8Array(readFileSync(p)));
+    try {
+      files.set(rel, readInputFile(p, MAX_DEBUGFS_BLOB));
+    } catch (e) {
+      if (!(e instanceof FileError)) throw e;
+      warnings.push(`${rel}: ${e.reason}`);
+    }
   };
   for (const d of ["in", "out"] as const) {
     const base = join(root, d);

@@ -10,6 +10,7 @@ import {
   FDT_V1_SIZE,
 } from "./constants.js";
 import { type FdtMemReserve, type FdtNode, type FdtTree, latin1 } from "./parse.js";
+import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 
 /*
  * DTS text exactly as `dtc -I dtb -O dts` (dtc 1.6.1) prints it. Three stages
@@ -68,7 +69,8 @@ class Inbuf {
   data(len: number): Uint8Array {
     if (len === 0) return new Uint8Array(0);
     if (this.ptr + len > this.limit) die("Premature end of data parsing flat device tree");
-    const d = this.v.buf.slice(this.ptr, this.ptr + len);
+    // A view, not a copy: the blob outlives the tree, and a copy doubles the memory of a large blob.
+    const d = this.v.buf.subarray(this.ptr, this.ptr + len);
     this.ptr += len;
     this.realign(4);
     return d;
@@ -217,23 +219,77 @@ function cell(v: Uint8Array): number {
   return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
 }
 
+/** A node of the tree being checked, with what dtc reaches through its parent pointer. */
 interface Walked {
   node: FdtNode;
-  path: string;
+  parent: Walked | null;
 }
 
+/** Nodes in document order, walked with an explicit stack: depth comes from the input. */
 function walk(root: FdtNode): Walked[] {
   const out: Walked[] = [];
-  const stack: Walked[] = [{ node: root, path: "/" }];
+  const stack: Walked[] = [{ node: root, parent: null }];
   while (stack.length > 0) {
     const w = stack.pop()!;
     out.push(w);
-    for (let i = w.node.children.length - 1; i >= 0; i--) {
-      const c = w.node.children[i]!;
-      stack.push({ node: c, path: w.path === "/" ? `/${cstr(c.name)}` : `${w.path}/${cstr(c.name)}` });
-    }
+    for (let i = w.node.children.length - 1; i >= 0; i--) stack.push({ node: w.node.children[i]!, parent: w });
   }
   return out;
+}
+
+/** The node's path as dtc prints it, built only for a message: a path per node would cost depth squared. */
+function pathOf(w: Walked): string {
+  const names: string[] = [];
+  for (let p: Walked | null = w; p?.parent; p = p.parent) names.push(cstr(p.node.name));
+  return `/${names.reverse().join("/")}`;
+}
+
+/** Copies the node lists the checks edit (a correct `name` property is dropped), iteratively. */
+function copyTree(root: FdtNode): FdtNode {
+  const top: FdtNode = { name: root.name, props: [...root.props], children: [] };
+  const stack: [FdtNode, FdtNode][] = [[root, top]];
+  while (stack.length > 0) {
+    const [from, to] = stack.pop()!;
+    for (const c of from.children) {
+      const copy: FdtNode = { name: c.name, props: [...c.props], children: [] };
+      to.children.push(copy);
+      stack.push([c, copy]);
+    }
+  }
+  return top;
+}
+
+/** Errors shown in a refusal; the rest are counted. dtc prints one line per pair of duplicates, quadratic in width. */
+const SHOWN_ERRORS = 20;
+
+class CheckErrors {
+  count = 0;
+  readonly shown: string[] = [];
+  add(check: string, where: () => string, msg: string, times = 1): void {
+    if (times <= 0) return;
+    for (let i = 0; i < times && this.shown.length < SHOWN_ERRORS; i++)
+      this.shown.push(`ERROR (${check}): ${where()}: ${msg}`);
+    this.count += times;
+  }
+  message(): string {
+    const more = this.count - this.shown.length;
+    return `${this.shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}; Input tree has errors, aborting`;
+  }
+}
+
+/**
+ * dtc compares every pair of names in a list and fails once per equal pair,
+ * at the later one. For each entry this returns how many later entries
+ * share its name: that many failures, in dtc's order, counted in linear time.
+ */
+function laterTwins(names: readonly string[]): number[] {
+  const left = new Map<string, number>();
+  for (const n of names) left.set(n, (left.get(n) ?? 0) + 1);
+  return names.map((n) => {
+    const k = left.get(n)! - 1;
+    left.set(n, k);
+    return k;
+  });
 }
 
 /**
@@ -242,86 +298,82 @@ function walk(root: FdtNode): Walked[] {
  * correct `name` property is dropped as redundant) or throws DtsError.
  */
 export function dtcCheckTree(root: FdtNode): FdtNode {
-  const copy = (n: FdtNode): FdtNode => ({ name: n.name, props: [...n.props], children: n.children.map(copy) });
-  const tree = copy(root);
+  const tree = copyTree(root);
   const nodes = walk(tree);
-  const errors: string[] = [];
-  const err = (check: string, path: string, msg: string): void => {
-    errors.push(`ERROR (${check}): ${path}: ${msg}`);
-  };
+  const errors = new CheckErrors();
 
-  for (const { node } of nodes) {
-    for (let i = 0; i < node.children.length; i++)
-      for (let j = i + 1; j < node.children.length; j++)
-        if (cstr(node.children[i]!.name) === cstr(node.children[j]!.name))
-          err("duplicate_node_names", cstr(node.children[j]!.name), "Duplicate node name");
+  for (const w of nodes) {
+    const names = w.node.children.map((c) => cstr(c.name));
+    const twins = laterTwins(names);
+    // The failure names the later node of each pair; all later twins share the name.
+    names.forEach((n, i) => errors.add("duplicate_node_names", () => n, "Duplicate node name", twins[i]!));
   }
-  for (const { node, path } of nodes) {
-    for (let i = 0; i < node.props.length; i++)
-      for (let j = i + 1; j < node.props.length; j++)
-        if (cstr(node.props[i]!.name) === cstr(node.props[j]!.name))
-          err("duplicate_property_names", path, "Duplicate property name");
+  for (const w of nodes) {
+    const twins = laterTwins(w.node.props.map((p) => cstr(p.name)));
+    for (const k of twins) errors.add("duplicate_property_names", () => pathOf(w), "Duplicate property name", k);
   }
   let nameCharsOk = true;
-  for (const { node, path } of nodes) {
-    const bad = firstBad(cstr(node.name), NODECHARS);
+  for (const w of nodes) {
+    const name = cstr(w.node.name);
+    const bad = firstBad(name, NODECHARS);
     if (bad >= 0) {
       nameCharsOk = false;
-      err("node_name_chars", path, `Bad character '${cstr(node.name)[bad]}' in node name`);
+      errors.add("node_name_chars", () => pathOf(w), `Bad character '${name[bad]}' in node name`);
     }
   }
   if (nameCharsOk) {
-    for (const { node, path } of nodes) {
-      const name = cstr(node.name);
+    for (const w of nodes) {
+      const name = cstr(w.node.name);
       const at = name.indexOf("@");
       if (at >= 0 && name.indexOf("@", at + 1) >= 0)
-        err("node_name_format", path, "multiple '@' characters in node name");
+        errors.add("node_name_format", () => pathOf(w), "multiple '@' characters in node name");
     }
   } else {
-    err("node_name_format", "/", "Failed prerequisite 'node_name_chars'");
+    errors.add("node_name_format", () => "/", "Failed prerequisite 'node_name_chars'");
   }
-  for (const { node, path } of nodes) {
-    for (const p of node.props) {
-      const bad = firstBad(cstr(p.name), PROPCHARS);
-      if (bad >= 0) err("property_name_chars", path, `Bad character '${cstr(p.name)[bad]}' in property name`);
+  for (const w of nodes) {
+    for (const p of w.node.props) {
+      const name = cstr(p.name);
+      const bad = firstBad(name, PROPCHARS);
+      if (bad >= 0) errors.add("property_name_chars", () => pathOf(w), `Bad character '${name[bad]}' in property name`);
     }
   }
   let nameIsString = true;
-  for (const { node, path } of nodes) {
-    const p = node.props.find((q) => cstr(q.name) === "name");
+  for (const w of nodes) {
+    const p = w.node.props.find((q) => cstr(q.name) === "name");
     if (p && !isOneString(p.value)) {
       nameIsString = false;
-      err("name_is_string", path, "property is not a string");
+      errors.add("name_is_string", () => pathOf(w), "property is not a string");
     }
   }
   if (nameIsString) {
-    for (const { node, path } of nodes) {
-      const idx = node.props.findIndex((q) => cstr(q.name) === "name");
+    for (const w of nodes) {
+      const idx = w.node.props.findIndex((q) => cstr(q.name) === "name");
       if (idx < 0) continue;
-      const p = node.props[idx]!;
-      const name = cstr(node.name);
+      const p = w.node.props[idx]!;
+      const name = cstr(w.node.name);
       const at = name.indexOf("@");
       const base = at < 0 ? name : name.slice(0, at);
       const val = latin1(p.value);
       if (p.value.length !== base.length + 1 || val.slice(0, base.length) !== base)
-        err("name_properties", path, `"name" property is incorrect`);
-      else node.props.splice(idx, 1);
+        errors.add("name_properties", () => pathOf(w), `"name" property is incorrect`);
+      else w.node.props.splice(idx, 1);
     }
   } else {
-    err("name_properties", "/", "Failed prerequisite 'name_is_string'");
+    errors.add("name_properties", () => "/", "Failed prerequisite 'name_is_string'");
   }
-  const seen = new Map<number, string>();
-  for (const { node, path } of nodes) {
+  const seen = new Map<number, Walked>();
+  for (const w of nodes) {
     const pick = (pname: string): number => {
-      const p = node.props.find((q) => cstr(q.name) === pname);
+      const p = w.node.props.find((q) => cstr(q.name) === pname);
       if (!p) return 0;
       if (p.value.length !== 4) {
-        err("explicit_phandles", path, `bad length (${p.value.length}) ${pname} property`);
+        errors.add("explicit_phandles", () => pathOf(w), `bad length (${p.value.length}) ${pname} property`);
         return 0;
       }
       const ph = cell(p.value);
       if (ph === 0 || ph === 0xffffffff) {
-        err("explicit_phandles", path, `bad value (0x${ph.toString(16)}) in ${pname} property`);
+        errors.add("explicit_phandles", () => pathOf(w), `bad value (0x${ph.toString(16)}) in ${pname} property`);
         return 0;
       }
       return ph;
@@ -329,16 +381,22 @@ export function dtcCheckTree(root: FdtNode): FdtNode {
     let ph = pick("phandle");
     const lph = pick("linux,phandle");
     if (!ph && !lph) continue;
-    if (lph && ph && ph !== lph) err("explicit_phandles", path, "mismatching 'phandle' and 'linux,phandle' properties");
+    if (lph && ph && ph !== lph)
+      errors.add("explicit_phandles", () => pathOf(w), "mismatching 'phandle' and 'linux,phandle' properties");
     if (lph && !ph) ph = lph;
     const other = seen.get(ph);
-    if (other !== undefined && other !== path) {
-      err("explicit_phandles", path, `duplicated phandle 0x${ph.toString(16)} (seen before at ${other})`);
+    if (other !== undefined && other !== w) {
+      const at = ph;
+      errors.add(
+        "explicit_phandles",
+        () => pathOf(w),
+        `duplicated phandle 0x${at.toString(16)} (seen before at ${pathOf(other)})`,
+      );
       continue;
     }
-    seen.set(ph, path);
+    seen.set(ph, w);
   }
-  if (errors.length > 0) die(`${errors.join("; ")}; Input tree has errors, aborting`);
+  if (errors.count > 0) die(errors.message());
   interruptsAssert(nodes, seen);
   return tree;
 }
@@ -347,36 +405,56 @@ export function dtcCheckTree(root: FdtNode): FdtNode {
  * dtc's interrupts_property warning reads `interrupt-parent` and the
  * provider's `#interrupt-cells` with propval_cell, which asserts a 4-byte
  * value: dtc aborts before printing anything when either is another length.
+ * The search for the interrupt parent climbs the ancestors; what an ancestor
+ * resolves to is remembered, so a deep chain of such nodes stays linear.
  */
-function interruptsAssert(nodes: Walked[], phandles: Map<number, string>): void {
-  const parentOf = new Map<FdtNode, FdtNode>();
-  for (const { node } of nodes) for (const c of node.children) parentOf.set(c, node);
-  const byPath = new Map<string, FdtNode>();
-  for (const w of nodes) if (!byPath.has(w.path)) byPath.set(w.path, w.node);
+function interruptsAssert(nodes: Walked[], phandles: Map<number, Walked>): void {
   const prop = (n: FdtNode, name: string): Uint8Array | undefined => n.props.find((p) => cstr(p.name) === name)?.value;
   const isProvider = (n: FdtNode): boolean =>
     prop(n, "interrupt-controller") !== undefined || prop(n, "interrupt-map") !== undefined;
-  for (const { node, path } of nodes) {
-    if (!prop(node, "interrupts")) continue;
-    let irq: FdtNode | undefined;
-    for (let p: FdtNode | undefined = node; p; p = parentOf.get(p)) {
-      if (p !== node && isProvider(p)) {
-        irq = p;
+  // What the climb finds at `w` itself: null when it goes on to the parent.
+  const own = (w: Walked, where: Walked): FdtNode | undefined | null => {
+    const ip = prop(w.node, "interrupt-parent");
+    if (ip === undefined) return null;
+    if (ip.length !== 4) die("dtc aborts: interrupt-parent is not a single cell", pathOf(where));
+    const ph = cell(ip);
+    return ph !== 0 && ph !== 0xffffffff ? phandles.get(ph)?.node : undefined;
+  };
+  // The interrupt parent found climbing from an ancestor (its provider role included), remembered per
+  // ancestor. The climb is a loop that stops at the first remembered or deciding ancestor, then fills in
+  // the ones it passed.
+  const climb = new Map<Walked, FdtNode | undefined>();
+  const fromAncestor = (start: Walked, where: Walked): FdtNode | undefined => {
+    const passed: Walked[] = [];
+    let found: FdtNode | undefined;
+    for (let a: Walked | null = start; a; a = a.parent) {
+      if (climb.has(a)) {
+        found = climb.get(a);
         break;
       }
-      const ip = prop(p, "interrupt-parent");
-      if (ip === undefined) continue;
-      if (ip.length !== 4) die("dtc aborts: interrupt-parent is not a single cell", path);
-      const ph = cell(ip);
-      if (ph !== 0 && ph !== 0xffffffff) {
-        const target = phandles.get(ph);
-        irq = target === undefined ? undefined : byPath.get(target);
+      if (isProvider(a.node)) {
+        found = a.node;
+        climb.set(a, found);
+        break;
       }
-      break;
+      const o = own(a, where);
+      if (o !== null) {
+        found = o;
+        climb.set(a, found);
+        break;
+      }
+      passed.push(a);
     }
+    for (const a of passed) climb.set(a, found);
+    return found;
+  };
+  for (const w of nodes) {
+    if (!prop(w.node, "interrupts")) continue;
+    const o = own(w, w);
+    const irq = o !== null ? o : w.parent ? fromAncestor(w.parent, w) : undefined;
     if (!irq) continue;
     const cells = prop(irq, "#interrupt-cells");
-    if (cells !== undefined && cells.length !== 4) die("dtc aborts: #interrupt-cells is not a single cell", path);
+    if (cells !== undefined && cells.length !== 4) die("dtc aborts: #interrupt-cells is not a single cell", pathOf(w));
   }
 }
 
@@ -413,38 +491,52 @@ const ESCAPES: Record<number, string> = {
   0: "\\0",
 };
 
-function quoted(bytes: Uint8Array): string {
-  let s = '"';
-  for (const c of bytes) {
-    const e = ESCAPES[c];
-    if (e !== undefined) s += e;
-    else if (isPrint(c)) s += String.fromCharCode(c);
-    else s += `\\x${c.toString(16).padStart(2, "0")}`;
+function* quoted(bytes: Uint8Array): Generator<string> {
+  yield '"';
+  for (let i = 0; i < bytes.length; i += VALUE_SLICE) {
+    let s = "";
+    for (const c of bytes.subarray(i, i + VALUE_SLICE)) {
+      const e = ESCAPES[c];
+      if (e !== undefined) s += e;
+      else if (isPrint(c)) s += String.fromCharCode(c);
+      else s += `\\x${c.toString(16).padStart(2, "0")}`;
+    }
+    yield s;
   }
-  return `${s}"`;
+  yield '"';
 }
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, "0");
 }
 
-function propValue(v: Uint8Array): string {
-  if (v.length === 0) return ";";
+/** The text after a property's name, in slices. */
+function* propValue(v: Uint8Array): Generator<string> {
+  if (v.length === 0) {
+    yield ";";
+    return;
+  }
   const kind = guessKind(v);
   if (kind === "string") {
     // dtc 1.6.1 writes a string list as one literal with embedded \0.
-    return ` = ${quoted(v.subarray(0, v.length - 1))};`;
+    yield " = ";
+    yield* quoted(v.subarray(0, v.length - 1));
+    yield ";";
+    return;
   }
-  if (kind === "cells") {
-    const cells: string[] = [];
-    for (let i = 0; i < v.length; i += 4) cells.push(`0x${hex2(cell(v.subarray(i, i + 4)))}`);
-    return ` = <${cells.join(" ")}>;`;
+  yield kind === "cells" ? " = <" : " = [";
+  for (let i = 0; i < v.length; i += VALUE_SLICE) {
+    const part = v.subarray(i, i + VALUE_SLICE);
+    const items: string[] = [];
+    if (kind === "cells") for (let j = 0; j < part.length; j += 4) items.push(`0x${hex2(cell(part.subarray(j, j + 4)))}`);
+    else for (const b of part) items.push(hex2(b));
+    yield `${i === 0 ? "" : " "}${items.join(" ")}`;
   }
-  return ` = [${Array.from(v, hex2).join(" ")}];`;
+  yield kind === "cells" ? ">;" : "];";
 }
 
-function writeTree(root: FdtNode): string {
-  const out: string[] = [];
+/** The node blocks, depth first with an explicit stack: a blob's depth is its author's choice. */
+function* treeText(root: FdtNode): Generator<string> {
   // Each frame is a node still to open, or the closing line of an open one.
   type Frame = { node: FdtNode; level: number; close: boolean; blank: boolean };
   const stack: Frame[] = [{ node: root, level: 0, close: false, blank: false }];
@@ -452,18 +544,21 @@ function writeTree(root: FdtNode): string {
     const f = stack.pop()!;
     const tabs = "\t".repeat(f.level);
     if (f.close) {
-      out.push(`${tabs}};\n`);
+      yield `${tabs}};\n`;
       continue;
     }
-    if (f.blank) out.push("\n");
+    if (f.blank) yield "\n";
     const name = cstr(f.node.name);
-    out.push(`${tabs}${name ? name : "/"} {\n`);
-    for (const p of f.node.props) out.push(`${tabs}\t${cstr(p.name)}${propValue(p.value)}\n`);
+    yield `${tabs}${name ? name : "/"} {\n`;
+    for (const p of f.node.props) {
+      yield `${tabs}\t${cstr(p.name)}`;
+      yield* propValue(p.value);
+      yield "\n";
+    }
     stack.push({ node: f.node, level: f.level, close: true, blank: false });
     for (let i = f.node.children.length - 1; i >= 0; i--)
       stack.push({ node: f.node.children[i]!, level: f.level + 1, close: false, blank: true });
   }
-  return out.join("");
 }
 
 function hex16(n: bigint): string {
@@ -476,10 +571,11 @@ function isTree(x: Uint8Array | FdtTree): x is FdtTree {
 
 /**
  * `dtc -I dtb -O dts` output for a blob (checked with checkFull first, then
- * read the way dtc reads it) or for an already decoded tree. Throws FdtError
- * for a blob libfdt rejects and DtsError where dtc would refuse to print.
+ * read the way dtc reads it) or for an already decoded tree, in chunks of
+ * about CHUNK_CHARS characters. Throws FdtError for a blob libfdt rejects and
+ * DtsError where dtc would refuse to print, before the first chunk.
  */
-export function toDts(input: Uint8Array | FdtTree): string {
+export function dtsChunks(input: Uint8Array | FdtTree): Iterable<string> {
   let tree: FdtTree;
   if (isTree(input)) tree = input;
   else {
@@ -487,7 +583,18 @@ export function toDts(input: Uint8Array | FdtTree): string {
     tree = dtcReadBlob(input);
   }
   const root = dtcCheckTree(tree.root);
-  let s = "/dts-v1/;\n\n";
-  for (const r of tree.memreserve) s += `/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`;
-  return s + writeTree(root);
+  return chunked(tree.memreserve, root);
+}
+
+function* chunked(memreserve: readonly FdtMemReserve[], root: FdtNode): Generator<string> {
+  const out = new TextChunks();
+  out.add("/dts-v1/;\n\n");
+  for (const r of memreserve) out.add(`/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`);
+  for (const piece of treeText(root)) if (out.add(piece)) yield out.take();
+  if (!out.empty) yield out.take();
+}
+
+/** The whole `dtc -I dtb -O dts` text at once (see dtsChunks). */
+export function toDts(input: Uint8Array | FdtTree): string {
+  return joinChunks(dtsChunks(input));
 }

@@ -1,0 +1,41 @@
+/**
+ * Text output gathered into pieces of about CHUNK_CHARS characters, so a
+ * printer can hand out a listing of any size without holding all of it: the
+ * DTS or canon text of a large or deep blob is many times the blob, more than
+ * one JavaScript string can hold.
+ */
+export const CHUNK_CHARS = 1 << 16;
+
+/** Value bytes formatted per slice, so one huge property never becomes one huge string. */
+export const VALUE_SLICE = 1 << 12;
+
+export class TextChunks {
+  private parts: string[] = [];
+  private size = 0;
+
+  /** Adds text; true when a chunk is ready to take. */
+  add(text: string): boolean {
+    this.parts.push(text);
+    this.size += text.length;
+    return this.size >= CHUNK_CHARS;
+  }
+
+  /** The gathered text, and a fresh start. */
+  take(): string {
+    const s = this.parts.join("");
+    this.parts = [];
+    this.size = 0;
+    return s;
+  }
+
+  get empty(): boolean {
+    return this.size === 0;
+  }
+}
+
+/** Joins a printer's chunks, for callers that want the whole text. */
+export function joinChunks(chunks: Iterable<string>): string {
+  let s = "";
+  for (const c of chunks) s += c;
+  return s;
+}
