@@ -6,6 +6,7 @@ import {
   hex,
   KEY_PATTERNS,
   type KeyPattern,
+  KhoError,
   parseSize,
   type RadixGeometry,
   radixGeometry,
@@ -76,7 +77,17 @@ function key(args: readonly string[], io: Io): number {
   const [phys, order, ...extra] = p.positional;
   if (phys === undefined || order === undefined || extra.length) throw new UsageError("key needs PHYS and ORDER");
   const g = geometryFrom(p);
-  io.out(`${hex(encodeKey(g, parseCInteger(phys, "PHYS"), smallInteger(order, "ORDER")))}\n`);
+  const pa = parseCInteger(phys, "PHYS");
+  const ord = smallInteger(order, "ORDER");
+  // The key holds PHYS >> (page shift + order): lower bits would vanish from it without a word.
+  const lost = g.pageShift + ord;
+  if (lost < 64 && (pa & ((1n << BigInt(lost)) - 1n)) !== 0n)
+    throw new KhoError(
+      "ERANGE",
+      `PHYS ${hex(pa)} has bits set in 0-${lost - 1}, below the ${g.pageSize}-byte page of order ${ord}: the key cannot hold them`,
+      "PHYS",
+    );
+  io.out(`${hex(encodeKey(g, pa, ord))}\n`);
   return 0;
 }
 

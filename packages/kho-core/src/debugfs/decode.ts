@@ -8,13 +8,13 @@ import {
 } from "../abi/kexec-handover.js";
 import { isKhoError, KhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
-import { FileError } from "../files/error.js";
-import { readInputFile } from "../files/input.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
 import { type FdtNode, parseFdt } from "../fdt/parse.js";
 import { nodeCheckCompatibleRc } from "../fdt/ro.js";
+import { FileError } from "../files/error.js";
+import { readInputFile } from "../files/input.js";
 import { hex } from "../units.js";
 import {
   debugfs_kho_kexec_metadata,

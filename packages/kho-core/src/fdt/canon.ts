@@ -1,8 +1,8 @@
 import { checkFull, FdtView, nodeNameAt, propAt, stepTag } from "./check.js";
+import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP, type FdtErrName } from "./constants.js";
 import { FdtError } from "./errors.js";
 import { memReserveOf } from "./parse.js";
-import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 
 /*
  * A line-per-fact listing of a DTB meant for comparison with a C program that

@@ -336,17 +336,22 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
   let depth = 0;
   let expectEnd = false;
   // Tags sit at multiples of 4 below totalsize, so a walk of more steps than
-  // that has come back to an offset it read before. The walk depends on the
-  // offset alone, so from there it repeats forever: a property length that
-  // wraps the 32-bit offset (0xfffffff4 names the property's own tag) makes
-  // libfdt 1.6.1 spin here. Where libfdt's repeating walk does end, the open
-  // node count reached zero inside the loop and it returned BADSTRUCTURE, so
-  // failing with BADSTRUCTURE keeps its verdict wherever it has one.
+  // that has come back to an offset it read before, and since the next offset
+  // depends on the offset alone it repeats forever. fdt_next_tag refuses a
+  // step backwards (fdt_offset_ptr sees the negative span wrap), but a
+  // property length of 0xfffffff4 wraps the 32-bit offset exactly onto the
+  // property's own tag: libfdt 1.6.1 spins there. Such a loop never meets
+  // FDT_END, so libfdt could only have ended it with BADSTRUCTURE (open nodes
+  // running out); failing with BADSTRUCTURE keeps its verdict wherever it has one.
   let steps = Math.floor(v.totalsize / FDT_TAGSIZE) + 1;
   for (;;) {
     const offset = next;
     if (--steps < 0)
-      fail("FDT_ERR_BADSTRUCTURE", "the tag walk returns to a tag it has read (a wrapping length)", `struct offset ${hex(offset)}`);
+      fail(
+        "FDT_ERR_BADSTRUCTURE",
+        "the tag walk returns to a tag it has read (a wrapping length)",
+        `struct offset ${hex(offset)}`,
+      );
     const step = stepTag(v, offset);
     const where = `struct offset ${hex(offset)}`;
     if (typeof step.next === "string") fail(step.next, `bad tag ${hex(step.tag)}`, where);

@@ -1,6 +1,6 @@
 export { canonChunks, toCanon } from "./canon.js";
-export { CHUNK_CHARS } from "./chunks.js";
 export { checkFdtHeader, checkFull, fdtHeaderSize, fdtVerdict } from "./check.js";
+export { CHUNK_CHARS } from "./chunks.js";
 export * from "./constants.js";
 export { DtsError, dtsChunks, toDts } from "./dts.js";
 export * from "./errors.js";

@@ -1,4 +1,4 @@
-import { type Errno, ERRNO_VALUES, KhoError } from "../errors.js";
+import { ERRNO_VALUES, type Errno, KhoError } from "../errors.js";
 
 /**
  * A file the command was given cannot be used: the file-system error, or a

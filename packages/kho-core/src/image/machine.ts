@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import { readInputFile } from "../files/input.js";
 import { isKhoError, KhoError } from "../errors.js";
+import { readInputFile } from "../files/input.js";
 import { decodeRecord } from "../kexec/handover.js";
 import { type BootHooks, COLD_IMAGE_BASE, DEFAULT_IMAGE_SIZE, type Kernel, type KernelSpec } from "../kexec/kernel.js";
 import { type Handover, Machine } from "../kexec/machine.js";
