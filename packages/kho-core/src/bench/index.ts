@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type KeyPattern, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
+import { runFdtBench } from "./fdt.js";
 import { referenceBinary } from "./reference.js";
 
 interface Scenario {
@@ -201,7 +202,9 @@ function main(argv: readonly string[]): number {
     `\ngeometric mean TS/C: add ${geo(addRatios).toFixed(2)}, walk ${geo(walkRatios).toFixed(2)} (best of ${reps}; the reference does not time deletes)`,
   );
   if (bad) console.log(`${bad} scenario(s) disagree with the reference on tree_pages/walked/walk_hash`);
-  return bad ? 1 : 0;
+  console.log("");
+  const fdtMissed = runFdtBench();
+  return bad || fdtMissed ? 1 : 0;
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -353,37 +353,38 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
         `struct offset ${hex(offset)}`,
       );
     const step = stepTag(v, offset);
-    const where = `struct offset ${hex(offset)}`;
-    if (typeof step.next === "string") fail(step.next, `bad tag ${hex(step.tag)}`, where);
+    // The place is spelled out only when it is reported: this loop runs once per tag.
+    const where = (): string => `struct offset ${hex(offset)}`;
+    if (typeof step.next === "string") fail(step.next, `bad tag ${hex(step.tag)}`, where());
     next = step.next;
-    if (expectEnd && step.tag !== FDT_END) fail("FDT_ERR_BADSTRUCTURE", "content after the root node", where);
+    if (expectEnd && step.tag !== FDT_END) fail("FDT_ERR_BADSTRUCTURE", "content after the root node", where());
     switch (step.tag) {
       case FDT_NOP:
         break;
       case FDT_END:
-        if (depth !== 0) fail("FDT_ERR_BADSTRUCTURE", `FDT_END inside ${depth} open node(s)`, where);
+        if (depth !== 0) fail("FDT_ERR_BADSTRUCTURE", `FDT_END inside ${depth} open node(s)`, where());
         return;
       case FDT_BEGIN_NODE: {
         depth++;
         if (depth === 1) {
           const name = nodeNameAt(v, offset);
-          if (typeof name === "string") fail(name, "unreadable root node name", where);
-          if (name.length !== 0) fail("FDT_ERR_BADSTRUCTURE", "root node name is not empty", where);
+          if (typeof name === "string") fail(name, "unreadable root node name", where());
+          if (name.length !== 0) fail("FDT_ERR_BADSTRUCTURE", "root node name is not empty", where());
         }
         break;
       }
       case FDT_END_NODE:
-        if (depth === 0) fail("FDT_ERR_BADSTRUCTURE", "FDT_END_NODE without an open node", where);
+        if (depth === 0) fail("FDT_ERR_BADSTRUCTURE", "FDT_END_NODE without an open node", where());
         depth--;
         if (depth === 0) expectEnd = true;
         break;
       case FDT_PROP: {
         const p = propAt(v, offset);
-        if (typeof p === "string") fail(p, "bad property", where);
+        if (typeof p === "string") fail(p, "bad property", where());
         break;
       }
       default:
-        fail("FDT_ERR_INTERNAL", `unexpected tag ${hex(step.tag)}`, where);
+        fail("FDT_ERR_INTERNAL", `unexpected tag ${hex(step.tag)}`, where());
     }
   }
 }

@@ -58,9 +58,10 @@ class CheckErrors {
   count = 0;
   readonly shown: string[] = [];
   add(check: string, where: () => string, msg: string, times = 1): void {
+    if (times <= 0) return;
     for (let i = 0; i < times && this.shown.length < SHOWN_ERRORS; i++)
       this.shown.push(`ERROR (${check}): ${where()}: ${msg}`);
-    this.count += Math.max(0, times);
+    this.count += times;
   }
   message(): string {
     const more = this.count - this.shown.length;
@@ -74,6 +75,7 @@ class CheckErrors {
  * its name: that many failures, in dtc's order, counted in linear time.
  */
 function laterTwins(names: readonly string[]): number[] {
+  if (names.length < 2) return names.map(() => 0);
   const left = new Map<string, number>();
   for (const n of names) left.set(n, (left.get(n) ?? 0) + 1);
   return names.map((n) => {
@@ -101,12 +103,12 @@ export function dtcCheckTree(t: DtsTree): void {
     // Each failure names the later node of its pair; later twins share the name.
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      errors.add("duplicate_node_names", () => name, "Duplicate node name", twins[i]!);
+      if (twins[i]) errors.add("duplicate_node_names", () => name, "Duplicate node name", twins[i]);
     }
   }
   for (const n of nodes)
     for (const k of laterTwins(propNames(t, n)))
-      errors.add("duplicate_property_names", () => pathOf(n), "Duplicate property name", k);
+      if (k) errors.add("duplicate_property_names", () => pathOf(n), "Duplicate property name", k);
   let nameCharsOk = true;
   for (const n of nodes) {
     const bad = firstBad(n.name, NODECHARS);

@@ -78,6 +78,10 @@ interface Open {
 /** dtc's dt_from_blob for a blob libfdt already accepted; values stay in the blob. */
 export function dtcReadBlob(blob: Uint8Array): DtsTree {
   const v = new FdtView(blob);
+  // Names decode byte for byte (Latin-1) through one Buffer view of the blob, natively.
+  const text = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const latin1Of = (b: Uint8Array): string =>
+    text.toString("latin1", b.byteOffset - blob.byteOffset, b.byteOffset - blob.byteOffset + b.length);
   const total = v.totalsize;
   if (total < FDT_V1_SIZE) die(`DT blob size (${total}) is too small`);
   if (blob.length < total) die(`EOF before reading ${total} bytes of DT blob`);
@@ -124,7 +128,7 @@ export function dtcReadBlob(blob: Uint8Array): DtsTree {
     for (let p = start; ; p++) {
       if (p >= strLimit || p < v.offStrings) die(`String offset ${off} overruns string table`);
       if (v.byte(p) === 0) {
-        const i = table.of(latin1(blob.subarray(start, p)));
+        const i = table.of(text.toString("latin1", start, p));
         byOffset.set(off, i);
         return i;
       }
@@ -143,7 +147,7 @@ export function dtcReadBlob(blob: Uint8Array): DtsTree {
       if (plen > flatname.length) die(`Path "${latin1(flatname)}" has no node name after "${latin1(ppath)}"`);
       name = flatname.subarray(plen);
     }
-    return { node: newNode(cstr(latin1(name)), parent?.node ?? null), flatname };
+    return { node: newNode(cstr(latin1Of(name)), parent?.node ?? null), flatname };
   };
 
   // An explicit stack instead of dtc's recursion keeps deep blobs safe.

@@ -1,6 +1,6 @@
 import { checkFull } from "./check.js";
 import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
-import { cell, dtcCheckTree } from "./dts-check.js";
+import { dtcCheckTree } from "./dts-check.js";
 import { dtcReadBlob } from "./dts-read.js";
 import { children, type DtsNode, type DtsTree, dtsTreeOf, propName, propValue } from "./dts-tree.js";
 import type { FdtTree } from "./parse.js";
@@ -45,49 +45,63 @@ const ESCAPES: Record<number, string> = {
   0: "\\0",
 };
 
-function* quoted(bytes: Uint8Array): Generator<string> {
-  yield '"';
-  for (let i = 0; i < bytes.length; i += VALUE_SLICE) {
-    let s = "";
-    for (const c of bytes.subarray(i, i + VALUE_SLICE)) {
-      const e = ESCAPES[c];
-      if (e !== undefined) s += e;
-      else if (isPrint(c)) s += String.fromCharCode(c);
-      else s += `\\x${c.toString(16).padStart(2, "0")}`;
-    }
-    yield s;
+function quotedBody(bytes: Uint8Array): string {
+  let s = "";
+  for (const c of bytes) {
+    const e = ESCAPES[c];
+    if (e !== undefined) s += e;
+    else if (isPrint(c)) s += String.fromCharCode(c);
+    else s += `\\x${c.toString(16).padStart(2, "0")}`;
   }
-  yield '"';
+  return s;
 }
 
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, "0");
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/** dtc prints each cell with %02x: at least two digits, no further padding. */
+function cellsBody(v: Uint8Array): string {
+  let s = "";
+  for (let j = 0; j < v.length; j += 4) {
+    const c = ((v[j]! << 24) | (v[j + 1]! << 16) | (v[j + 2]! << 8) | v[j + 3]!) >>> 0;
+    s += `${j ? " " : ""}0x${c < 0x100 ? HEX2[c] : c.toString(16)}`;
+  }
+  return s;
 }
 
-/** The text after a property's name, in slices. */
-function* valueText(v: Uint8Array): Generator<string> {
-  if (v.length === 0) {
-    yield ";";
-    return;
-  }
+function bytesBody(v: Uint8Array): string {
+  let s = "";
+  for (let j = 0; j < v.length; j++) s += j ? ` ${HEX2[v[j]!]}` : HEX2[v[j]!];
+  return s;
+}
+
+/** How dtc writes a value it guessed the kind of: the opening, the body of a slice, the closing. */
+const FORMS: Record<ValueKind, { open: string; body: (v: Uint8Array) => string; sep: string; close: string }> = {
+  // dtc 1.6.1 writes a string list as one literal with embedded \0; the final NUL is implied.
+  string: { open: ' = "', body: quotedBody, sep: "", close: '";' },
+  cells: { open: " = <", body: cellsBody, sep: " ", close: ">;" },
+  bytes: { open: " = [", body: bytesBody, sep: " ", close: "];" },
+};
+
+function bodyOf(v: Uint8Array, kind: ValueKind): Uint8Array {
+  return kind === "string" ? v.subarray(0, v.length - 1) : v;
+}
+
+/** The text after a property's name, for a value of at most VALUE_SLICE bytes. */
+function valueString(v: Uint8Array): string {
+  if (v.length === 0) return ";";
   const kind = guessKind(v);
-  if (kind === "string") {
-    // dtc 1.6.1 writes a string list as one literal with embedded \0.
-    yield " = ";
-    yield* quoted(v.subarray(0, v.length - 1));
-    yield ";";
-    return;
-  }
-  yield kind === "cells" ? " = <" : " = [";
-  for (let i = 0; i < v.length; i += VALUE_SLICE) {
-    const part = v.subarray(i, i + VALUE_SLICE);
-    const items: string[] = [];
-    if (kind === "cells")
-      for (let j = 0; j < part.length; j += 4) items.push(`0x${hex2(cell(part.subarray(j, j + 4)))}`);
-    else for (const b of part) items.push(hex2(b));
-    yield `${i === 0 ? "" : " "}${items.join(" ")}`;
-  }
-  yield kind === "cells" ? ">;" : "];";
+  const f = FORMS[kind];
+  return f.open + f.body(bodyOf(v, kind)) + f.close;
+}
+
+/** The same for a larger value, in slices, so one huge property never becomes one huge string. */
+function* valueText(v: Uint8Array): Generator<string> {
+  const kind = guessKind(v);
+  const f = FORMS[kind];
+  const body = bodyOf(v, kind);
+  yield f.open;
+  for (let i = 0; i < body.length; i += VALUE_SLICE) yield (i ? f.sep : "") + f.body(body.subarray(i, i + VALUE_SLICE));
+  yield f.close;
 }
 
 /** The node blocks, depth first with an explicit stack: a blob's depth is its author's choice. */
@@ -102,14 +116,19 @@ function* treeText(t: DtsTree): Generator<string> {
       yield `${tabs}};\n`;
       continue;
     }
-    if (f.blank) yield "\n";
     const n = f.node;
-    yield `${tabs}${n.name ? n.name : "/"} {\n`;
+    let s = `${f.blank ? "\n" : ""}${tabs}${n.name ? n.name : "/"} {\n`;
     for (let r = n.firstProp; r >= 0; r = t.props.next[r]!) {
-      yield `${tabs}\t${propName(t, r)}`;
-      yield* valueText(propValue(t, r));
-      yield "\n";
+      const v = propValue(t, r);
+      s += `${tabs}\t${propName(t, r)}`;
+      if (v.length <= VALUE_SLICE) s += `${valueString(v)}\n`;
+      else {
+        yield s;
+        yield* valueText(v);
+        s = "\n";
+      }
     }
+    yield s;
     stack.push({ node: n, level: f.level, close: true, blank: false });
     const kids = children(n);
     for (let i = kids.length - 1; i >= 0; i--)
