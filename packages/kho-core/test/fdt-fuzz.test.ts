@@ -114,7 +114,7 @@ describe("issue 13: fast-check over the DTB readers and printers", () => {
     );
   });
 
-  it("deepened (to 4 000 levels: the printed text grows with depth squared) and widened blobs read in bounded time", () => {
+  it("deepened (to 4 000 levels: the text grows with depth squared) and widened blobs read in bounded time", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4_000 }), fc.integer({ min: 1, max: 20_000 }), (d, w) => {
         expect(readAll(deepDtb(d))).toBeLessThan(5000);

@@ -84,7 +84,8 @@ function key(args: readonly string[], io: Io): number {
   if (lost < 64 && (pa & ((1n << BigInt(lost)) - 1n)) !== 0n)
     throw new KhoError(
       "ERANGE",
-      `PHYS ${hex(pa)} has bits set in 0-${lost - 1}, below the ${g.pageSize}-byte page of order ${ord}: the key cannot hold them`,
+      `PHYS ${hex(pa)} has bits set in 0-${lost - 1}, below the ${g.pageSize}-byte page of order ${ord}: ` +
+        "the key cannot hold them",
       "PHYS",
     );
   io.out(`${hex(encodeKey(g, pa, ord))}\n`);
