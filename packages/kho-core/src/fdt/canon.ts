@@ -1,5 +1,5 @@
 import { checkFull, FdtView, nodeNameAt, propAt, stepTag } from "./check.js";
-import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
+import { HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP, type FdtErrName } from "./constants.js";
 import { FdtError } from "./errors.js";
 import { memReserveOf } from "./parse.js";
@@ -24,7 +24,7 @@ export function canonName(bytes: Uint8Array): string {
 
 function hexBytes(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (const b of bytes) s += HEX2[b];
   return s;
 }
 

@@ -6,6 +6,9 @@
  */
 export const CHUNK_CHARS = 1 << 16;
 
+/** Two lowercase hex digits per byte value, for the printers' value text. */
+export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Value bytes formatted per slice, so one huge property never becomes one huge string. */
 export const VALUE_SLICE = 1 << 12;
 

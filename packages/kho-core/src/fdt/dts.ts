@@ -1,5 +1,5 @@
 import { checkFull } from "./check.js";
-import { joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
+import { HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 import { dtcCheckTree } from "./dts-check.js";
 import { dtcReadBlob } from "./dts-read.js";
 import { children, type DtsNode, type DtsTree, dtsTreeOf, propName, propValue } from "./dts-tree.js";
@@ -55,8 +55,6 @@ function quotedBody(bytes: Uint8Array): string {
   }
   return s;
 }
-
-const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** dtc prints each cell with %02x: at least two digits, no further padding. */
 function cellsBody(v: Uint8Array): string {
