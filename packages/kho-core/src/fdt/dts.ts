@@ -1,5 +1,5 @@
 import { checkFull } from "./check.js";
-import { HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
+import { CHUNK_CHARS, HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
 import { dtcCheckTree } from "./dts-check.js";
 import { dtcReadBlob } from "./dts-read.js";
 import { children, type DtsNode, type DtsTree, dtsTreeOf, propName, propValue } from "./dts-tree.js";
@@ -119,8 +119,14 @@ function* treeText(t: DtsTree): Generator<string> {
     for (let r = n.firstProp; r >= 0; r = t.props.next[r]!) {
       const v = propValue(t, r);
       s += `${tabs}\t${propName(t, r)}`;
-      if (v.length <= VALUE_SLICE) s += `${valueString(v)}\n`;
-      else {
+      if (v.length <= VALUE_SLICE) {
+        s += `${valueString(v)}\n`;
+        // A node may hold any number of properties: its text goes out in chunks too.
+        if (s.length >= CHUNK_CHARS) {
+          yield s;
+          s = "";
+        }
+      } else {
         yield s;
         yield* valueText(v);
         s = "\n";
