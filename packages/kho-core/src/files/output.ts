@@ -28,6 +28,7 @@ function underPseudo(real: string): boolean {
   try {
     return PSEUDO_MAGIC.has(Number(statfsSync(real).type));
   } catch {
+    // A path statfs cannot look at is judged by its name alone.
     return false;
   }
 }
