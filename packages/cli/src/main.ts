@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { isKhoError } from "@khosim/kho-core";
+import { FileError } from "@khosim/kho-core/fs";
 import { type Command, type Io, resolve, UsageError } from "./command.js";
 import { kho } from "./commands/index.js";
 
@@ -34,6 +35,11 @@ export async function main(argv: readonly string[], io: Io = stdio, root: Comman
     if (e instanceof UsageError) {
       const at = (e.path ?? path).join(" ");
       io.err(`${at}: ${e.message}\n${e.message.includes("\n") ? "" : `(${at} --help shows its usage)\n`}`);
+      return 2;
+    }
+    if (e instanceof FileError) {
+      // An input or output path the command cannot use: a usage problem, not a verdict on its contents.
+      io.err(`${path.join(" ")}: ${e.code}: ${e.message}\n`);
       return 2;
     }
     if (isKhoError(e)) {

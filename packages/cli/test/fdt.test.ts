@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,12 +63,40 @@ describe("kho fdt", () => {
     expect(io2.stdout).toBe("INVALID FDT_ERR_BADMAGIC\n");
   });
 
-  it("usage errors exit 2; a missing file exits 1", async () => {
+  it("usage errors exit 2; so does a missing file (issue 13: a path the command cannot use)", async () => {
     const io = capture();
     expect(await main(["fdt", "frob", good], io)).toBe(2);
     expect(await main(["fdt", "check"], capture())).toBe(2);
     const io3 = capture();
-    expect(await main(["fdt", "check", join(dir, "nope.dtb")], io3)).toBe(1);
+    expect(await main(["fdt", "check", join(dir, "nope.dtb")], io3)).toBe(2);
     expect(io3.stderr).toContain("ENOENT");
+  });
+
+  it("issue 13: a FIFO, /dev/zero or a looping symlink is one line on stderr and exit 2, at once", async () => {
+    const fifo = join(dir, "fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    for (const [path, code] of [
+      [fifo, "EINVAL"],
+      ["/dev/zero", "EINVAL"],
+      [join(dir, "good.dtb", "x"), "ENOTDIR"],
+    ] as const) {
+      for (const sub of ["check", "dts", "canon"]) {
+        const io = capture();
+        expect(await main(["fdt", sub, path], io)).toBe(2);
+        expect(io.stdout).toBe("");
+        expect(io.stderr).toMatch(new RegExp(`^kho fdt: ${code}: [^\\n]*${path.split("/").pop()}[^\\n]*\\n$`));
+      }
+    }
+  });
+
+  it("issue 13: the wrapping property length of the 86-byte blob is FDT_ERR_BADSTRUCTURE, not a hang", async () => {
+    const b = tinyDtb();
+    // The root's property length word (header 40, reserve map 16, BEGIN_NODE + name 8, PROP tag 4).
+    new DataView(b.buffer).setUint32(68, 0xfffffff4);
+    const p = join(dir, "wrap.dtb");
+    writeFileSync(p, b);
+    const io = capture();
+    expect(await main(["fdt", "check", p], io)).toBe(1);
+    expect(io.stdout).toBe("FDT_ERR_BADSTRUCTURE\n");
   });
 });

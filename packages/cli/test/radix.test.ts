@@ -92,6 +92,17 @@ describe("kho radix", () => {
     expect((await kho("radix", "count", "--bogus", "1")).code).toBe(2);
   });
 
+  it("issue 13: key refuses PHYS bits the key cannot hold (ERANGE naming them), instead of dropping them", async () => {
+    const r = await kho("radix", "key", "0xffffffffffffffff", "0");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toContain("ERANGE");
+    expect(r.err).toContain("bits set in 0-11");
+    const o9 = await kho("radix", "key", "0x201000", "9");
+    expect(o9.err).toContain("bits set in 0-20");
+    expect((await kho("radix", "key", "0x200000", "9")).code).toBe(0);
+  });
+
   it("count agrees with the C reference on every pattern and page size", async () => {
     for (const pageShift of [12, 14, 16])
       for (const pattern of ["seq", "random", "sparse"] as const)

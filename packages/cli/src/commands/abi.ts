@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type AbiPageSize, type AbiSchema, parseSize } from "@khosim/kho-core";
 import {
   type AbiNode,
@@ -9,7 +9,7 @@ import {
   groupAbiNodes,
   renderAbiDocs,
 } from "@khosim/kho-core/abi";
-import { pathInside } from "@khosim/kho-core/fs";
+import { pathInside, prepareOutputDir } from "@khosim/kho-core/fs";
 import {
   type Command,
   expectArgs,
@@ -57,7 +57,7 @@ function pageSizeOf(text: string | undefined): AbiPageSize {
 export function writeAbiDocs(dir: string, schemas: readonly AbiSchema[]): string[] {
   const files = renderAbiDocs(schemas);
   const targets = [...files].map(([name, text]) => [pathInside(dir, name), text] as const);
-  mkdirSync(dir, { recursive: true });
+  prepareOutputDir(dir);
   for (const old of readdirSync(dir)) if (old.endsWith(".md") && !files.has(old)) rmSync(pathInside(dir, old));
   for (const [target, text] of targets) writeFileSync(target, text);
   return [...files.keys()];

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AnyPlugin } from "@khosim/kho-core";
 import {
@@ -9,6 +8,7 @@ import {
   type SideReport,
   writeDebugfs,
 } from "@khosim/kho-core/debugfs";
+import { readInputFile } from "@khosim/kho-core/fs";
 import { bootFromImage, readImageFile } from "@khosim/kho-core/image";
 import { type Command, expectArgs, JSON_OPTION, type Leaf, optFlag, optString, UsageError } from "../command.js";
 import { describeSubtree, descriptionLine, type SubtreeDescription } from "../describe.js";
@@ -77,7 +77,7 @@ function describeAll(
   const out = new Map<BlobReport, SubtreeDescription>();
   for (const side of [r.in, r.out])
     for (const b of side?.subFdts ?? []) {
-      const d = describeSubtree(plugins, b.name, new Uint8Array(readFileSync(join(dir, b.file))));
+      const d = describeSubtree(plugins, b.name, readInputFile(join(dir, b.file)));
       if (d) out.set(b, d);
     }
   return out;

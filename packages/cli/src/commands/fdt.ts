@@ -1,15 +1,10 @@
-import { readFileSync } from "node:fs";
-import { KhoError } from "@khosim/kho-core";
-import { checkFull, FdtError, toCanon, toDts } from "@khosim/kho-core/fdt";
+import { canonChunks, checkFull, dtsChunks, FdtError } from "@khosim/kho-core/fdt";
+import { readInputFile } from "@khosim/kho-core/fs";
 import { type Command, expectArgs, type Invocation, type Leaf } from "../command.js";
 
 function load(inv: Invocation): { file: string; blob: Uint8Array } {
   const [file] = expectArgs(inv, ["FILE"]);
-  try {
-    return { file: file!, blob: new Uint8Array(readFileSync(file!)) };
-  } catch (e) {
-    throw new KhoError("ENOENT", `cannot read ${file}: ${(e as Error).message}`, file);
-  }
+  return { file: file!, blob: readInputFile(file!) };
 }
 
 const check: Leaf = {
@@ -41,7 +36,7 @@ const dts: Leaf = {
   options: {},
   run(inv) {
     // FdtError (invalid blob) and DtsError (dtc would refuse) are KhoErrors: main reports them, exit 1.
-    inv.io.out(toDts(load(inv).blob));
+    for (const chunk of dtsChunks(load(inv).blob)) inv.io.out(chunk);
     return 0;
   },
 };
@@ -53,9 +48,12 @@ const canon: Leaf = {
   example: "kho fdt canon kho/in/fdt",
   options: {},
   run(inv) {
-    const text = toCanon(load(inv).blob);
-    inv.io.out(text);
-    return text.startsWith("INVALID ") ? 1 : 0;
+    let invalid = false;
+    for (const chunk of canonChunks(load(inv).blob)) {
+      invalid ||= chunk.startsWith("INVALID ");
+      inv.io.out(chunk);
+    }
+    return invalid ? 1 : 0;
   },
 };
 

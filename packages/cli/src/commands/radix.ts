@@ -1,4 +1,4 @@
-import { hex, parseSize } from "@khosim/kho-core";
+import { hex, KhoError, parseSize } from "@khosim/kho-core";
 import {
   countTree,
   decodeKey,
@@ -91,7 +91,18 @@ const key: Leaf = {
   run(inv) {
     const [phys, order] = expectArgs(inv, ["PHYS", "ORDER"]);
     const g = geometryFrom(inv.values);
-    inv.io.out(`${hex(encodeKey(g, parseCInteger(phys!, "PHYS"), smallInteger(order!, "ORDER")))}\n`);
+    const pa = parseCInteger(phys!, "PHYS");
+    const ord = smallInteger(order!, "ORDER");
+    // The key holds PHYS >> (page shift + order): lower bits would vanish from it without a word.
+    const lost = g.pageShift + ord;
+    if (lost < 64 && (pa & ((1n << BigInt(lost)) - 1n)) !== 0n)
+      throw new KhoError(
+        "ERANGE",
+        `PHYS ${hex(pa)} has bits set in 0-${lost - 1}, below the ${g.pageSize}-byte page of order ${ord}: ` +
+          "the key cannot hold them",
+        "PHYS",
+      );
+    inv.io.out(`${hex(encodeKey(g, pa, ord))}\n`);
     return 0;
   },
 };

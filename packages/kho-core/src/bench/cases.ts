@@ -9,9 +9,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { blockSetCases } from "./blockset.js";
 import type { BenchCase } from "./case.js";
+import { FDT_CASES } from "./fdt.js";
 import { radixCases } from "./radix.js";
 
-const CORE_CASES: readonly (readonly BenchCase[])[] = [radixCases, blockSetCases];
+const CORE_CASES: readonly (readonly BenchCase[])[] = [radixCases, blockSetCases, FDT_CASES];
 
 interface PackageJson {
   readonly workspaces?: readonly string[];

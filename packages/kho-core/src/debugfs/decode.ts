@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue } from "../abi/field.js";
 import {
@@ -14,6 +14,8 @@ import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
 import { type FdtNode, parseFdt } from "../fdt/parse.js";
 import { nodeCheckCompatibleRc } from "../fdt/ro.js";
+import { FileError } from "../fs/error.js";
+import { readInputFile } from "../fs/input.js";
 import type { SubtreeVersion } from "../host/plugin.js";
 import { hex } from "../units.js";
 import { MAX_DEBUGFS_BLOB } from "./view.js";
@@ -372,11 +374,12 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
   const warnings: string[] = [];
   const take = (rel: string): void => {
     const p = join(root, rel);
-    const st = statSync(p);
-    if (!st.isFile()) return void warnings.push(`${rel} is not a regular file`);
-    if (st.size > MAX_DEBUGFS_BLOB)
-      return void warnings.push(`${rel} is ${st.size} bytes, more than the ${MAX_DEBUGFS_BLOB} read`);
-    files.set(rel, new Uint8Array(readFileSync(p)));
+    try {
+      files.set(rel, readInputFile(p, MAX_DEBUGFS_BLOB));
+    } catch (e) {
+      if (!(e instanceof FileError)) throw e;
+      warnings.push(`${rel}: ${e.reason}`);
+    }
   };
   for (const d of ["in", "out"] as const) {
     const base = join(root, d);

@@ -4,6 +4,7 @@ import { KHO_FDT_BLOB_SIZE_PROP_NAME, KHO_FDT_SUB_TREE_PROP_NAME } from "../abi/
 import { isKhoError } from "../errors.js";
 import { be32 } from "../fdt/header.js";
 import { findProp, getName, subnodes } from "../fdt/ro.js";
+import { prepareOutputDir } from "../fs/output.js";
 import { pathInside, unsafeSegment } from "../fs/paths.js";
 import type { Kernel } from "../kexec/kernel.js";
 import type { KhoScratch } from "../kho/scratch.js";
@@ -135,7 +136,7 @@ export function debugfsView(kernel: Kernel): DebugfsView {
 export function writeDebugfs(dir: string, view: DebugfsView): void {
   // View paths are `/`-separated (`in/sub_fdts/NAME`); each part is checked on its own.
   const targets = [...view.files].map(([path, bytes]) => [pathInside(dir, ...path.split("/")), bytes] as const);
-  mkdirSync(dir, { recursive: true });
+  prepareOutputDir(dir);
   for (const [target, bytes] of targets) {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, bytes);

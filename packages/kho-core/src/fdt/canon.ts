@@ -1,5 +1,6 @@
 import { checkFull, FdtView, nodeNameAt, propAt, stepTag } from "./check.js";
-import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP } from "./constants.js";
+import { HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
+import { FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_PROP, type FdtErrName } from "./constants.js";
 import { FdtError } from "./errors.js";
 import { memReserveOf } from "./parse.js";
 
@@ -23,27 +24,74 @@ export function canonName(bytes: Uint8Array): string {
 
 function hexBytes(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (const b of bytes) s += HEX2[b];
   return s;
 }
 
 /** The canon listing of `blob`, or `INVALID <libfdt error name>` for a blob libfdt rejects. */
 export function toCanon(blob: Uint8Array): string {
+  return joinChunks(canonChunks(blob));
+}
+
+/**
+ * toCanon's text in chunks of about CHUNK_CHARS characters. Every line names
+ * its node's full path, so a deep blob lists far more text than it holds:
+ * the lines are handed out as they are made, never joined into one string.
+ */
+export function* canonChunks(blob: Uint8Array): Generator<string> {
   try {
-    return canonLines(blob).join("");
+    checkFull(blob);
   } catch (e) {
-    if (e instanceof FdtError) return `INVALID ${e.fdtErr}\n`;
+    if (e instanceof FdtError) {
+      yield `INVALID ${e.fdtErr}\n`;
+      return;
+    }
     throw e;
+  }
+  // libfdt's traversal can still fail past fdt_check_full (a pre-v16 name
+  // without '/'): the listing is then only the INVALID line, so the walk is
+  // proven before the first line goes out.
+  const fault = walkFault(new FdtView(blob));
+  if (fault) {
+    yield `INVALID ${fault}\n`;
+    return;
+  }
+  const out = new TextChunks();
+  for (const piece of canonPieces(blob)) if (out.add(piece)) yield out.take();
+  if (!out.empty) yield out.take();
+}
+
+/** The first error libfdt's traversal of an accepted blob meets, or null. */
+function walkFault(v: FdtView): FdtErrName | null {
+  let offset = 0;
+  let inProps = false;
+  for (;;) {
+    const step = stepTag(v, offset);
+    if (typeof step.next === "string") return step.next;
+    if (step.tag === FDT_END) return null;
+    if (step.tag === FDT_BEGIN_NODE) {
+      const name = nodeNameAt(v, offset);
+      if (typeof name === "string") return name;
+      inProps = true;
+    } else if (step.tag === FDT_END_NODE) inProps = false;
+    else if (step.tag === FDT_PROP && inProps) {
+      const p = propAt(v, offset);
+      if (typeof p === "string") return p;
+    }
+    offset = step.next;
   }
 }
 
-function canonLines(blob: Uint8Array): string[] {
-  checkFull(blob);
+/** The listing of a blob checkFull and walkFault accepted; its walk ends at FDT_END with every node closed. */
+function* canonPieces(blob: Uint8Array): Generator<string> {
   const v = new FdtView(blob);
-  const out: string[] = [`header version=${v.version} last_comp=${v.lastComp} boot_cpuid=${v.bootCpuid}\n`];
-  for (const r of memReserveOf(v)) out.push(`memreserve 0x${r.address.toString(16)} 0x${r.size.toString(16)}\n`);
+  yield `header version=${v.version} last_comp=${v.lastComp} boot_cpuid=${v.bootCpuid}\n`;
+  for (const r of memReserveOf(v)) yield `memreserve 0x${r.address.toString(16)} 0x${r.size.toString(16)}\n`;
 
-  const paths: string[] = [];
+  // The names of the open nodes; a path is joined when printed, so the open
+  // paths of a deep blob never sit in memory all at once.
+  const names: string[] = [];
+  let path = "/";
   let offset = 0;
   let inProps = false;
   for (;;) {
@@ -55,25 +103,27 @@ function canonLines(blob: Uint8Array): string[] {
       const name = nodeNameAt(v, offset);
       if (typeof name === "string")
         throw new FdtError(name, "unreadable node name", `struct offset 0x${offset.toString(16)}`);
-      const parent = paths.length === 0 ? "" : paths[paths.length - 1]!;
-      const path = paths.length === 0 ? canonName(name) : `${parent}/${canonName(name)}`;
-      paths.push(path);
-      out.push(`node ${path || "/"}\n`);
+      names.push(canonName(name));
+      path = names.join("/") || "/";
+      yield `node ${path}\n`;
       inProps = true;
     } else if (step.tag === FDT_END_NODE) {
-      paths.pop();
+      names.pop();
       inProps = false;
     } else if (step.tag === FDT_PROP && inProps) {
       const p = propAt(v, offset);
       if (typeof p === "string") throw new FdtError(p, "bad property", `struct offset 0x${offset.toString(16)}`);
-      const path = paths[paths.length - 1] || "/";
       // libfdt's own length check wraps for lengths of 2^31 and more, so it
       // accepts such a property; its int length is negative and no bytes exist.
       const shown = p.len > 0 && p.len < 0x80000000;
-      const value = shown ? blob.subarray(p.valueAt, p.valueAt + p.len) : new Uint8Array(0);
-      out.push(`prop ${path} ${canonName(p.name)} ${p.len}${shown ? ` ${hexBytes(value)}` : ""}\n`);
+      yield `prop ${path} ${canonName(p.name)} ${p.len}`;
+      if (shown) {
+        yield " ";
+        for (let i = 0; i < p.len; i += VALUE_SLICE)
+          yield hexBytes(blob.subarray(p.valueAt + i, p.valueAt + Math.min(p.len, i + VALUE_SLICE)));
+      }
+      yield "\n";
     }
     offset = step.next;
   }
-  return out;
 }

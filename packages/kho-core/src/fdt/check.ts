@@ -335,41 +335,56 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
   let next = 0;
   let depth = 0;
   let expectEnd = false;
-  // Each step advances by at least one tag, so the walk ends within totalsize / 4 steps.
+  // Tags sit at multiples of 4 below totalsize, so a walk of more steps than
+  // that has come back to an offset it read before, and since the next offset
+  // depends on the offset alone it repeats forever. fdt_next_tag refuses a
+  // step backwards (fdt_offset_ptr sees the negative span wrap), but a
+  // property length of 0xfffffff4 wraps the 32-bit offset exactly onto the
+  // property's own tag: libfdt 1.6.1 spins there. Such a loop never meets
+  // FDT_END, so libfdt could only have ended it with BADSTRUCTURE (open nodes
+  // running out); failing with BADSTRUCTURE keeps its verdict wherever it has one.
+  let steps = Math.floor(v.totalsize / FDT_TAGSIZE) + 1;
   for (;;) {
     const offset = next;
+    if (--steps < 0)
+      fail(
+        "FDT_ERR_BADSTRUCTURE",
+        "the tag walk returns to a tag it has read (a wrapping length)",
+        `struct offset ${hex(offset)}`,
+      );
     const step = stepTag(v, offset);
-    const where = `struct offset ${hex(offset)}`;
-    if (typeof step.next === "string") fail(step.next, `bad tag ${hex(step.tag)}`, where);
+    // The place is spelled out only when it is reported: this loop runs once per tag.
+    const where = (): string => `struct offset ${hex(offset)}`;
+    if (typeof step.next === "string") fail(step.next, `bad tag ${hex(step.tag)}`, where());
     next = step.next;
-    if (expectEnd && step.tag !== FDT_END) fail("FDT_ERR_BADSTRUCTURE", "content after the root node", where);
+    if (expectEnd && step.tag !== FDT_END) fail("FDT_ERR_BADSTRUCTURE", "content after the root node", where());
     switch (step.tag) {
       case FDT_NOP:
         break;
       case FDT_END:
-        if (depth !== 0) fail("FDT_ERR_BADSTRUCTURE", `FDT_END inside ${depth} open node(s)`, where);
+        if (depth !== 0) fail("FDT_ERR_BADSTRUCTURE", `FDT_END inside ${depth} open node(s)`, where());
         return;
       case FDT_BEGIN_NODE: {
         depth++;
         if (depth === 1) {
           const name = nodeNameAt(v, offset);
-          if (typeof name === "string") fail(name, "unreadable root node name", where);
-          if (name.length !== 0) fail("FDT_ERR_BADSTRUCTURE", "root node name is not empty", where);
+          if (typeof name === "string") fail(name, "unreadable root node name", where());
+          if (name.length !== 0) fail("FDT_ERR_BADSTRUCTURE", "root node name is not empty", where());
         }
         break;
       }
       case FDT_END_NODE:
-        if (depth === 0) fail("FDT_ERR_BADSTRUCTURE", "FDT_END_NODE without an open node", where);
+        if (depth === 0) fail("FDT_ERR_BADSTRUCTURE", "FDT_END_NODE without an open node", where());
         depth--;
         if (depth === 0) expectEnd = true;
         break;
       case FDT_PROP: {
         const p = propAt(v, offset);
-        if (typeof p === "string") fail(p, "bad property", where);
+        if (typeof p === "string") fail(p, "bad property", where());
         break;
       }
       default:
-        fail("FDT_ERR_INTERNAL", `unexpected tag ${hex(step.tag)}`, where);
+        fail("FDT_ERR_INTERNAL", `unexpected tag ${hex(step.tag)}`, where());
     }
   }
 }

@@ -1,386 +1,18 @@
-import { KhoError } from "../errors.js";
-import { checkFull, FdtView, headerOf } from "./check.js";
-import {
-  FDT_BEGIN_NODE,
-  FDT_END,
-  FDT_END_NODE,
-  FDT_NOP,
-  FDT_PROP,
-  FDT_RESERVE_ENTRY_SIZE,
-  FDT_V1_SIZE,
-} from "./constants.js";
-import { type FdtMemReserve, type FdtNode, type FdtTree, latin1 } from "./parse.js";
+import { checkFull } from "./check.js";
+import { CHUNK_CHARS, HEX2, joinChunks, TextChunks, VALUE_SLICE } from "./chunks.js";
+import { dtcCheckTree } from "./dts-check.js";
+import { dtcReadBlob } from "./dts-read.js";
+import { children, type DtsNode, type DtsTree, dtsTreeOf, propName, propValue } from "./dts-tree.js";
+import type { FdtTree } from "./parse.js";
+
+export { DtsError } from "./dts-error.js";
 
 /*
  * DTS text exactly as `dtc -I dtb -O dts` (dtc 1.6.1) prints it. Three stages
- * mirror dtc: its own blob reader (which is stricter than libfdt in places,
- * e.g. it wants the root node first and FDT_END right after it), the checks
- * dtc treats as errors (it then prints nothing), and the source writer with
- * its guess of how each value was written.
+ * mirror dtc: its own blob reader (dts-read.ts), the checks dtc treats as
+ * errors (dts-check.ts; it then prints nothing), and the source writer here
+ * with its guess of how each value was written.
  */
-
-/** dtc refused the input: it would print this message and no DTS at all. */
-export class DtsError extends KhoError {
-  override readonly name = "DtsError";
-  constructor(message: string, where?: string) {
-    super("EINVAL", message, where);
-  }
-}
-
-function die(message: string, where?: string): never {
-  throw new DtsError(message, where);
-}
-
-// ---------------------------------------------------------------- reader
-
-/** A bounded cursor over [base, limit) like dtc's struct inbuf. */
-class Inbuf {
-  ptr: number;
-  constructor(
-    readonly v: FdtView,
-    readonly base: number,
-    readonly limit: number,
-  ) {
-    this.ptr = base;
-  }
-  word(): number {
-    if (this.ptr + 4 > this.limit) die("Premature end of data parsing flat device tree");
-    const w = this.v.u32(this.ptr);
-    this.ptr += 4;
-    return w;
-  }
-  realign(a: number): void {
-    const off = this.ptr - this.base;
-    this.ptr = this.base + Math.ceil(off / a) * a;
-    if (this.ptr > this.limit) die("Premature end of data parsing flat device tree");
-  }
-  string(): Uint8Array {
-    const start = this.ptr;
-    let p = start;
-    for (;;) {
-      if (p >= this.limit) die("Premature end of data parsing flat device tree");
-      if (this.v.byte(p++) === 0) break;
-    }
-    this.ptr = p;
-    this.realign(4);
-    return this.v.buf.subarray(start, p - 1);
-  }
-  data(len: number): Uint8Array {
-    if (len === 0) return new Uint8Array(0);
-    if (this.ptr + len > this.limit) die("Premature end of data parsing flat device tree");
-    const d = this.v.buf.slice(this.ptr, this.ptr + len);
-    this.ptr += len;
-    this.realign(4);
-    return d;
-  }
-}
-
-interface ReadNode {
-  node: FdtNode;
-  flatname: Uint8Array;
-}
-
-function startsWith(s: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.length > s.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (s[i] !== prefix[i]) return false;
-  return true;
-}
-
-/** dtc's dt_from_blob for a blob libfdt already accepted. */
-export function dtcReadBlob(blob: Uint8Array): FdtTree {
-  const v = new FdtView(blob);
-  const total = v.totalsize;
-  if (total < FDT_V1_SIZE) die(`DT blob size (${total}) is too small`);
-  if (blob.length < total) die(`EOF before reading ${total} bytes of DT blob`);
-  if (v.offRsvmap >= total) die("Mem Reserve structure offset exceeds total size");
-  if (v.offStruct >= total) die("DT structure offset exceeds total size");
-  if (v.offStrings > total) die("String table offset exceeds total size");
-  let strLimit = total;
-  if (v.version >= 3) {
-    const end = v.offStrings + v.sizeStrings;
-    if (end > 0xffffffff || end > total) die("String table extends past total size");
-    strLimit = end;
-  }
-  if (v.version >= 17) {
-    const end = v.offStruct + v.sizeStruct;
-    if (end > 0xffffffff || end > total) die("Structure block extends past total size");
-  }
-  const fullpath = v.version < 16;
-
-  const rsv = new Inbuf(v, v.offRsvmap, total);
-  const memreserve: FdtMemReserve[] = [];
-  for (;;) {
-    if (rsv.ptr + FDT_RESERVE_ENTRY_SIZE > rsv.limit) die("Premature end of data parsing flat device tree");
-    const address = v.u64(rsv.ptr);
-    const size = v.u64(rsv.ptr + 8);
-    rsv.ptr += FDT_RESERVE_ENTRY_SIZE;
-    if (size === 0n) break;
-    memreserve.push({ address, size });
-  }
-
-  const dt = new Inbuf(v, v.offStruct, total);
-  const first = dt.word();
-  if (first !== FDT_BEGIN_NODE)
-    die(`Device tree blob doesn't begin with FDT_BEGIN_NODE (begins with 0x${first.toString(16).padStart(8, "0")})`);
-
-  const readStringTable = (stroff: number): Uint8Array => {
-    const off = stroff | 0;
-    const start = v.offStrings + off;
-    for (let p = start; ; p++) {
-      if (p >= strLimit || p < v.offStrings) die(`String offset ${off} overruns string table`);
-      if (v.byte(p) === 0) return blob.subarray(start, p);
-    }
-  };
-
-  // An explicit stack instead of dtc's recursion keeps deep blobs safe.
-  const openNode = (parentFlat: Uint8Array | null): ReadNode => {
-    const flatname = dt.string();
-    let name = flatname;
-    if (fullpath) {
-      const ppath = parentFlat ?? new Uint8Array(0);
-      if (!startsWith(flatname, ppath)) die(`Path "${latin1(flatname)}" is not valid as a child of "${latin1(ppath)}"`);
-      const isRootParent = ppath.length === 1 && ppath[0] === 0x2f;
-      const plen = ppath.length + (isRootParent ? 0 : 1);
-      // Past the end dtc would read beyond the string; no defined output exists.
-      if (plen > flatname.length) die(`Path "${latin1(flatname)}" has no node name after "${latin1(ppath)}"`);
-      name = flatname.subarray(plen);
-    }
-    return { node: { name: latin1(name), props: [], children: [] }, flatname };
-  };
-
-  const root = openNode(null);
-  const stack: ReadNode[] = [root];
-  while (stack.length > 0) {
-    const cur = stack[stack.length - 1]!;
-    const tag = dt.word();
-    switch (tag) {
-      case FDT_PROP: {
-        const len = dt.word();
-        const stroff = dt.word();
-        const name = readStringTable(stroff);
-        if (fullpath && len >= 8) dt.realign(8);
-        // dtc keeps the length in an int: from 2^31 on it goes negative and
-        // dtc's bound check passes before its copy faults, so nothing is printed.
-        if (len >= 0x80000000) die(`property length 0x${len.toString(16)} is negative for dtc`);
-        const value = dt.data(len);
-        cur.node.props.push({ name: latin1(name), value });
-        break;
-      }
-      case FDT_BEGIN_NODE: {
-        const child = openNode(cur.flatname);
-        cur.node.children.push(child.node);
-        stack.push(child);
-        break;
-      }
-      case FDT_END_NODE:
-        stack.pop();
-        break;
-      case FDT_END:
-        return die("Premature FDT_END in device tree blob");
-      case FDT_NOP:
-        break;
-      default:
-        die(`Invalid opcode word ${tag.toString(16).padStart(8, "0")} in device tree blob`);
-    }
-  }
-  if (dt.word() !== FDT_END) die("Device tree blob doesn't end with FDT_END");
-  return {
-    header: headerOf(v),
-    memreserve,
-    root: root.node,
-  };
-}
-
-// ---------------------------------------------------------------- checks
-
-const NODECHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+-@";
-const PROPCHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._+*#?-";
-
-/** C string view of a name: dtc stores names with strdup, so a NUL ends them. */
-function cstr(s: string): string {
-  const z = s.indexOf("\0");
-  return z < 0 ? s : s.slice(0, z);
-}
-
-function firstBad(s: string, allowed: string): number {
-  for (let i = 0; i < s.length; i++) if (!allowed.includes(s[i]!)) return i;
-  return -1;
-}
-
-function isOneString(v: Uint8Array): boolean {
-  if (v.length === 0) return false;
-  for (let i = 0; i < v.length - 1; i++) if (v[i] === 0) return false;
-  return v[v.length - 1] === 0;
-}
-
-function cell(v: Uint8Array): number {
-  return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
-}
-
-interface Walked {
-  node: FdtNode;
-  path: string;
-}
-
-function walk(root: FdtNode): Walked[] {
-  const out: Walked[] = [];
-  const stack: Walked[] = [{ node: root, path: "/" }];
-  while (stack.length > 0) {
-    const w = stack.pop()!;
-    out.push(w);
-    for (let i = w.node.children.length - 1; i >= 0; i--) {
-      const c = w.node.children[i]!;
-      stack.push({ node: c, path: w.path === "/" ? `/${cstr(c.name)}` : `${w.path}/${cstr(c.name)}` });
-    }
-  }
-  return out;
-}
-
-/**
- * Runs the dtc checks that are errors by default and can fire on a tree read
- * from a blob, in dtc's order. Returns the tree as dtc would print it (a
- * correct `name` property is dropped as redundant) or throws DtsError.
- */
-export function dtcCheckTree(root: FdtNode): FdtNode {
-  const copy = (n: FdtNode): FdtNode => ({ name: n.name, props: [...n.props], children: n.children.map(copy) });
-  const tree = copy(root);
-  const nodes = walk(tree);
-  const errors: string[] = [];
-  const err = (check: string, path: string, msg: string): void => {
-    errors.push(`ERROR (${check}): ${path}: ${msg}`);
-  };
-
-  for (const { node } of nodes) {
-    for (let i = 0; i < node.children.length; i++)
-      for (let j = i + 1; j < node.children.length; j++)
-        if (cstr(node.children[i]!.name) === cstr(node.children[j]!.name))
-          err("duplicate_node_names", cstr(node.children[j]!.name), "Duplicate node name");
-  }
-  for (const { node, path } of nodes) {
-    for (let i = 0; i < node.props.length; i++)
-      for (let j = i + 1; j < node.props.length; j++)
-        if (cstr(node.props[i]!.name) === cstr(node.props[j]!.name))
-          err("duplicate_property_names", path, "Duplicate property name");
-  }
-  let nameCharsOk = true;
-  for (const { node, path } of nodes) {
-    const bad = firstBad(cstr(node.name), NODECHARS);
-    if (bad >= 0) {
-      nameCharsOk = false;
-      err("node_name_chars", path, `Bad character '${cstr(node.name)[bad]}' in node name`);
-    }
-  }
-  if (nameCharsOk) {
-    for (const { node, path } of nodes) {
-      const name = cstr(node.name);
-      const at = name.indexOf("@");
-      if (at >= 0 && name.indexOf("@", at + 1) >= 0)
-        err("node_name_format", path, "multiple '@' characters in node name");
-    }
-  } else {
-    err("node_name_format", "/", "Failed prerequisite 'node_name_chars'");
-  }
-  for (const { node, path } of nodes) {
-    for (const p of node.props) {
-      const bad = firstBad(cstr(p.name), PROPCHARS);
-      if (bad >= 0) err("property_name_chars", path, `Bad character '${cstr(p.name)[bad]}' in property name`);
-    }
-  }
-  let nameIsString = true;
-  for (const { node, path } of nodes) {
-    const p = node.props.find((q) => cstr(q.name) === "name");
-    if (p && !isOneString(p.value)) {
-      nameIsString = false;
-      err("name_is_string", path, "property is not a string");
-    }
-  }
-  if (nameIsString) {
-    for (const { node, path } of nodes) {
-      const idx = node.props.findIndex((q) => cstr(q.name) === "name");
-      if (idx < 0) continue;
-      const p = node.props[idx]!;
-      const name = cstr(node.name);
-      const at = name.indexOf("@");
-      const base = at < 0 ? name : name.slice(0, at);
-      const val = latin1(p.value);
-      if (p.value.length !== base.length + 1 || val.slice(0, base.length) !== base)
-        err("name_properties", path, `"name" property is incorrect`);
-      else node.props.splice(idx, 1);
-    }
-  } else {
-    err("name_properties", "/", "Failed prerequisite 'name_is_string'");
-  }
-  const seen = new Map<number, string>();
-  for (const { node, path } of nodes) {
-    const pick = (pname: string): number => {
-      const p = node.props.find((q) => cstr(q.name) === pname);
-      if (!p) return 0;
-      if (p.value.length !== 4) {
-        err("explicit_phandles", path, `bad length (${p.value.length}) ${pname} property`);
-        return 0;
-      }
-      const ph = cell(p.value);
-      if (ph === 0 || ph === 0xffffffff) {
-        err("explicit_phandles", path, `bad value (0x${ph.toString(16)}) in ${pname} property`);
-        return 0;
-      }
-      return ph;
-    };
-    let ph = pick("phandle");
-    const lph = pick("linux,phandle");
-    if (!ph && !lph) continue;
-    if (lph && ph && ph !== lph) err("explicit_phandles", path, "mismatching 'phandle' and 'linux,phandle' properties");
-    if (lph && !ph) ph = lph;
-    const other = seen.get(ph);
-    if (other !== undefined && other !== path) {
-      err("explicit_phandles", path, `duplicated phandle 0x${ph.toString(16)} (seen before at ${other})`);
-      continue;
-    }
-    seen.set(ph, path);
-  }
-  if (errors.length > 0) die(`${errors.join("; ")}; Input tree has errors, aborting`);
-  interruptsAssert(nodes, seen);
-  return tree;
-}
-
-/**
- * dtc's interrupts_property warning reads `interrupt-parent` and the
- * provider's `#interrupt-cells` with propval_cell, which asserts a 4-byte
- * value: dtc aborts before printing anything when either is another length.
- */
-function interruptsAssert(nodes: Walked[], phandles: Map<number, string>): void {
-  const parentOf = new Map<FdtNode, FdtNode>();
-  for (const { node } of nodes) for (const c of node.children) parentOf.set(c, node);
-  const byPath = new Map<string, FdtNode>();
-  for (const w of nodes) if (!byPath.has(w.path)) byPath.set(w.path, w.node);
-  const prop = (n: FdtNode, name: string): Uint8Array | undefined => n.props.find((p) => cstr(p.name) === name)?.value;
-  const isProvider = (n: FdtNode): boolean =>
-    prop(n, "interrupt-controller") !== undefined || prop(n, "interrupt-map") !== undefined;
-  for (const { node, path } of nodes) {
-    if (!prop(node, "interrupts")) continue;
-    let irq: FdtNode | undefined;
-    for (let p: FdtNode | undefined = node; p; p = parentOf.get(p)) {
-      if (p !== node && isProvider(p)) {
-        irq = p;
-        break;
-      }
-      const ip = prop(p, "interrupt-parent");
-      if (ip === undefined) continue;
-      if (ip.length !== 4) die("dtc aborts: interrupt-parent is not a single cell", path);
-      const ph = cell(ip);
-      if (ph !== 0 && ph !== 0xffffffff) {
-        const target = phandles.get(ph);
-        irq = target === undefined ? undefined : byPath.get(target);
-      }
-      break;
-    }
-    if (!irq) continue;
-    const cells = prop(irq, "#interrupt-cells");
-    if (cells !== undefined && cells.length !== 4) die("dtc aborts: #interrupt-cells is not a single cell", path);
-  }
-}
-
-// ---------------------------------------------------------------- writer
 
 /** C isprint in the "C" locale. */
 const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
@@ -413,81 +45,130 @@ const ESCAPES: Record<number, string> = {
   0: "\\0",
 };
 
-function quoted(bytes: Uint8Array): string {
-  let s = '"';
+function quotedBody(bytes: Uint8Array): string {
+  let s = "";
   for (const c of bytes) {
     const e = ESCAPES[c];
     if (e !== undefined) s += e;
     else if (isPrint(c)) s += String.fromCharCode(c);
     else s += `\\x${c.toString(16).padStart(2, "0")}`;
   }
-  return `${s}"`;
+  return s;
 }
 
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, "0");
+/** dtc prints each cell with %02x: at least two digits, no further padding. */
+function cellsBody(v: Uint8Array): string {
+  let s = "";
+  for (let j = 0; j < v.length; j += 4) {
+    const c = ((v[j]! << 24) | (v[j + 1]! << 16) | (v[j + 2]! << 8) | v[j + 3]!) >>> 0;
+    s += `${j ? " " : ""}0x${c < 0x100 ? HEX2[c] : c.toString(16)}`;
+  }
+  return s;
 }
 
-function propValue(v: Uint8Array): string {
+function bytesBody(v: Uint8Array): string {
+  let s = "";
+  for (let j = 0; j < v.length; j++) s += j ? ` ${HEX2[v[j]!]}` : HEX2[v[j]!];
+  return s;
+}
+
+/** How dtc writes a value it guessed the kind of: the opening, the body of a slice, the closing. */
+const FORMS: Record<ValueKind, { open: string; body: (v: Uint8Array) => string; sep: string; close: string }> = {
+  // dtc 1.6.1 writes a string list as one literal with embedded \0; the final NUL is implied.
+  string: { open: ' = "', body: quotedBody, sep: "", close: '";' },
+  cells: { open: " = <", body: cellsBody, sep: " ", close: ">;" },
+  bytes: { open: " = [", body: bytesBody, sep: " ", close: "];" },
+};
+
+function bodyOf(v: Uint8Array, kind: ValueKind): Uint8Array {
+  return kind === "string" ? v.subarray(0, v.length - 1) : v;
+}
+
+/** The text after a property's name, for a value of at most VALUE_SLICE bytes. */
+function valueString(v: Uint8Array): string {
   if (v.length === 0) return ";";
   const kind = guessKind(v);
-  if (kind === "string") {
-    // dtc 1.6.1 writes a string list as one literal with embedded \0.
-    return ` = ${quoted(v.subarray(0, v.length - 1))};`;
-  }
-  if (kind === "cells") {
-    const cells: string[] = [];
-    for (let i = 0; i < v.length; i += 4) cells.push(`0x${hex2(cell(v.subarray(i, i + 4)))}`);
-    return ` = <${cells.join(" ")}>;`;
-  }
-  return ` = [${Array.from(v, hex2).join(" ")}];`;
+  const f = FORMS[kind];
+  return f.open + f.body(bodyOf(v, kind)) + f.close;
 }
 
-function writeTree(root: FdtNode): string {
-  const out: string[] = [];
+/** The same for a larger value, in slices, so one huge property never becomes one huge string. */
+function* valueText(v: Uint8Array): Generator<string> {
+  const kind = guessKind(v);
+  const f = FORMS[kind];
+  const body = bodyOf(v, kind);
+  yield f.open;
+  for (let i = 0; i < body.length; i += VALUE_SLICE) yield (i ? f.sep : "") + f.body(body.subarray(i, i + VALUE_SLICE));
+  yield f.close;
+}
+
+/** The node blocks, depth first with an explicit stack: a blob's depth is its author's choice. */
+function* treeText(t: DtsTree): Generator<string> {
   // Each frame is a node still to open, or the closing line of an open one.
-  type Frame = { node: FdtNode; level: number; close: boolean; blank: boolean };
-  const stack: Frame[] = [{ node: root, level: 0, close: false, blank: false }];
+  type Frame = { node: DtsNode; level: number; close: boolean; blank: boolean };
+  const stack: Frame[] = [{ node: t.root, level: 0, close: false, blank: false }];
   while (stack.length > 0) {
     const f = stack.pop()!;
     const tabs = "\t".repeat(f.level);
     if (f.close) {
-      out.push(`${tabs}};\n`);
+      yield `${tabs}};\n`;
       continue;
     }
-    if (f.blank) out.push("\n");
-    const name = cstr(f.node.name);
-    out.push(`${tabs}${name ? name : "/"} {\n`);
-    for (const p of f.node.props) out.push(`${tabs}\t${cstr(p.name)}${propValue(p.value)}\n`);
-    stack.push({ node: f.node, level: f.level, close: true, blank: false });
-    for (let i = f.node.children.length - 1; i >= 0; i--)
-      stack.push({ node: f.node.children[i]!, level: f.level + 1, close: false, blank: true });
+    const n = f.node;
+    let s = `${f.blank ? "\n" : ""}${tabs}${n.name ? n.name : "/"} {\n`;
+    for (let r = n.firstProp; r >= 0; r = t.props.next[r]!) {
+      const v = propValue(t, r);
+      s += `${tabs}\t${propName(t, r)}`;
+      if (v.length <= VALUE_SLICE) {
+        s += `${valueString(v)}\n`;
+        // A node may hold any number of properties: its text goes out in chunks too.
+        if (s.length >= CHUNK_CHARS) {
+          yield s;
+          s = "";
+        }
+      } else {
+        yield s;
+        yield* valueText(v);
+        s = "\n";
+      }
+    }
+    yield s;
+    stack.push({ node: n, level: f.level, close: true, blank: false });
+    const kids = children(n);
+    for (let i = kids.length - 1; i >= 0; i--)
+      stack.push({ node: kids[i]!, level: f.level + 1, close: false, blank: true });
   }
-  return out.join("");
 }
 
 function hex16(n: bigint): string {
   return n.toString(16).padStart(16, "0");
 }
 
-function isTree(x: Uint8Array | FdtTree): x is FdtTree {
-  return !(x instanceof Uint8Array);
-}
-
 /**
  * `dtc -I dtb -O dts` output for a blob (checked with checkFull first, then
- * read the way dtc reads it) or for an already decoded tree. Throws FdtError
- * for a blob libfdt rejects and DtsError where dtc would refuse to print.
+ * read the way dtc reads it) or for an already decoded tree, in chunks of
+ * about CHUNK_CHARS characters. Throws FdtError for a blob libfdt rejects and
+ * DtsError where dtc would refuse to print, before the first chunk.
  */
-export function toDts(input: Uint8Array | FdtTree): string {
-  let tree: FdtTree;
-  if (isTree(input)) tree = input;
-  else {
+export function dtsChunks(input: Uint8Array | FdtTree): Iterable<string> {
+  let tree: DtsTree;
+  if (input instanceof Uint8Array) {
     checkFull(input);
     tree = dtcReadBlob(input);
-  }
-  const root = dtcCheckTree(tree.root);
-  let s = "/dts-v1/;\n\n";
-  for (const r of tree.memreserve) s += `/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`;
-  return s + writeTree(root);
+  } else tree = dtsTreeOf(input);
+  dtcCheckTree(tree);
+  return chunked(tree);
+}
+
+function* chunked(t: DtsTree): Generator<string> {
+  const out = new TextChunks();
+  out.add("/dts-v1/;\n\n");
+  for (const r of t.memreserve) out.add(`/memreserve/\t0x${hex16(r.address)} 0x${hex16(r.size)};\n`);
+  for (const piece of treeText(t)) if (out.add(piece)) yield out.take();
+  if (!out.empty) yield out.take();
+}
+
+/** The whole `dtc -I dtb -O dts` text at once (see dtsChunks). */
+export function toDts(input: Uint8Array | FdtTree): string {
+  return joinChunks(dtsChunks(input));
 }

@@ -4,10 +4,11 @@
  * @module @khosim/kho-core/fdt
  */
 
-export { toCanon } from "./canon.js";
+export { canonChunks, toCanon } from "./canon.js";
 export { checkFdtHeader, checkFull, fdtHeaderSize, fdtVerdict } from "./check.js";
+export { CHUNK_CHARS } from "./chunks.js";
 export * from "./constants.js";
-export { DtsError, toDts } from "./dts.js";
+export { DtsError, dtsChunks, toDts } from "./dts.js";
 export * from "./errors.js";
 export * from "./header.js";
 export { type FdtMemReserve, type FdtNode, type FdtProp, type FdtTree, parseFdt } from "./parse.js";

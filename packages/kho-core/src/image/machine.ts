@@ -1,6 +1,7 @@
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { checkArch } from "../arch.js";
 import { isKhoError, KhoError } from "../errors.js";
+import { readInputFile } from "../fs/input.js";
 import { decodeRecord, handoverFormatOf } from "../kexec/handover.js";
 import { type BootHooks, COLD_IMAGE_BASE, DEFAULT_IMAGE_SIZE, type Kernel, type KernelSpec } from "../kexec/kernel.js";
 import { type Handover, Machine } from "../kexec/machine.js";
@@ -257,13 +258,7 @@ export function writeImageFile(path: string, image: HandoverImage): void {
   }
 }
 
-/** Reads and validates an image file; an unreadable file is ENOENT. */
+/** Reads and validates an image file; a file that cannot be read is a FileError naming it. */
 export function readImageFile(path: string): HandoverImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new KhoError("ENOENT", `cannot read ${path}: ${(e as Error).message}`, path);
-  }
-  return decodeImage(bytes);
+  return decodeImage(readInputFile(path));
 }
