@@ -95,7 +95,7 @@ describe("counter plugin: ABI versions and pins", () => {
     ).toThrow('subtree "counter": plugin "counter" implements no version "counter-v3" (it has counter-v1, counter-v2)');
   });
 
-  it("a v2 buffer changed after prepare fails its checksum: the subtree is lost, the state stays empty, finish still frees", () => {
+  it("a v2 buffer changed after prepare fails its checksum: subtree lost, state empty, finish still frees", () => {
     // Runs after the counter's prepare and flips one bit of the folio it just filled.
     const corrupt = definePlugin({
       name: "bit-flip",

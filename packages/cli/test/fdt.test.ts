@@ -84,7 +84,7 @@ describe("kho fdt", () => {
         const io = capture();
         expect(await main(["fdt", sub, path], io)).toBe(2);
         expect(io.stdout).toBe("");
-        expect(io.stderr).toMatch(new RegExp(`^kho fdt: ${code}: [^\\n]*${path.split("/").pop()}[^\\n]*\\n$`));
+        expect(io.stderr).toMatch(new RegExp(`^kho fdt ${sub}: ${code}: [^\\n]*${path.split("/").pop()}[^\\n]*\\n$`));
       }
     }
   });

@@ -11,7 +11,7 @@ describe("issue 13: files and folders the command cannot use", () => {
   it("abi docs --out under /proc is refused (EACCES), one line, exit 2, instead of spinning", async () => {
     const io = capture();
     expect(await main(["abi", "docs", "--out", "/proc/khosim-docs"], io)).toBe(2);
-    expect(io.stderr).toMatch(/^kho abi: EACCES: \/proc\/khosim-docs: [^\n]*pseudo file system[^\n]*\n$/);
+    expect(io.stderr).toMatch(/^kho abi docs: EACCES: \/proc\/khosim-docs: [^\n]*pseudo file system[^\n]*\n$/);
   });
 
   it("abi docs --out naming an existing file is EEXIST, exit 2", async () => {
@@ -19,12 +19,12 @@ describe("issue 13: files and folders the command cannot use", () => {
     writeFileSync(f, "x");
     const io = capture();
     expect(await main(["abi", "docs", "--out", f], io)).toBe(2);
-    expect(io.stderr).toMatch(/^kho abi: EEXIST: [^\n]*a-file: exists and is not a directory\n$/);
+    expect(io.stderr).toMatch(/^kho abi docs: EEXIST: [^\n]*a-file: exists and is not a directory\n$/);
   });
 
   it("image info of /dev/zero is refused before reading (EINVAL), exit 2", async () => {
     const io = capture();
     expect(await main(["image", "info", "/dev/zero"], io)).toBe(2);
-    expect(io.stderr).toBe("kho image: EINVAL: /dev/zero: is a character device, expected a regular file\n");
+    expect(io.stderr).toBe("kho image info: EINVAL: /dev/zero: is a character device, expected a regular file\n");
   });
 });

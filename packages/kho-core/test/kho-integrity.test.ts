@@ -17,7 +17,8 @@ function poisonError(fn: () => unknown): KhoError {
 
 describe("KHO core: nothing lost, nothing misread", () => {
   for (const pageSize of [4096, 16384, 65536]) {
-    it(`preserved contents are bit-identical after a kexec and unpreserved pages read as poison (${pageSize / 1024} KiB)`, () => {
+    const name = `preserved contents bit-identical after a kexec, unpreserved pages poison (${pageSize / 1024} KiB)`;
+    it(name, () => {
       const { machine, k, out } = coldBoot(machineSpec(pageSize));
       const rng = new Rng(0x1d ^ pageSize);
       const totalPages = k.mem.totalBytes / pageSize;

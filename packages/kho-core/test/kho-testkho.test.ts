@@ -30,7 +30,8 @@ const cases = [
 
 describe("KHO core: lib/test_kho.c scenario", () => {
   for (const c of cases) {
-    it(`folios, vmalloc array and kho_test subtree survive a kexec with orders and checksum intact (${c.pageSize / 1024} KiB pages)`, () => {
+    const kib = c.pageSize / 1024;
+    it(`folios, vmalloc array and kho_test survive a kexec, orders and checksum intact (${kib} KiB pages)`, () => {
       const { machine, k } = coldBoot(machineSpec(c.pageSize));
       const budget = c.budget === "default" ? defaultBudget(k) : c.budget;
       if (c.budget === "default") expect(budget).toBe(2 * c.pageSize * 2 ** k.mem.maxPageOrder);

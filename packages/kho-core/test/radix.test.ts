@@ -63,7 +63,7 @@ describe("radix geometry and keys", () => {
     for (const s of SIZES) expect(machine(s).tree.geometry.depth).toBe(radixGeometry(s).depth);
   });
 
-  it("checklist 2: tables have 512 / 2048 / 8192 entries and leaves 32768 / 131072 / 524288 bits, laid out as the kernel does", () => {
+  it("checklist 2: tables of 512 / 2048 / 8192 entries, leaves of 32768 / 131072 / 524288 bits", () => {
     expect(SIZES.map((s) => radixGeometry(s).tableEntries)).toEqual([512, 2048, 8192]);
     expect(SIZES.map((s) => radixGeometry(s).leafBits)).toEqual([32768, 131072, 524288]);
     for (const s of SIZES) {
@@ -145,7 +145,7 @@ describe("KhoRadixTree", () => {
     expect(seen).toContainEqual([8 * 16384, 3]);
   });
 
-  it("legacyDepth with 16 KiB pages aliases an order-0 key 2^50 | x with the order-1 key x when bit 49 of x is set", () => {
+  it("legacyDepth at 16 KiB aliases an order-0 key 2^50 | x with the order-1 key x when bit 49 of x is set", () => {
     const { tree } = machine(16384, { legacyDepth: true });
     const pfn = 2 ** 49 + 5; // pa 2^63 + 5 * 16 KiB, the only way to set key bit 49 at order 0
     tree.addPage(pfn, 0);
@@ -180,7 +180,7 @@ describe("KhoRadixTree", () => {
     ]);
   });
 
-  it("checklist 6: adding twice is a no-op, one delete removes, a delete on a missing path warns and changes nothing, nodes are never freed", () => {
+  it("checklist 6: re-add is a no-op, one delete removes, a missing path warns and changes nothing", () => {
     const warnings: string[] = [];
     const { tree, alloc } = machine(4096, { warn: (m) => warnings.push(m) });
     tree.addPage(0x1234, 0);
@@ -312,7 +312,7 @@ describe("KhoRadixTree", () => {
     });
   });
 
-  it("property: random interleavings of add and delete leave exactly the live set, walked in ascending key order", () => {
+  it("property: random adds and deletes leave exactly the live set, walked in ascending key order", () => {
     const op = fc.record({
       add: fc.boolean(),
       order: fc.integer({ min: 0, max: 12 }),

@@ -75,7 +75,8 @@ function runOne(op: Op, path: string): void {
   }
 }
 
-const self = fileURLToPath(import.meta.url);
+// The child runs the compiled module: under the test runner this file is the TypeScript source.
+const self = fileURLToPath(import.meta.url).replace(/\/src\/bench\/fdt\.ts$/, "/dist/bench/fdt.js");
 
 function ours(op: Op, path: string): Run {
   return timed(process.execPath, [self, "--one", op, path]);

@@ -67,7 +67,8 @@ export function runDtc(dir: string, files: readonly string[]): Map<string, DtcRe
   const script = files
     .map(
       (f, i) =>
-        `dtc -I dtb -O dts -o ${JSON.stringify(join(dir, `dtc-${i}.out`))} ${JSON.stringify(f)} 2>/dev/null; echo $? > ${JSON.stringify(join(dir, `dtc-${i}.rc`))}`,
+        `dtc -I dtb -O dts -o ${JSON.stringify(join(dir, `dtc-${i}.out`))} ${JSON.stringify(f)} 2>/dev/null; ` +
+        `echo $? > ${JSON.stringify(join(dir, `dtc-${i}.rc`))}`,
     )
     .join("\n");
   const scriptPath = join(dir, `dtc-batch-${files.length}.sh`);

@@ -48,7 +48,8 @@ export function compileHarness(): string {
   const cc = spawnSync("gcc", ["-O1", "-Wall", "-o", bin, HARNESS_SOURCE, "-lfdt"], { encoding: "utf8" });
   if (cc.status !== 0) {
     throw new Error(
-      `fdt-libfdt: cannot build the libfdt harness (is libfdt-dev installed? gcc ${HARNESS_SOURCE} -lfdt):\n${cc.stderr}`,
+      `fdt-libfdt: cannot build the libfdt harness (is libfdt-dev installed? ` +
+        `gcc ${HARNESS_SOURCE} -lfdt):\n${cc.stderr}`,
     );
   }
   return bin;

@@ -189,7 +189,10 @@ export function rootFdtBytes(out: KhoOut): Uint8Array {
   return f.slice(0, fdtHeader(f).totalsize!);
 }
 
-/** True when an FDT is in fdt_pack() layout: rsvmap at 40, struct right after it, strings right after struct, nothing after strings. */
+/**
+ * True when an FDT is in fdt_pack() layout: rsvmap at 40, struct right after it,
+ * strings right after struct, nothing after strings.
+ */
 export function isPacked(b: Uint8Array): boolean {
   const h = fdtHeader(b);
   return (
