@@ -142,7 +142,8 @@ function propJson(name: string, v: Uint8Array): FdtJsonProp {
   };
 }
 
-function nodeJson(n: FdtNode): FdtJsonNode {
+/** A parsed FDT node with every property shown each way it plausibly reads. */
+export function nodeJson(n: FdtNode): FdtJsonNode {
   return { name: n.name, props: n.props.map((p) => propJson(p.name, p.value)), children: n.children.map(nodeJson) };
 }
 
@@ -151,8 +152,12 @@ function compatibleOf(n: FdtNode): string | null {
   return p ? (asString(p.value) ?? hexBytes(p.value)) : null;
 }
 
-/** The root KHO FDT by §2's rules; a file shorter than its header's totalsize is reported, not parsed. */
-export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
+/**
+ * The root KHO FDT by §2's rules; a file shorter than its header's totalsize
+ * is reported, not parsed. `radixTree` says what became of the tree the
+ * root points at (a debugfs copy cannot show it).
+ */
+export function decodeRootFdt(file: string, bytes: Uint8Array, radixTree: string = UNAVAILABLE): RootFdtReport {
   const base = { file, length: bytes.length, subtrees: [] as ListedSubtree[] };
   const h = readHeader(bytes);
   if (bytes.length < 40 || h.magic !== FDT_MAGIC) {
@@ -227,7 +232,7 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
     preservedMemoryMap: {
       pa: mapPa,
       ...(mapProblem ? { problem: `${mapProblem}: the handover is rejected` } : {}),
-      radixTree: UNAVAILABLE,
+      radixTree,
     },
     subtrees,
   };
