@@ -120,7 +120,7 @@ describe("kho inspect IMAGE (issue 12 item 5)", () => {
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(text) as {
       svg: { g: SvgGroup[] };
     };
-    const legend = doc.svg.g.find((g) => g.id === "legend")!;
+    const legend = doc.svg.g.find((g) => g.class === "legend")!;
     const legendText = asArray(legend.g).map((i) => String(i.text["#text"]));
     for (const owner of ["kernel", "kexec-metadata", "luo", "hugetlb-sample"])
       expect(legendText).toContain(`preserved by ${owner}`);

@@ -123,7 +123,7 @@ export function renderMemorySvg(map: MemoryMap, title = "physical memory"): stri
       (o) => ["preserved", ownerColour(map.owners, o), `preserved by ${o}`] as [string, string, string],
     ),
   ];
-  parts.push(`<g id="legend">`);
+  parts.push(`<g class="legend">`);
   legend.forEach(([kind, colour, text], i) => {
     const lx = LEFT + (i % 3) * 280;
     const ly = y + Math.floor(i / 3) * 18;
