@@ -47,7 +47,7 @@ async function open(file: string) {
 }
 
 describe("the HTML report in a real browser (issue 12 item 6)", () => {
-  it("kho sim --html: loads with no console error and no request, shows owners, a click shows a transition's subtrees", async () => {
+  it("kho sim --html: no console error, no request, owners on the map, a click shows its subtrees", async () => {
     const file = join(dir, "sim.html");
     expect(await main(["sim", "--html", file], capture())).toBe(0);
     const { page, url, errors, requests } = await open(file);

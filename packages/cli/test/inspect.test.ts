@@ -36,7 +36,7 @@ async function inspectJson(args: string[]): Promise<ImageInspection> {
 }
 
 describe("kho inspect IMAGE (issue 12 item 5)", () => {
-  it("an image written at a live run's jump reproduces the subtrees and preserved memory the live run reported", async () => {
+  it("an image written at a live run's jump reproduces the subtrees and memory the live run reported", async () => {
     const kexecs = live.transitions.filter((t) => t.kind === "kexec");
     expect(kexecs.map((t) => t.index)).toEqual([...images.keys()]);
     for (const t of kexecs) {

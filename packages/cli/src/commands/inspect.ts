@@ -75,7 +75,8 @@ function imageLines(x: ImageInspection): string[] {
     `image: ${i.arch}, release ${i.release ?? "(none)"}, ${i.machine.pageSize}-byte pages`,
     ...i.machine.ram.map((r) => `  ram ${r.start}+${r.size} node ${r.nid}`),
     rec
-      ? `record: ${i.record?.format}, root FDT ${rec.fdtPa}+${rec.fdtSize}, scratch array ${rec.scratchPa}+${rec.scratchSize}`
+      ? `record: ${i.record?.format}, root FDT ${rec.fdtPa}+${rec.fdtSize}, ` +
+        `scratch array ${rec.scratchPa}+${rec.scratchSize}`
       : "record: none",
     ...i.kexecSegments.map((s) => `kexec segment: ${s.kind} ${s.pa}+${s.size}`),
     ...(x.scratch?.areas ?? []).map((a) => `scratch ${a.addr}+${a.size}`),

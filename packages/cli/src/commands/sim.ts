@@ -22,7 +22,9 @@ export const simCommand: Command = {
     const plugins = await loadPlugins(inv.values);
     const scenario = defaultScenario(plugins.map((p) => p.name));
     const [svg, html] = [optString(inv.values, "svg"), optString(inv.values, "html")];
-    const { memoryMaps: maps = [], ...result } = runScenarioData(scenario, plugins, { memoryMaps: !!(svg ?? html) });
+    const { memoryMaps: maps = [], ...result } = runScenarioData(scenario, plugins, {
+      memoryMaps: svg !== undefined || html !== undefined,
+    });
     if (svg !== undefined && maps.length) writeFileSync(svg, renderMemorySvg(maps.at(-1)!, `${result.scenario}`));
     if (html !== undefined) writeFileSync(html, renderHtmlReport(result, maps));
     if (optFlag(inv.values, "json")) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);

@@ -24,7 +24,8 @@ export interface HtmlEntry {
 const CSS = `
 body { font-family: sans-serif; margin: 1em 2em; color: #222; }
 #timeline { display: flex; flex-wrap: wrap; gap: .5em; margin: 1em 0; }
-#timeline button { border: 1px solid #888; border-radius: 4px; padding: .4em .8em; background: #eef5ee; cursor: pointer; }
+#timeline button { border: 1px solid #888; border-radius: 4px; padding: .4em .8em; background: #eef5ee; }
+#timeline button { cursor: pointer; }
 #timeline button.aborted { background: #fff3d6; } #timeline button.panicked { background: #fbdada; }
 #timeline button[aria-pressed="true"] { outline: 3px solid #4a6fa5; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { border: 1px solid #ccc; padding: .2em .5em; }
@@ -139,7 +140,9 @@ function transitionSections(r: TransitionReport): HtmlSection[] {
       title: "outcome",
       kind: "lines",
       lines: [
-        `${r.outcome}${r.panic ? `: ${r.panic}` : ""}${r.abortedBy ? `: ${r.abortedBy.plugin}: ${r.abortedBy.reason}` : ""}`,
+        r.outcome +
+          (r.panic ? `: ${r.panic}` : "") +
+          (r.abortedBy ? `: ${r.abortedBy.plugin}: ${r.abortedBy.reason}` : ""),
         ...(r.to ? [`boot ${r.to.bootKind}, handover ${r.to.handover}, KHO ${r.to.khoEnabled ? "on" : "off"}`] : []),
       ],
     },
