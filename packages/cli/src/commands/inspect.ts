@@ -16,7 +16,7 @@ import { renderMemorySvg } from "../render/svg.js";
 import { describeAll, printReport } from "./debugfs.js";
 
 /** One line per node and property, indented by depth: what `kho inspect` calls the tree. */
-export function treeLines(n: FdtJsonNode, depth = 0): string[] {
+function treeLines(n: FdtJsonNode, depth = 0): string[] {
   const pad = "  ".repeat(depth);
   const props = n.props.map((p) => {
     // A string list with empty members is a number that happens to end in NULs (blob-size).

@@ -23,7 +23,7 @@ const KIND_LABEL: Readonly<Record<MemoryRegionKind, string>> = {
 /** Owners' colours: fixed for KHO itself and for memory nobody claims, from a palette for plugins. */
 const OWNER_PALETTE = ["#2ca02c", "#9467bd", "#1f77b4", "#e377c2", "#8c564b", "#bcbd22", "#17becf", "#ff7f0e"];
 
-export function ownerColour(owners: readonly string[], owner: string): string {
+function ownerColour(owners: readonly string[], owner: string): string {
   if (owner === "kernel") return "#4a6fa5";
   if (owner === "unknown") return "#999999";
   const plugins = owners.filter((o) => o !== "kernel" && o !== "unknown");

@@ -152,12 +152,8 @@ function compatibleOf(n: FdtNode): string | null {
   return p ? (asString(p.value) ?? hexBytes(p.value)) : null;
 }
 
-/**
- * The root KHO FDT by §2's rules; a file shorter than its header's totalsize
- * is reported, not parsed. `radixTree` says what became of the tree the
- * root points at (a debugfs copy cannot show it).
- */
-export function decodeRootFdt(file: string, bytes: Uint8Array, radixTree: string = UNAVAILABLE): RootFdtReport {
+/** The root KHO FDT by §2's rules; a file shorter than its header's totalsize is reported, not parsed. */
+export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
   const base = { file, length: bytes.length, subtrees: [] as ListedSubtree[] };
   const h = readHeader(bytes);
   if (bytes.length < 40 || h.magic !== FDT_MAGIC) {
@@ -232,7 +228,7 @@ export function decodeRootFdt(file: string, bytes: Uint8Array, radixTree: string
     preservedMemoryMap: {
       pa: mapPa,
       ...(mapProblem ? { problem: `${mapProblem}: the handover is rejected` } : {}),
-      radixTree,
+      radixTree: UNAVAILABLE,
     },
     subtrees,
   };

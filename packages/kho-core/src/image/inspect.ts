@@ -167,17 +167,18 @@ export function inspectImage(
     }
   }
   const none = (reason: string): RadixSummary => ({ status: "unavailable", root: null, reason });
-  if (!record)
-    return {
-      source: "image",
-      info,
-      rootFdt: null,
-      subtrees: [],
-      radix: none("no record"),
-      scratch: null,
-      memoryMap: map.build(),
-      problems,
-    };
+  // What is known when reading stops early: no root FDT, no subtrees, no tree.
+  const stop = (reason: string, scratch: ScratchReport | null): ImageInspection => ({
+    source: "image",
+    info,
+    rootFdt: null,
+    subtrees: [],
+    radix: none(reason),
+    scratch,
+    memoryMap: map.build(),
+    problems,
+  });
+  if (!record) return stop("no record", null);
 
   let scratch: ScratchReport | null = null;
   const array = readMem(mem, record.scratchPa, Math.min(record.scratchSize, MAX_DEBUGFS_BLOB));
@@ -198,31 +199,23 @@ export function inspectImage(
   const page = readMem(mem, record.fdtPa, Math.min(record.fdtSize, MAX_DEBUGFS_BLOB));
   if (typeof page === "string") {
     problems.push(`root FDT at ${hex(record.fdtPa)}: ${page}`);
-    return {
-      source: "image",
-      info,
-      rootFdt: null,
-      subtrees: [],
-      radix: none("no root FDT"),
-      scratch,
-      memoryMap: map.build(),
-      problems,
-    };
+    return stop("no root FDT", scratch);
   }
   // The kernel maps the page the record names; the FDT in it is `totalsize` long.
   const total = page.length >= 8 ? Math.min(be32(page, 4), page.length) : page.length;
   const fdt = page.subarray(0, total >= 40 ? total : page.length);
-  const probe = decodeRootFdt(`memory ${hex(record.fdtPa)}`, fdt);
-  const rootPa = probe.preservedMemoryMap?.problem ? null : probe.preservedMemoryMap?.pa;
-  const walk: Walk = rootPa
-    ? walkRadix(mem, Number(rootPa), opts)
-    : { summary: none("the root FDT names no radix tree"), blocks: [], nodePages: [] };
+  const decoded = decodeRootFdt(`memory ${hex(record.fdtPa)}`, fdt);
+  const pmm = decoded.preservedMemoryMap;
+  const walk: Walk =
+    pmm?.pa && !pmm.problem
+      ? walkRadix(mem, Number(pmm.pa), opts)
+      : { summary: none("the root FDT names no radix tree"), blocks: [], nodePages: [] };
   const radix = walk.summary;
-  const radixLine =
+  const radixTree =
     radix.status === "walked"
       ? `walked: ${radix.blocks} blocks, ${radix.nodePages} node pages`
       : `${radix.status}: ${radix.reason}`;
-  const report = decodeRootFdt(`memory ${hex(record.fdtPa)}`, fdt, radixLine);
+  const report: RootFdtReport = pmm ? { ...decoded, preservedMemoryMap: { ...pmm, radixTree } } : decoded;
   const rootFdt = rootFdtView(report, fdt);
   if (report.error) problems.push(`root FDT: ${report.error}`);
   if (radix.status === "invalid") problems.push(`radix tree: ${radix.reason}`);
