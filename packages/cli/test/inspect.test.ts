@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +84,14 @@ describe("kho inspect IMAGE (issue 12 item 5)", () => {
       /\nradix tree at 0x[0-9a-f]+: \d+ keys \(order 0: \d+\), \d+ pages, \d+ bytes preserved, \d+ node pages\n/,
     );
     expect(io.stdout).toMatch(/\nscratch 0x[0-9a-f]+\+0x[0-9a-f]+\n/);
+  });
+
+  it("the DTS is dtc's, byte for byte, of the root FDT the next kernel finds", async () => {
+    const x = await inspectJson([imageFile(3)]);
+    const kho = join(dir, "kho-3");
+    expect(await main(["debugfs", "dump", imageFile(3), kho], capture())).toBe(0);
+    const dts = execFileSync("dtc", ["-q", "-I", "dtb", "-O", "dts", join(kho, "in", "fdt")], { encoding: "utf8" });
+    expect(x.rootFdt?.dts).toBe(dts);
   });
 
   it("a subtree no loaded plugin owns is shown raw with its size", async () => {
