@@ -7,7 +7,11 @@ const plugin = blobPlugin("alpha", "node-alpha");
 
 function handoverImage(): HandoverImage {
   let image: HandoverImage | null = null;
-  const host = new LiveUpdateHost(machine(), { atJump: (m, h) => void (image = jumpImage(m, h)) });
+  const host = new LiveUpdateHost(machine(), {
+    atJump: (m, h) => {
+      image = jumpImage(m, h);
+    },
+  });
   host.boot(composeKernel({ release: "A", plugins: [plugin] }));
   host.kexec(composeKernel({ release: "B", plugins: [plugin] }));
   return image!;
