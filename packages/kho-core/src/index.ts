@@ -77,10 +77,11 @@ export {
   type SubtreeOutcome,
   type TransitionReport,
 } from "./host/report.js";
-export { LiveUpdateHost } from "./host/runner.js";
+export { LiveUpdateHost, type LiveUpdateHostOptions } from "./host/runner.js";
 export {
   type ExpectationResult,
   loadScenario,
+  type RunScenarioOptions,
   runScenario,
   runScenarioData,
   type Scenario,
@@ -93,7 +94,8 @@ export { type ScenarioData, scenarioSchema } from "./host/scenario-schema.js";
 export { type RegistryToken, registryToken, type ServiceToken, serviceToken } from "./host/services.js";
 export { defineSubtree, type SubtreeVersionInput } from "./host/subtree.js";
 export type { BootKind, Kernel, KernelSpec } from "./kexec/kernel.js";
-export { DEFAULT_MACHINE, Machine, type MachineSpec } from "./kexec/machine.js";
+export { DEFAULT_MACHINE, type Handover, Machine, type MachineSpec, type Segment } from "./kexec/machine.js";
+export type { MemoryMap, MemoryMapNode, MemoryRegion, MemoryRegionKind } from "./kexec/memory-map.js";
 // What hooks call
 export type { KhoIn } from "./kho/in.js";
 export type { KhoOut } from "./kho/out.js";

@@ -59,7 +59,8 @@ function printSide(name: string, s: SideReport, described: Map<BlobReport, Subtr
   }
 }
 
-function printReport(r: DebugfsReport, described: Map<BlobReport, SubtreeDescription>): string {
+/** The human form of a decoded debugfs copy (`kho debugfs decode`, `kho inspect --debugfs`). */
+export function printReport(r: DebugfsReport, described: Map<BlobReport, SubtreeDescription>): string {
   const lines: string[] = [];
   if (r.in) printSide("in", r.in, described, lines);
   if (r.out) printSide("out", r.out, described, lines);
@@ -69,7 +70,7 @@ function printReport(r: DebugfsReport, described: Map<BlobReport, SubtreeDescrip
 }
 
 /** Every blob of the copy a loaded plugin recognises, with what it decodes to. */
-function describeAll(
+export function describeAll(
   dir: string,
   r: DebugfsReport,
   plugins: readonly AnyPlugin[],

@@ -1,6 +1,9 @@
+import { writeFileSync } from "node:fs";
 import { formatReport, runScenarioData } from "@khosim/kho-core";
-import { type Command, expectArgs, JSON_OPTION, optFlag } from "../command.js";
+import { type Command, expectArgs, JSON_OPTION, optFlag, optString } from "../command.js";
 import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
+import { renderHtmlReport } from "../render/html.js";
+import { renderMemorySvg } from "../render/svg.js";
 import { defaultScenario } from "../scenarios/default.js";
 
 export const simCommand: Command = {
@@ -8,12 +11,22 @@ export const simCommand: Command = {
   summary: "run a live-update chain on a simulated machine and print its report",
   args: "",
   example: "kho sim --plugin examples/counter-plugin --json",
-  options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  options: {
+    ...JSON_OPTION,
+    svg: { type: "string", arg: "FILE", help: "draw the last transition's memory map as SVG into FILE" },
+    html: { type: "string", arg: "FILE", help: "write the report as one self-contained HTML page into FILE" },
+    ...PLUGIN_OPTIONS,
+  },
   async run(inv) {
     expectArgs(inv, []);
     const plugins = await loadPlugins(inv.values);
     const scenario = defaultScenario(plugins.map((p) => p.name));
-    const result = runScenarioData(scenario, plugins);
+    const [svg, html] = [optString(inv.values, "svg"), optString(inv.values, "html")];
+    const { memoryMaps: maps = [], ...result } = runScenarioData(scenario, plugins, {
+      memoryMaps: svg !== undefined || html !== undefined,
+    });
+    if (svg !== undefined && maps.length) writeFileSync(svg, renderMemorySvg(maps.at(-1)!, `${result.scenario}`));
+    if (html !== undefined) writeFileSync(html, renderHtmlReport(result, maps));
     if (optFlag(inv.values, "json")) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");

@@ -144,7 +144,8 @@ function propJson(name: string, v: Uint8Array): FdtJsonProp {
   };
 }
 
-function nodeJson(n: FdtNode): FdtJsonNode {
+/** A parsed FDT node with every property shown each way it plausibly reads. */
+export function nodeJson(n: FdtNode): FdtJsonNode {
   return { name: n.name, props: n.props.map((p) => propJson(p.name, p.value)), children: n.children.map(nodeJson) };
 }
 

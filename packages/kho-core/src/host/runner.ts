@@ -4,7 +4,8 @@ import { container, type DependencyContainer } from "tsyringe";
 import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { getName, subnodes } from "../fdt/ro.js";
 import type { BootHooks, Kernel } from "../kexec/kernel.js";
-import { Machine } from "../kexec/machine.js";
+import { type Handover, Machine } from "../kexec/machine.js";
+import { type MemoryMap, memoryMapOf } from "../kexec/memory-map.js";
 import type { Ref } from "../kho/in.js";
 import type { SeededRun } from "../mem/seeded.js";
 import { hex } from "../units.js";
@@ -31,6 +32,17 @@ interface Snapshot {
   readonly byOwner: Record<string, number>;
 }
 
+export interface LiveUpdateHostOptions {
+  /** Capture one memory map per transition (`LiveUpdateHost.memoryMaps`). */
+  readonly memoryMaps?: boolean;
+  /**
+   * Called at each kexec's jump, before the next kernel writes anything,
+   * with the index its report will have: where a handover image is taken
+   * (`jumpImage` of `@khosim/kho-core/image`).
+   */
+  readonly atJump?: (machine: Machine, handover: Handover, transition: number) => void;
+}
+
 /** Thrown through the prepare loop when a hook's failure aborts the kexec. */
 class KexecAborted {
   constructor(
@@ -55,13 +67,24 @@ export class LiveUpdateHost {
   private readonly contexts = new Map<string, PluginContext>();
   private t = new Transition();
   private finished = true;
+  /**
+   * With `memoryMaps`, one map per report (same index): for a kexec that
+   * jumped, memory at the jump as the next kernel finds it (what was handed
+   * over, by owner, and the poison around it); otherwise the running
+   * kernel's memory when the transition ends.
+   */
+  readonly memoryMaps: MemoryMap[] = [];
+  private jumpMap: MemoryMap | null = null;
 
   /** Plugins of the running kernel whose later hooks are skipped (HOOK_POLICY's stopsPlugin). */
   private get disabled(): Set<string> {
     return this.scope?.disabled ?? new Set();
   }
 
-  constructor(readonly machine: Machine = new Machine()) {}
+  constructor(
+    readonly machine: Machine = new Machine(),
+    private readonly opts: LiveUpdateHostOptions = {},
+  ) {}
 
   get kernel(): Kernel {
     const k = this.machine.kernel;
@@ -187,6 +210,7 @@ export class LiveUpdateHost {
   private hooks(k: ComposedKernel, snapshot: Snapshot | null = null): BootHooks {
     return {
       early: (kernel) => {
+        if (snapshot) this.atJump();
         this.enter(kernel, k);
         this.each("setup", (p, ctx) => p.setup?.(ctx));
         this.each("early", (p, ctx) => p.incoming?.early?.(ctx));
@@ -205,6 +229,15 @@ export class LiveUpdateHost {
           if (!this.disabled.has(p.name)) this.run(p, "init", (ctx) => p.outgoing?.init?.(ctx));
       },
     };
+  }
+
+  /** At the jump, before the next kernel allocates anything: the memory map and the caller's `atJump`. */
+  private atJump(): void {
+    const h = this.machine.handovers.at(-1)!;
+    const mem = this.machine.mem;
+    if (this.opts.memoryMaps)
+      this.jumpMap = memoryMapOf({ mem, out: h.from.out, scratch: h.from.scratch, segments: h.segments });
+    this.opts.atJump?.(this.machine, h, this.reports.length);
   }
 
   /** A new kernel scope: child container, composition, one context per plugin. */
@@ -452,6 +485,9 @@ export class LiveUpdateHost {
       hazards: [...k.log.hazards],
     };
     this.reports.push(report);
+    if (this.opts.memoryMaps)
+      this.memoryMaps.push(this.jumpMap ?? memoryMapOf({ mem: k.mem, out: k.out, scratch: k.scratch }));
+    this.jumpMap = null;
     return report;
   }
 }

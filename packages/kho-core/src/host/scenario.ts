@@ -1,5 +1,6 @@
 import { KernelPanic, KhoError } from "../errors.js";
-import { Machine, type MachineSpec } from "../kexec/machine.js";
+import { type Handover, Machine, type MachineSpec } from "../kexec/machine.js";
+import type { MemoryMap } from "../kexec/memory-map.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
 import type { AnyPlugin } from "./plugin.js";
 import type { TransitionReport } from "./report.js";
@@ -43,6 +44,15 @@ export interface ScenarioResult {
   /** True when the chain stopped early: a kernel panicked. */
   readonly stopped: boolean;
   readonly expectations: readonly ExpectationResult[];
+  /** With `{ memoryMaps: true }`: the memory map of each transition, by transition index (LiveUpdateHost). */
+  readonly memoryMaps?: readonly MemoryMap[];
+}
+
+export interface RunScenarioOptions {
+  /** Capture a memory map per transition (`kho sim --svg/--html`). */
+  readonly memoryMaps?: boolean;
+  /** Called at each kexec's jump (LiveUpdateHostOptions.atJump). */
+  readonly atJump?: (machine: Machine, handover: Handover, transition: number) => void;
 }
 
 /** One thing wrong with a scenario, located by its path in the data ("steps.3.args.by"). */
@@ -169,7 +179,7 @@ function check(e: Expectation, r: TransitionReport | undefined): string[] {
  * first step, so a composition error costs no boot. A panicked kernel ends
  * the chain; the result says so.
  */
-export function runScenario(s: Scenario): ScenarioResult {
+export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): ScenarioResult {
   const composed = new Map<string, ComposedKernel>();
   for (const [name, k] of Object.entries(s.kernels)) composed.set(name, composeKernel(k));
   const kernel = (name: string): ComposedKernel => {
@@ -177,7 +187,7 @@ export function runScenario(s: Scenario): ScenarioResult {
     if (!k) throw new KhoError("ENOENT", `scenario "${s.name}" has no kernel "${name}"`);
     return k;
   };
-  const host = new LiveUpdateHost(new Machine(s.machine));
+  const host = new LiveUpdateHost(new Machine(s.machine), opts);
   const expectations: ExpectationResult[] = [];
   let stopped = false;
   for (const [i, step] of s.steps.entries()) {
@@ -213,10 +223,15 @@ export function runScenario(s: Scenario): ScenarioResult {
     transitions: host.reports,
     stopped,
     expectations,
+    ...(opts.memoryMaps ? { memoryMaps: host.memoryMaps } : {}),
   };
 }
 
 /** loadScenario then runScenario: a scenario file's whole life. */
-export function runScenarioData(data: unknown, plugins: readonly AnyPlugin[]): ScenarioResult {
-  return runScenario(loadScenario(data, plugins));
+export function runScenarioData(
+  data: unknown,
+  plugins: readonly AnyPlugin[],
+  opts: RunScenarioOptions = {},
+): ScenarioResult {
+  return runScenario(loadScenario(data, plugins), opts);
 }

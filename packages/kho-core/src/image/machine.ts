@@ -149,13 +149,27 @@ function segmentKind(what: string): ImageKexecSegment["kind"] {
 }
 
 /**
- * kexec into `spec` and capture the handover image at the jump: memory as
- * the outgoing kernel left it (what it handed over and nothing else), the
- * record it wrote, its release and the loader's segments. The capture runs
- * in the next kernel's `early` hook, before that hook's own work, when the
- * next kernel has only read memory; the pages kept are recomputed from the
- * outgoing kernel's tree, so the image is the same whether or not the next
- * kernel accepts the handover. The machine then goes on booting `spec`.
+ * The handover image of a kexec that has just jumped, taken before the next
+ * kernel writes anything (its `early` hook): memory as the outgoing kernel
+ * left it (what it handed over and nothing else), the record it wrote, its
+ * release and the loader's segments. The pages kept are recomputed from the
+ * outgoing kernel's tree, so the image does not depend on what the next
+ * kernel makes of the handover.
+ */
+export function jumpImage(machine: Machine, h: Handover): HandoverImage {
+  return captureImage(machine, {
+    record: h.recordBytes ? { format: h.from.handoverFormat, bytes: h.recordBytes } : null,
+    release: h.from.release,
+    arch: archOfFormat(h.from.handoverFormat),
+    segments: h.segments.map((s) => ({ kind: segmentKind(s.what), pa: s.pa, size: s.size })),
+    owned: keptAtJump(machine.mem, h),
+  });
+}
+
+/**
+ * kexec into `spec` and capture the handover image at the jump (jumpImage),
+ * in the next kernel's `early` hook before that hook's own work. The
+ * machine then goes on booting `spec`.
  */
 export function kexecToImage(
   machine: Machine,
@@ -166,14 +180,7 @@ export function kexecToImage(
   const kernel = machine.kexec(spec, {
     ...hooks,
     early(k) {
-      const h = machine.handovers[machine.handovers.length - 1]!;
-      box.image = captureImage(machine, {
-        record: h.recordBytes ? { format: h.from.handoverFormat, bytes: h.recordBytes } : null,
-        release: h.from.release,
-        arch: archOfFormat(h.from.handoverFormat),
-        segments: h.segments.map((s) => ({ kind: segmentKind(s.what), pa: s.pa, size: s.size })),
-        owned: keptAtJump(machine.mem, h),
-      });
+      box.image = jumpImage(machine, machine.handovers[machine.handovers.length - 1]!);
       hooks.early?.(k);
     },
   });

@@ -8,3 +8,4 @@ export * from "./cmdline.js";
 export * from "./handover.js";
 export * from "./kernel.js";
 export * from "./machine.js";
+export * from "./memory-map.js";

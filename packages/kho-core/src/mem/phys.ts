@@ -295,6 +295,11 @@ export class PhysMem implements PageGeometry {
     return this.poisoned.size;
   }
 
+  /** Poisoned page frames as [start, end) runs, ascending: a few entries even on a 1 TiB machine. */
+  poisonedRuns(): IterableIterator<[number, number]> {
+    return this.poisoned.intervals();
+  }
+
   private poisonReason(pfn: number): string {
     for (let i = this.poisonNotes.length - 1; i >= 0; i--) {
       const n = this.poisonNotes[i]!;
