@@ -114,7 +114,7 @@ export const plugin = definePlugin({
     // The next kernel: check the size before reading, take the text, give the page back.
     restore(ctx, sub) {
       if (sub.size !== layoutV1.size)
-        throw new KhoError("EINVAL", \`blob-size \${sub.size}, \${COMPATIBLE} is \${layoutV1.size} bytes\`, hex(sub.phys));
+        throw new KhoError("EINVAL", \`blob-size \${sub.size}, not \${layoutV1.size}\`, hex(sub.phys));
       const { text } = layoutV1.readAt(ctx.mem, sub.phys);
       sub.khoIn.restoreFree(sub.phys);
       ctx.state.text = text;
