@@ -93,6 +93,8 @@ describe("issue 12 item 8: kho new-plugin NAME [--dir DIR]", () => {
     const dir = join(inside, "cache_v");
     expect((await scaffold("cache_v", "--dir", relative(process.cwd(), dir))).code).toBe(0);
     expect(nodeTest(dir)).toMatch(/# pass 4\n# fail 0\n/);
+    // The repository's lint passes on it as written: the JavaScript names do not depend on NAME.
+    execFileSync(join(REPO, "node_modules/.bin/biome"), ["check", dir], { cwd: REPO, stdio: "pipe" });
     // kho itself loads it: the schema module's layout is listed with its C name.
     const io = capture();
     expect(await main(["abi", "list", "--plugin", dir], io), io.stderr).toBe(0);

@@ -20,7 +20,7 @@ export const matrixCommand: Command = {
   name: "matrix",
   summary: "kexec every ordered pair of kernel compositions on one machine and workload: the upgrade matrix",
   args: "KERNELS...",
-  example: "kho matrix rc1.yaml old-reader.yaml luo-v1-reader.json --workers 2",
+  example: "kho matrix examples/matrix/rc1.yaml examples/matrix/old-reader.yaml --plugin examples/counter-plugin",
   options: {
     ...JSON_OPTION,
     workers: { type: "string", arg: "N", help: "worker threads running pairs (default: the CPUs available)" },

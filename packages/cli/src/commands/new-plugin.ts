@@ -17,7 +17,7 @@ export const newPluginCommand: Command = {
   name: "new-plugin",
   summary: "scaffold a plugin package: schema module, hooks, an action, a scenario and a passing test",
   args: "NAME",
-  example: "kho new-plugin my_cache --dir ../my_cache && cd ../my_cache && npm install && npm test",
+  example: "kho new-plugin my_cache --dir ../my_cache",
   options: {
     dir: { type: "string", arg: "DIR", help: "the folder to create (default: ./NAME); must be absent or empty" },
   },
