@@ -131,13 +131,15 @@ describe("issue 12 item 9: kho matrix KERNELS...", () => {
     writeFileSync(bad, "release: 7.2.0-x\nplugins: [kexec-metadata, nosuch]\nversions:\n  LUO: { accept: [luo-v9] }\n");
     const r = await inProcess("matrix", files[0]!, bad, "--plugin", COUNTER);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('kho matrix: matrix: kernels.bad.plugins.1: no plugin "nosuch"');
+    expect(r.stderr).toContain(`kho matrix: ${bad}: kernels.bad.plugins.1: no plugin "nosuch"`);
     expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     const pin = join(tmp, "pin.yaml");
     writeFileSync(pin, "release: 7.2.0-x\nplugins: [kexec-metadata, luo]\nversions:\n  LUO: { accept: [luo-v9] }\n");
     const p = await inProcess("matrix", files[0]!, pin, "--plugin", COUNTER);
     expect(p.code).toBe(2);
-    expect(p.stderr).toMatch(/kernels\.pin: subtree "LUO": plugin "luo" implements no version "luo-v9"/);
+    expect(p.stderr).toContain(
+      `kho matrix: ${pin}: kernels.pin: subtree "LUO": plugin "luo" implements no version "luo-v9"`,
+    );
     const syntax = join(tmp, "syntax.yaml");
     writeFileSync(syntax, "release: [unclosed\n");
     const s = await inProcess("matrix", syntax);
@@ -156,7 +158,17 @@ describe("issue 12 item 9: kho matrix KERNELS...", () => {
     );
     const r = await inProcess("matrix", m);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("steps.0: a workload step is an action or { finish: true }");
+    expect(r.stderr).toContain(`kho matrix: ${m}: steps.0: a workload step is an action or { finish: true }`);
+    writeFileSync(
+      m,
+      JSON.stringify({
+        kernels: { A: { release: "a", plugins: ["kexec-metadata"] } },
+        steps: [{ action: "luo.createSession", args: { name: "x" } }],
+      }),
+    );
+    const a = await inProcess("matrix", m);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toBe(`kho matrix: ${m}: steps.0.action: kernel "A" has no plugin "luo" (running A)\n`);
     expect((await inProcess("matrix", files[0]!, "--workers", "0")).code).toBe(2);
     expect((await inProcess("matrix")).code).toBe(2);
   });

@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
-import { ScenarioError } from "@khosim/kho-core";
+import { ScenarioError, type ScenarioIssue } from "@khosim/kho-core";
 import { type Command, JSON_OPTION, optFlag, optList, optString, UsageError } from "../command.js";
 import { formatMatrix } from "../matrix/format.js";
 import { runPairs } from "../matrix/pool.js";
-import { checkMatrix, readMatrixFiles } from "../matrix/spec.js";
+import { checkMatrix, issueSource, type MatrixSpec, readMatrixFiles } from "../matrix/spec.js";
 import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 
 const MAX_WORKERS = 64;
@@ -30,15 +30,23 @@ export const matrixCommand: Command = {
     if (inv.positionals.length === 0) throw new UsageError("expected KERNELS...: kernel files, or one matrix file");
     const workers = workersOf(optString(inv.values, "workers"));
     const plugins = await loadPlugins(inv.values);
-    let spec: ReturnType<typeof readMatrixFiles>;
+    // A bad input file is bad usage: every issue, one a line, with the file it is in, and exit 2.
+    const report = (issues: readonly ScenarioIssue[], where: (i: ScenarioIssue) => string) => {
+      inv.io.err(issues.map((i) => `kho matrix: ${where(i)}: ${i.path}: ${i.message}\n`).join(""));
+      return 2;
+    };
+    let spec: MatrixSpec;
     try {
       spec = readMatrixFiles(inv.positionals);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      return report(e.issues, () => e.scenario);
+    }
+    try {
       checkMatrix(spec, plugins);
     } catch (e) {
-      // A bad input file is bad usage: every issue, one a line, and exit 2.
       if (!(e instanceof ScenarioError)) throw e;
-      inv.io.err(e.issues.map((i) => `kho matrix: ${e.scenario}: ${i.path}: ${i.message}\n`).join(""));
-      return 2;
+      return report(e.issues, (i) => issueSource(spec, i));
     }
     const setup = {
       spec,

@@ -31,7 +31,9 @@ export const matrixFileSchema = z.strictObject({
   name: z.string().min(1).optional(),
   description: z.string().optional(),
   machine: machineSchema.optional(),
-  kernels: z.record(z.string().min(1), kernelSchema),
+  kernels: z
+    .record(z.string().min(1), kernelSchema)
+    .refine((k) => Object.keys(k).length > 0, "a matrix needs at least one kernel"),
   steps: z
     .array(stepSchema)
     .optional()
@@ -45,6 +47,8 @@ export interface MatrixSpec {
   readonly kernels: Readonly<Record<string, KernelData>>;
   readonly order: readonly string[];
   readonly steps: readonly Step[];
+  /** The file each kernel was read from, so an issue names it. */
+  readonly sources: Readonly<Record<string, string>>;
 }
 
 const issuesOf = (err: z.ZodError): ScenarioIssue[] =>
@@ -110,9 +114,11 @@ export function readMatrixFiles(files: readonly string[]): MatrixSpec {
       kernels: d.kernels,
       order: Object.keys(d.kernels),
       steps,
+      sources: Object.fromEntries(Object.keys(d.kernels).map((k) => [k, files[0]!])),
     };
   }
   const kernels: Record<string, KernelData> = {};
+  const sources: Record<string, string> = {};
   files.forEach((file, i) => {
     if (isMatrixFile(data[i]))
       throw new ScenarioError(file, [{ path: "kernels", message: "a matrix file is given alone, not with others" }]);
@@ -121,8 +127,16 @@ export function readMatrixFiles(files: readonly string[]): MatrixSpec {
     const name = basename(file, extname(file));
     if (name in kernels) throw new ScenarioError(file, [{ path: "(file)", message: `a second kernel "${name}"` }]);
     kernels[name] = parsed.data;
+    sources[name] = file;
   });
-  return { name: "matrix", machine: DEFAULT_MACHINE, kernels, order: Object.keys(kernels), steps: [] };
+  return { name: "matrix", machine: DEFAULT_MACHINE, kernels, order: Object.keys(kernels), steps: [], sources };
+}
+
+/** Where an issue of `checkMatrix` is: the file its kernel came from, else the matrix. */
+export function issueSource(spec: MatrixSpec, issue: ScenarioIssue): string {
+  const kernel = /^kernels\.([^.]+)/.exec(issue.path)?.[1];
+  const files = new Set(Object.values(spec.sources));
+  return (kernel !== undefined && spec.sources[kernel]) || (files.size === 1 ? [...files][0]! : spec.name);
 }
 
 /**
