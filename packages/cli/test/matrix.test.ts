@@ -126,6 +126,29 @@ describe("issue 12 item 9: kho matrix KERNELS...", () => {
     expect(panic.report?.log).toContain("luo: LUO state is incompatible with 'luo-v5'");
   });
 
+  it("pairs run on worker threads, not on the main thread", () => {
+    const probe = join(tmp, "probe.mjs");
+    // A plugin that needs no package: it logs the thread its kernel runs on.
+    writeFileSync(
+      probe,
+      'import { threadId } from "node:worker_threads";\n' +
+        'export default { name: "probe", outgoing: { init: (ctx) => ctx.log.info(`thread ${threadId}`) } };\n',
+    );
+    const kernels = ["a", "b"].map((k) => {
+      const file = join(tmp, `${k}.json`);
+      writeFileSync(file, JSON.stringify({ release: `7.2.0-${k}`, plugins: ["kexec-metadata", "probe"] }));
+      return file;
+    });
+    const r = kho("matrix", ...kernels, "--plugin", probe, "--json", "--workers", "2");
+    expect(r.code, r.stderr).toBe(0);
+    const cells = (JSON.parse(r.stdout) as { cells: Cell[] }).cells;
+    expect(cells.map((c) => c.verdict)).toEqual(["restored", "restored", "restored", "restored"]);
+    const threads = cells.map((c) =>
+      Number(/^probe: thread (\d+)$/.exec(c.report!.log.find((l) => l.startsWith("probe: "))!)![1]),
+    );
+    expect(threads.every((t) => t > 0)).toBe(true);
+  });
+
   it("bad kernel files: every issue with its file and path, exit 2, before any pair runs", async () => {
     const bad = join(tmp, "bad.yaml");
     writeFileSync(bad, "release: 7.2.0-x\nplugins: [kexec-metadata, nosuch]\nversions:\n  LUO: { accept: [luo-v9] }\n");
