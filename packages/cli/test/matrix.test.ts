@@ -132,7 +132,7 @@ describe("issue 12 item 9: kho matrix KERNELS...", () => {
     writeFileSync(
       probe,
       'import { threadId } from "node:worker_threads";\n' +
-        'export default { name: "probe", outgoing: { init: (ctx) => ctx.log.info(`thread ${threadId}`) } };\n',
+        'export default { name: "probe", outgoing: { init: (ctx) => ctx.log.info("thread " + threadId) } };\n',
     );
     const kernels = ["a", "b"].map((k) => {
       const file = join(tmp, `${k}.json`);
