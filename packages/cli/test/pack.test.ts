@@ -1,20 +1,17 @@
-import { execFileSync } from "node:child_process";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { sh as bash, REPO as repo } from "./helpers/pack.js";
 
 /*
  * Issue 9 item 9: the published packages work outside this repository.
  * The test follows docs/writing-a-plugin.md, "A plugin in its own
  * repository", word for word: it runs the page's shell blocks (with
  * ~/khosim-packs pointing into a temporary folder outside the workspace)
- * and writes the page's files. Third-party dependencies come from the npm
- * cache `npm ci` filled (prefer-offline), so only missing metadata is
- * fetched.
+ * and writes the page's files, installing offline-preferring (helpers/pack.ts).
  */
 
-const repo = resolve(import.meta.dirname, "../../..");
 const guide = readFileSync(join(repo, "docs/writing-a-plugin.md"), "utf8");
 const section = guide.slice(
   guide.indexOf("## A plugin in its own repository"),
@@ -26,18 +23,9 @@ const root = mkdtempSync(join(tmpdir(), "khosim-pack-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const packs = join(root, "khosim-packs");
 
-const env = {
-  ...process.env,
-  npm_config_prefer_offline: "true",
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-};
-
-/** Runs one shell block of the guide with bash -e, ~/khosim-packs made the temporary one. */
+/** Runs one shell block of the guide, ~/khosim-packs made the temporary one. */
 function sh(body: string, cwd: string): string {
-  const script = body.replaceAll("~/khosim-packs", packs);
-  return execFileSync("bash", ["-euo", "pipefail", "-c", script], { cwd, env, encoding: "utf8", stdio: "pipe" });
+  return bash(body.replaceAll("~/khosim-packs", packs), cwd);
 }
 
 describe("issue 9 item 9: a plugin in its own repository, from packed tarballs", () => {

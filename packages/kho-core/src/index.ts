@@ -75,6 +75,7 @@ export {
   type KernelRef,
   type ScratchArea,
   type SubtreeOutcome,
+  subtreeReason,
   type TransitionReport,
 } from "./host/report.js";
 export { LiveUpdateHost, type LiveUpdateHostOptions } from "./host/runner.js";
@@ -90,7 +91,14 @@ export {
   type ScenarioResult,
   type ScenarioStep,
 } from "./host/scenario.js";
-export { type ScenarioData, scenarioSchema } from "./host/scenario-schema.js";
+export {
+  type KernelData,
+  kernelSchema,
+  machineSchema,
+  type ScenarioData,
+  scenarioSchema,
+  stepSchema,
+} from "./host/scenario-schema.js";
 export { type RegistryToken, registryToken, type ServiceToken, serviceToken } from "./host/services.js";
 export { defineSubtree, type SubtreeVersionInput } from "./host/subtree.js";
 export type { BootKind, Kernel, KernelSpec } from "./kexec/kernel.js";

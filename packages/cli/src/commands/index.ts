@@ -4,6 +4,8 @@ import { debugfsCommand } from "./debugfs.js";
 import { fdtCommand } from "./fdt.js";
 import { imageCommand } from "./image.js";
 import { inspectCommand } from "./inspect.js";
+import { matrixCommand } from "./matrix.js";
+import { newPluginCommand } from "./new-plugin.js";
 import { radixCommand } from "./radix.js";
 import { simCommand } from "./sim.js";
 
@@ -12,5 +14,15 @@ export const kho: Group = {
   name: "kho",
   summary: "Kexec HandOver and Live Update simulator (Linux v7.2-rc1)",
   example: "kho sim --plugin ./my-plugin.mjs",
-  subcommands: [simCommand, abiCommand, radixCommand, fdtCommand, imageCommand, inspectCommand, debugfsCommand],
+  subcommands: [
+    simCommand,
+    abiCommand,
+    radixCommand,
+    fdtCommand,
+    imageCommand,
+    inspectCommand,
+    debugfsCommand,
+    newPluginCommand,
+    matrixCommand,
+  ],
 };

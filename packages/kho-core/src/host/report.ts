@@ -107,6 +107,14 @@ function list<T>(title: string, items: readonly T[], fmt: (item: T) => string): 
   return items.length ? [`  ${title}:`, ...items.map((s) => `    ${fmt(s)}`)] : [];
 }
 
+/** Why a subtree was not restored, in the words of the report's human form. */
+export function subtreeReason(fate: "refused" | "orphaned" | "lost", s: SubtreeOutcome): string {
+  if (fate === "refused")
+    return `blob is ${s.compatible ?? "unidentifiable"}, kernel accepts ${(s.accepted ?? []).join(", ")}`;
+  if (fate === "orphaned") return `no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`;
+  return `${s.reason}`;
+}
+
 /** The human form of a report, as `kho sim` prints it. */
 export function formatReport(r: TransitionReport): string {
   const head =
@@ -144,19 +152,13 @@ export function formatReport(r: TransitionReport): string {
       r.subtrees.restored,
       (s) => `${s.name} (${s.compatible}) by ${s.plugin}, ${s.size} bytes at ${s.phys}`,
     ),
+    ...list("refused", r.subtrees.refused, (s) => `${s.name} by ${s.plugin}: ${subtreeReason("refused", s)}`),
+    ...list("orphaned", r.subtrees.orphaned, (s) => `${s.name}: ${subtreeReason("orphaned", s)}`),
     ...list(
-      "refused",
-      r.subtrees.refused,
-      (s) =>
-        `${s.name} by ${s.plugin}: blob is ${s.compatible ?? "unidentifiable"}, ` +
-        `kernel accepts ${(s.accepted ?? []).join(", ")}`,
+      "lost",
+      r.subtrees.lost,
+      (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${subtreeReason("lost", s)}`,
     ),
-    ...list(
-      "orphaned",
-      r.subtrees.orphaned,
-      (s) => `${s.name}: no plugin for this node (${s.size ?? "?"} bytes at ${s.phys ?? "?"})`,
-    ),
-    ...list("lost", r.subtrees.lost, (s) => `${s.name}${s.plugin ? ` by ${s.plugin}` : ""}: ${s.reason}`),
     ...list("hook failures", r.hookFailures, (f) => `${f.plugin} ${f.hook}: ${f.code}: ${f.message} (${f.policy})`),
     ...(r.anomalies.length ? ["  anomalies:", ...r.anomalies.map((a) => `    [${a.kind}] ${a.message}`)] : []),
     ...(r.hazards.length ? ["  hazards:", ...r.hazards.map((h) => `    ${h}`)] : []),
