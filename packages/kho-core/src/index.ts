@@ -86,10 +86,11 @@ export {
   type Scenario,
   ScenarioError,
   type ScenarioIssue,
+  type ScenarioObserver,
   type ScenarioResult,
   type ScenarioStep,
 } from "./host/scenario.js";
-export { type ScenarioData, scenarioSchema } from "./host/scenario-schema.js";
+export { type ScenarioData, scenarioJsonSchema, scenarioSchema } from "./host/scenario-schema.js";
 export { type RegistryToken, registryToken, type ServiceToken, serviceToken } from "./host/services.js";
 export { defineSubtree, type SubtreeVersionInput } from "./host/subtree.js";
 export type { BootKind, Kernel, KernelSpec } from "./kexec/kernel.js";

@@ -1,27 +1,86 @@
-import { formatReport, runScenarioData } from "@khosim/kho-core";
-import { type Command, expectArgs, JSON_OPTION, optFlag } from "../command.js";
+import {
+  type ExpectationResult,
+  formatReport,
+  runScenario,
+  type ScenarioObserver,
+  type ScenarioResult,
+} from "@khosim/kho-core";
+import { type Command, type Io, JSON_OPTION, optFlag, optString, UsageError } from "../command.js";
 import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
-import { defaultScenario } from "../scenarios/default.js";
+import { Progress } from "../progress.js";
+import { DEFAULT_SCENARIO, formatFileIssue, loadScenarioFile, ScenarioFileError } from "../scenario-file.js";
+import { TransitionFiles } from "../transition-files.js";
+
+/** Every observer in turn. */
+function observers(list: readonly ScenarioObserver[]): ScenarioObserver {
+  return {
+    jump: (m) => {
+      for (const o of list) o.jump?.(m);
+    },
+    transition: (r, host, step) => {
+      for (const o of list) o.transition?.(r, host, step);
+    },
+  };
+}
+
+function expectationLine(e: ExpectationResult): string[] {
+  const after = e.transition === null ? "before any transition" : `after #${e.transition}`;
+  if (!e.failures.length) return [`  step ${e.step} (${after}): holds`];
+  return [`  step ${e.step} (${after}): FAILED`, ...e.failures.map((f) => `    ${f}`)];
+}
+
+/** Expectations that did not hold. */
+export function failedExpectations(result: ScenarioResult): ExpectationResult[] {
+  return result.expectations.filter((e) => e.failures.length > 0);
+}
+
+function printHuman(io: Io, result: ScenarioResult, description: string | undefined): void {
+  const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");
+  io.out(`scenario ${result.scenario}${description ? `: ${description}` : ""}\n`);
+  io.out(`machine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`);
+  io.out(result.transitions.map(formatReport).join("\n"));
+  if (result.stopped) io.out("\nchain stopped: a kernel panicked\n");
+  const failed = failedExpectations(result);
+  io.out(`\nexpectations: ${result.expectations.length - failed.length} of ${result.expectations.length} hold\n`);
+  io.out(`${result.expectations.flatMap(expectationLine).join("\n")}\n`);
+}
 
 export const simCommand: Command = {
   name: "sim",
-  summary: "run a live-update chain on a simulated machine and print its report",
-  args: "",
-  example: "kho sim --plugin examples/counter-plugin --json",
-  options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  summary: "run a scenario file (YAML or JSON; default: the built-in chain) and print its report",
+  args: "[SCENARIO]",
+  example: "kho sim examples/scenarios/luo-version-skew.yaml --out /tmp/khosim",
+  options: {
+    ...JSON_OPTION,
+    out: {
+      type: "string",
+      arg: "DIR",
+      help: "per transition, write root.dtb, image.elf and debugfs/ under DIR",
+    },
+    ...PLUGIN_OPTIONS,
+  },
   async run(inv) {
-    expectArgs(inv, []);
+    if (inv.positionals.length > 1) throw new UsageError(`unexpected argument "${inv.positionals[1]}"`);
+    const file = inv.positionals[0] ?? DEFAULT_SCENARIO;
+    const json = optFlag(inv.values, "json");
     const plugins = await loadPlugins(inv.values);
-    const scenario = defaultScenario(plugins.map((p) => p.name));
-    const result = runScenarioData(scenario, plugins);
-    if (optFlag(inv.values, "json")) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);
-    else {
-      const ram = result.machine.ram.map((r) => `${r.start}+${r.size} (node ${r.nid})`).join(", ");
-      inv.io.out(`scenario ${result.scenario}: ${scenario.description}\n`);
-      inv.io.out(`machine: ${result.machine.pageSize}-byte pages, RAM ${ram}\n\n`);
-      inv.io.out(result.transitions.map(formatReport).join("\n"));
-      if (result.stopped) inv.io.out("\nchain stopped: a kernel panicked\n");
+    let scenario: ReturnType<typeof loadScenarioFile>;
+    try {
+      scenario = loadScenarioFile(file, plugins);
+    } catch (e) {
+      if (!(e instanceof ScenarioFileError)) throw e;
+      inv.io.err(`kho sim: ${file}: ${e.issues.length} problem(s)\n${e.issues.map(formatFileIssue).join("\n")}\n`);
+      return 2;
     }
-    return result.transitions.some((t) => t.outcome === "panicked") ? 1 : 0;
+    const list: ScenarioObserver[] = [];
+    const out = optString(inv.values, "out");
+    if (out !== undefined) list.push(new TransitionFiles(out));
+    const progress = inv.io.errIsTTY && !json ? new Progress(inv.io, scenario.steps.length) : null;
+    if (progress) list.push(progress);
+    const result = runScenario(scenario, observers(list));
+    progress?.done();
+    if (json) inv.io.out(`${JSON.stringify(result, null, 2)}\n`);
+    else printHuman(inv.io, result, scenario.description);
+    return failedExpectations(result).length ? 1 : 0;
   },
 };

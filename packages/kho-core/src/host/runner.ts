@@ -61,7 +61,14 @@ export class LiveUpdateHost {
     return this.scope?.disabled ?? new Set();
   }
 
-  constructor(readonly machine: Machine = new Machine()) {}
+  /**
+   * `onJump` runs at each kexec's jump, before the next kernel's first
+   * hook: memory is as the outgoing kernel handed it over (images, root FDTs).
+   */
+  constructor(
+    readonly machine: Machine = new Machine(),
+    private readonly onJump?: (machine: Machine) => void,
+  ) {}
 
   get kernel(): Kernel {
     const k = this.machine.kernel;
@@ -187,6 +194,7 @@ export class LiveUpdateHost {
   private hooks(k: ComposedKernel, snapshot: Snapshot | null = null): BootHooks {
     return {
       early: (kernel) => {
+        if (snapshot) this.onJump?.(this.machine);
         this.enter(kernel, k);
         this.each("setup", (p, ctx) => p.setup?.(ctx));
         this.each("early", (p, ctx) => p.incoming?.early?.(ctx));

@@ -19,15 +19,22 @@ export const machineSchema = z.strictObject({
 export const kernelSchema = z.strictObject({
   release: z.string().min(1, "release must not be empty").max(64, "release is longer than __NEW_UTS_LEN (64)"),
   cmdline: z.string().optional(),
-  handover: z.enum(["x86", "dt"]).optional(),
-  debug: z.boolean().optional(),
-  imageSize: size.optional(),
-  legacyRadixDepth: z.boolean().optional(),
-  pageSize: size.optional(),
+  arch: z
+    .enum(["x86", "arm64"])
+    .optional()
+    .meta({ description: "How the kernel passes and reads the handover record: x86 setup_data or arm64 DT." }),
+  debug: z.boolean().optional().meta({ description: "CONFIG_KEXEC_HANDOVER_DEBUG." }),
+  imageSize: size.optional().meta({ description: "Bytes of the kernel image (default 32 MiB)." }),
+  legacyRadixDepth: z
+    .boolean()
+    .optional()
+    .meta({ description: "The radix depth before d64b0372760e: 16 KiB pages lose every order-0 key." }),
+  pageSize: size.optional().meta({ description: "The page size the kernel is built for; must match the machine." }),
   plugins: z.array(z.string().min(1)).meta({ description: "Plugin names, resolved from the plugins given." }),
   versions: z
     .record(z.string(), z.strictObject({ write: z.string().optional(), accept: z.array(z.string()).optional() }))
-    .optional(),
+    .optional()
+    .meta({ description: "Per KHO node name: the compatible this kernel writes and those it accepts." }),
 });
 
 const names = z.array(z.string());
@@ -53,7 +60,12 @@ export const stepSchema = z.union(
     z.strictObject({ finish: z.literal(true) }),
     z.strictObject({
       action: z.string().regex(/^[^.]+\.[^.]+$/, 'an action is "<plugin>.<action>"'),
-      args: z.unknown().optional(),
+      args: z.unknown().optional().meta({ description: "Checked against the action's own schema." }),
+      fails: z
+        .string()
+        .regex(/^E[A-Z0-9]+$/, "fails is an errno name such as EEXIST")
+        .optional()
+        .meta({ description: "The errno the action must fail with; without it the action must succeed." }),
     }),
     z.strictObject({ expect: expectationSchema }),
   ],
@@ -69,5 +81,13 @@ export const scenarioSchema = z.strictObject({
 });
 
 export type ScenarioData = z.input<typeof scenarioSchema>;
+
+/** The JSON Schema of a scenario file (what `docs/scenario.schema.json` holds), for editors and validators. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(scenarioSchema, { io: "input", unrepresentable: "any" }),
+    title: "khosim scenario",
+  };
+}
 export type KernelData = z.output<typeof kernelSchema>;
 export type Expectation = z.output<typeof expectationSchema>;

@@ -1,4 +1,4 @@
-import { KernelPanic, KhoError } from "../errors.js";
+import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { Machine, type MachineSpec } from "../kexec/machine.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
 import type { AnyPlugin } from "./plugin.js";
@@ -15,7 +15,7 @@ export type ScenarioStep =
   | { readonly boot: string }
   | { readonly kexec: string }
   | { readonly finish: true }
-  | { readonly action: string; readonly args?: unknown }
+  | { readonly action: string; readonly args?: unknown; readonly fails?: string }
   | { readonly expect: Expectation }
   | { readonly run: string; readonly action: (host: LiveUpdateHost) => void };
 
@@ -28,7 +28,10 @@ export interface Scenario {
   readonly steps: readonly ScenarioStep[];
 }
 
-/** An `expect` step and what did not hold (empty when it passed). */
+/**
+ * An `expect` step and what did not hold (empty when it passed); also an
+ * action step that failed, or that was to fail (`fails`) and did not.
+ */
 export interface ExpectationResult {
   readonly step: number;
   /** The report the expectation was checked against. */
@@ -40,7 +43,7 @@ export interface ScenarioResult {
   readonly scenario: string;
   readonly machine: { readonly pageSize: number; readonly ram: { start: string; size: string; nid: number }[] };
   readonly transitions: TransitionReport[];
-  /** True when the chain stopped early: a kernel panicked. */
+  /** True when the chain stopped early: a kernel panicked (only `expect` steps run after that). */
   readonly stopped: boolean;
   readonly expectations: readonly ExpectationResult[];
 }
@@ -48,6 +51,8 @@ export interface ScenarioResult {
 /** One thing wrong with a scenario, located by its path in the data ("steps.3.args.by"). */
 export interface ScenarioIssue {
   readonly path: string;
+  /** The same path as keys and indexes, to find the value in the file it came from. */
+  readonly at: readonly (string | number)[];
   readonly message: string;
 }
 
@@ -62,22 +67,26 @@ export class ScenarioError extends KhoError {
   }
 }
 
-const pathOf = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "(root)";
+/** An issue at a path of keys and indexes (zod's symbols, never used by a scenario, become strings). */
+function issue(path: readonly PropertyKey[], message: string): ScenarioIssue {
+  const at = path.map((k) => (typeof k === "number" ? k : String(k)));
+  return { path: at.join(".") || "(root)", at, message };
+}
 
 /** What is wrong with one action step, given the kernel running then. */
-function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, at: string) {
+function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, i: number) {
   const dot = step.action.indexOf(".");
   const pluginName = step.action.slice(0, dot);
   const plugin = s.kernels[running]!.plugins.find((p) => p.name === pluginName);
-  if (!plugin) return [{ path: `${at}.action`, message: `kernel "${running}" has no plugin "${pluginName}"` }];
+  if (!plugin) return [issue(["steps", i, "action"], `kernel "${running}" has no plugin "${pluginName}"`)];
   const action = plugin.actions?.[step.action.slice(dot + 1)];
   if (!action) {
     const known = Object.keys(plugin.actions ?? {}).join(", ") || "none";
-    return [{ path: `${at}.action`, message: `plugin "${pluginName}" has no such action (it has ${known})` }];
+    return [issue(["steps", i, "action"], `plugin "${pluginName}" has no such action (it has ${known})`)];
   }
   const parsed = action.args.safeParse(step.args ?? {});
   if (parsed.success) return [];
-  return parsed.error.issues.map((issue) => ({ path: pathOf([at, "args", ...issue.path]), message: issue.message }));
+  return parsed.error.issues.map((x) => issue(["steps", i, "args", ...x.path], x.message));
 }
 
 /**
@@ -88,16 +97,16 @@ function actionIssues(s: Scenario, running: string, step: { action: string; args
 function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
   let running: string | null = null;
   for (const [i, step] of s.steps.entries()) {
-    const at = `steps.${i}`;
     const target = "boot" in step ? step.boot : "kexec" in step ? step.kexec : null;
+    const key = "boot" in step ? "boot" : "kexec";
     if (target !== null) {
-      if (!(target in s.kernels)) issues.push({ path: at, message: `no kernel "${target}"` });
+      if (!(target in s.kernels)) issues.push(issue(["steps", i, key], `no kernel "${target}"`));
       else if ("kexec" in step && running === null)
-        issues.push({ path: at, message: "kexec before any boot: boot a kernel first" });
+        issues.push(issue(["steps", i, key], "kexec before any boot: boot a kernel first"));
       else running = target;
     } else if ("action" in step && !("run" in step)) {
-      if (running === null) issues.push({ path: at, message: "an action before any boot" });
-      else issues.push(...actionIssues(s, running, step, at));
+      if (running === null) issues.push(issue(["steps", i, "action"], "an action before any boot"));
+      else issues.push(...actionIssues(s, running, step, i));
     }
   }
 }
@@ -115,7 +124,12 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
   if (!parsed.success)
     throw new ScenarioError(
       label,
-      parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
+      // An unknown key is located at the key itself, one issue per key.
+      parsed.error.issues.flatMap((i) =>
+        i.code === "unrecognized_keys"
+          ? i.keys.map((k) => issue([...i.path, k], `unknown key "${k}"`))
+          : [issue(i.path, i.message)],
+      ),
     );
   const d = parsed.data;
   const issues: ScenarioIssue[] = [];
@@ -127,10 +141,9 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
       const plugin = byName.get(p);
       if (plugin) found.push(plugin);
       else
-        issues.push({
-          path: `kernels.${k}.plugins.${i}`,
-          message: `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`,
-        });
+        issues.push(
+          issue(["kernels", k, "plugins", i], `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`),
+        );
     });
     kernels[k] = { ...spec, plugins: found };
   }
@@ -164,12 +177,31 @@ function check(e: Expectation, r: TransitionReport | undefined): string[] {
   return out;
 }
 
+/** What an action step's outcome fails to match: it threw unexpectedly, or it was to fail and did not. */
+function actionOutcome(step: { action: string; fails?: string }, error: KhoError | null): string[] {
+  if (error === null)
+    return step.fails === undefined ? [] : [`${step.action}: expected to fail with ${step.fails}, it succeeded`];
+  if (error.code === step.fails) return [];
+  const want = step.fails === undefined ? "" : ` (expected ${step.fails})`;
+  return [`${step.action} failed: ${error.code}: ${error.message}${want}`];
+}
+
+/** Called while a scenario runs: to write files per transition, to show progress. */
+export interface ScenarioObserver {
+  /** At the jump of each kexec, before the next kernel has run anything: memory as it was handed over. */
+  jump?(machine: Machine): void;
+  /** After each transition (boot or kexec), with the host still on the kernel it left running. */
+  transition?(report: TransitionReport, host: LiveUpdateHost, step: number): void;
+}
+
 /**
  * Runs a scenario: every kernel is composed (and validated) before the
  * first step, so a composition error costs no boot. A panicked kernel ends
- * the chain; the result says so.
+ * the chain, but `expect` steps right after it still check its report; the
+ * result says so. An action's KhoError is recorded as a failed expectation
+ * (unless the step says it `fails` with that errno) and the chain goes on.
  */
-export function runScenario(s: Scenario): ScenarioResult {
+export function runScenario(s: Scenario, observer: ScenarioObserver = {}): ScenarioResult {
   const composed = new Map<string, ComposedKernel>();
   for (const [name, k] of Object.entries(s.kernels)) composed.set(name, composeKernel(k));
   const kernel = (name: string): ComposedKernel => {
@@ -177,27 +209,51 @@ export function runScenario(s: Scenario): ScenarioResult {
     if (!k) throw new KhoError("ENOENT", `scenario "${s.name}" has no kernel "${name}"`);
     return k;
   };
-  const host = new LiveUpdateHost(new Machine(s.machine));
+  const host = new LiveUpdateHost(new Machine(s.machine), observer.jump);
   const expectations: ExpectationResult[] = [];
+  const transition = (i: number, r: TransitionReport) => observer.transition?.(r, host, i);
   let stopped = false;
+  let panicExpected = false;
+  let panicStep = -1;
   for (const [i, step] of s.steps.entries()) {
+    const last = host.reports.at(-1);
     if (host.machine.kernel?.state === "panicked") {
       stopped = true;
-      break;
+      if (!("expect" in step)) break;
+      panicExpected ||= step.expect.outcome === "panicked";
     }
+    panicStep = i;
     try {
-      if ("boot" in step) host.boot(kernel(step.boot));
-      else if ("kexec" in step) host.kexec(kernel(step.kexec));
+      if ("boot" in step) transition(i, host.boot(kernel(step.boot)));
+      else if ("kexec" in step) transition(i, host.kexec(kernel(step.kexec)));
       else if ("finish" in step) host.finish();
-      else if ("expect" in step) {
-        const last = host.reports.at(-1);
+      else if ("expect" in step)
         expectations.push({ step: i, transition: last?.index ?? null, failures: check(step.expect, last) });
-      } else if ("run" in step) step.action(host);
-      else host.action(step.action, step.args);
+      else if ("run" in step) step.action(host);
+      else {
+        let error: KhoError | null = null;
+        try {
+          host.action(step.action, step.args);
+        } catch (e) {
+          if (!isKhoError(e)) throw e;
+          error = e;
+        }
+        const failures = actionOutcome(step, error);
+        if (step.fails !== undefined || failures.length)
+          expectations.push({ step: i, transition: last?.index ?? null, failures });
+      }
     } catch (e) {
       // A panic outside a transition (in finish or the workload) stops the chain; the kernel log has it.
       if (!(e instanceof KernelPanic)) throw e;
     }
+  }
+  if (host.machine.kernel?.state === "panicked" && !panicExpected) {
+    const reason = host.machine.kernel.panicReason ?? "?";
+    expectations.push({
+      step: panicStep,
+      transition: host.reports.at(-1)?.index ?? null,
+      failures: [`${host.machine.kernel.release} panicked (${reason}) and no "expect: { outcome: panicked }" follows`],
+    });
   }
   const mem = host.machine.mem;
   return {
@@ -217,6 +273,10 @@ export function runScenario(s: Scenario): ScenarioResult {
 }
 
 /** loadScenario then runScenario: a scenario file's whole life. */
-export function runScenarioData(data: unknown, plugins: readonly AnyPlugin[]): ScenarioResult {
-  return runScenario(loadScenario(data, plugins));
+export function runScenarioData(
+  data: unknown,
+  plugins: readonly AnyPlugin[],
+  observer?: ScenarioObserver,
+): ScenarioResult {
+  return runScenario(loadScenario(data, plugins), observer);
 }

@@ -148,13 +148,29 @@ function segmentKind(what: string): ImageKexecSegment["kind"] {
 }
 
 /**
- * kexec into `spec` and capture the handover image at the jump: memory as
- * the outgoing kernel left it (what it handed over and nothing else), the
- * record it wrote, its release and the loader's segments. The capture runs
- * in the next kernel's `early` hook, before that hook's own work, when the
- * next kernel has only read memory; the pages kept are recomputed from the
+ * The handover image of the machine's last kexec, taken at the jump (before
+ * the next kernel has written memory): memory as the outgoing kernel left
+ * it (what it handed over and nothing else), the record it wrote, its
+ * release and the loader's segments. The pages kept are recomputed from the
  * outgoing kernel's tree, so the image is the same whether or not the next
- * kernel accepts the handover. The machine then goes on booting `spec`.
+ * kernel accepts the handover.
+ */
+export function captureJump(machine: Machine): HandoverImage {
+  const h = machine.handovers.at(-1);
+  if (!h) throw new KhoError("ENOENT", "the machine has not kexec'd");
+  return captureImage(machine, {
+    record: h.recordBytes ? { format: h.from.handoverFormat, bytes: h.recordBytes } : null,
+    release: h.from.release,
+    arch: archOfFormat(h.from.handoverFormat),
+    segments: h.segments.map((s) => ({ kind: segmentKind(s.what), pa: s.pa, size: s.size })),
+    owned: keptAtJump(machine.mem, h),
+  });
+}
+
+/**
+ * kexec into `spec` and capture the handover image at the jump
+ * (`captureJump`, in the next kernel's `early` hook, before that hook's
+ * own work). The machine then goes on booting `spec`.
  */
 export function kexecToImage(
   machine: Machine,
@@ -165,14 +181,7 @@ export function kexecToImage(
   const kernel = machine.kexec(spec, {
     ...hooks,
     early(k) {
-      const h = machine.handovers[machine.handovers.length - 1]!;
-      box.image = captureImage(machine, {
-        record: h.recordBytes ? { format: h.from.handoverFormat, bytes: h.recordBytes } : null,
-        release: h.from.release,
-        arch: archOfFormat(h.from.handoverFormat),
-        segments: h.segments.map((s) => ({ kind: segmentKind(s.what), pa: s.pa, size: s.size })),
-        owned: keptAtJump(machine.mem, h),
-      });
+      box.image = captureJump(machine);
       hooks.early?.(k);
     },
   });
