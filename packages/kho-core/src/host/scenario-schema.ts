@@ -44,6 +44,10 @@ export const expectationSchema = z.strictObject({
   outcome: z.enum(["running", "aborted", "panicked"]).optional(),
   bootKind: z.enum(["cold", "kho"]).optional(),
   khoEnabled: z.boolean().optional(),
+  handover: z
+    .enum(["honoured", "rejected", "none"])
+    .optional()
+    .meta({ description: "What became of the handover: honoured, rejected by kho_populate() or the walk, none." }),
   restored: names.optional().meta({ description: "Node names restored, in order." }),
   refused: names.optional(),
   orphaned: names.optional(),

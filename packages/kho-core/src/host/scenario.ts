@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { Machine, type MachineSpec } from "../kexec/machine.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
@@ -73,6 +74,23 @@ function issue(path: readonly PropertyKey[], message: string): ScenarioIssue {
   return { path: at.join(".") || "(root)", at, message };
 }
 
+/**
+ * A zod issue as scenario issues: an unknown key is located at the key
+ * itself (one issue per key); a step that matches no kind but comes
+ * closest to one (fewest issues, and only one kind that close) gets that
+ * kind's issues, so `expect: { outcome: sleeping }` names `outcome`.
+ */
+function located(i: z.core.$ZodIssue): ScenarioIssue[] {
+  if (i.code === "unrecognized_keys") return i.keys.map((k) => issue([...i.path, k], `unknown key "${k}"`));
+  if (i.code === "invalid_union" && i.errors.length) {
+    const fewest = Math.min(...i.errors.map((e) => e.length));
+    const closest = i.errors.filter((e) => e.length === fewest);
+    if (closest.length === 1)
+      return closest[0]!.flatMap((inner) => located({ ...inner, path: [...i.path, ...inner.path] }));
+  }
+  return [issue(i.path, i.message)];
+}
+
 /** What is wrong with one action step, given the kernel running then. */
 function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, i: number) {
   const dot = step.action.indexOf(".");
@@ -124,12 +142,7 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
   if (!parsed.success)
     throw new ScenarioError(
       label,
-      // An unknown key is located at the key itself, one issue per key.
-      parsed.error.issues.flatMap((i) =>
-        i.code === "unrecognized_keys"
-          ? i.keys.map((k) => issue([...i.path, k], `unknown key "${k}"`))
-          : [issue(i.path, i.message)],
-      ),
+      parsed.error.issues.flatMap(located),
     );
   const d = parsed.data;
   const issues: ScenarioIssue[] = [];
@@ -166,6 +179,7 @@ function check(e: Expectation, r: TransitionReport | undefined): string[] {
   eq("outcome", e.outcome, r.outcome);
   eq("bootKind", e.bootKind, r.to?.bootKind);
   eq("khoEnabled", e.khoEnabled, r.to?.khoEnabled);
+  eq("handover", e.handover, r.to?.handover);
   eq("anomalies", e.anomalies, r.anomalies.length);
   eq("hookFailures", e.hookFailures, r.hookFailures.length);
   for (const k of ["restored", "refused", "orphaned", "lost"] as const) {
