@@ -1,6 +1,7 @@
 import type { Group } from "../command.js";
 import { abiCommand } from "./abi.js";
 import { debugfsCommand } from "./debugfs.js";
+import { docsCommand } from "./docs.js";
 import { fdtCommand } from "./fdt.js";
 import { imageCommand } from "./image.js";
 import { radixCommand } from "./radix.js";
@@ -11,5 +12,5 @@ export const kho: Group = {
   name: "kho",
   summary: "Kexec HandOver and Live Update simulator (Linux v7.2-rc1)",
   example: "kho sim --plugin ./my-plugin.mjs",
-  subcommands: [simCommand, abiCommand, radixCommand, fdtCommand, imageCommand, debugfsCommand],
+  subcommands: [simCommand, abiCommand, radixCommand, fdtCommand, imageCommand, debugfsCommand, docsCommand],
 };
