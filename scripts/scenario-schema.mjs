@@ -3,4 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { scenarioJsonSchema } from "@khosim/kho-core";
 
-writeFileSync(new URL("../docs/scenario.schema.json", import.meta.url), `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL("../docs/scenario.schema.json", import.meta.url),
+  `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`,
+);

@@ -29,7 +29,12 @@ function existingDocs(dir: string): string[] {
   const found = readdirSync(dir).filter((f) => f.endsWith(".md"));
   for (const [sub, ext] of Object.entries(GENERATED)) {
     const at = pathInside(dir, sub);
-    if (existsSync(at)) found.push(...readdirSync(at).filter((f) => f.endsWith(ext)).map((f) => `${sub}/${f}`));
+    if (existsSync(at))
+      found.push(
+        ...readdirSync(at)
+          .filter((f) => f.endsWith(ext))
+          .map((f) => `${sub}/${f}`),
+      );
   }
   return found;
 }

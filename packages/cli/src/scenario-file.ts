@@ -77,13 +77,30 @@ function readText(file: string): string {
   return readFileSync(file, "utf8");
 }
 
+/** `plugins` appended to every kernel's list, when the data has that shape (validation judges the rest). */
+function withPlugins(data: unknown, plugins: readonly string[]): unknown {
+  const kernels = (data as { kernels?: unknown } | null)?.kernels;
+  if (!plugins.length || kernels === null || typeof kernels !== "object") return data;
+  for (const k of Object.values(kernels as Record<string, unknown>)) {
+    const list = (k as { plugins?: unknown } | null)?.plugins;
+    if (Array.isArray(list)) list.push(...plugins.filter((p) => !list.includes(p)));
+  }
+  return data;
+}
+
 /**
  * Reads a scenario file (YAML, or JSON, which YAML 1.2 reads the same way)
  * and validates it against the plugins given: syntax errors, then every
  * schema issue, then every plugin and step issue, each with its line,
- * column and path. Throws ScenarioFileError; ENOENT when the file is missing.
+ * column and path. `addToKernels` names plugins to build into every kernel
+ * besides those the file lists. Throws ScenarioFileError; ENOENT when the
+ * file is missing.
  */
-export function loadScenarioFile(file: string, plugins: readonly AnyPlugin[]): Scenario {
+export function loadScenarioFile(
+  file: string,
+  plugins: readonly AnyPlugin[],
+  addToKernels: readonly string[] = [],
+): Scenario {
   const text = readText(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
@@ -103,7 +120,7 @@ export function loadScenarioFile(file: string, plugins: readonly AnyPlugin[]): S
     throw new ScenarioFileError(file, [{ file, line: 1, col: 1, path: "(syntax)", message: (e as Error).message }]);
   }
   try {
-    return loadScenario(data, plugins);
+    return loadScenario(withPlugins(data, addToKernels), plugins);
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     throw new ScenarioFileError(

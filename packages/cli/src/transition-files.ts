@@ -1,5 +1,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { KhoError, type LiveUpdateHost, type Machine, type ScenarioObserver, type TransitionReport } from "@khosim/kho-core";
+import {
+  KhoError,
+  type LiveUpdateHost,
+  type Machine,
+  type ScenarioObserver,
+  type TransitionReport,
+} from "@khosim/kho-core";
 import { debugfsView, writeDebugfs } from "@khosim/kho-core/debugfs";
 import { be32 } from "@khosim/kho-core/fdt";
 import { pathInside } from "@khosim/kho-core/fs";

@@ -34,7 +34,11 @@ describe("kho abi", () => {
   it("docs/abi/ is exactly what `kho abi docs` writes (run `npm run docs` after changing a schema)", () => {
     const dir = join(repo, "docs/abi");
     const want = renderAbiDocs(BUILTIN_ABIS);
-    expect(readdirSync(dir).filter((f) => f.endsWith(".md")).sort()).toEqual([...want.keys()].sort());
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith(".md"))
+        .sort(),
+    ).toEqual([...want.keys()].sort());
     for (const [name, text] of want)
       expect(readFileSync(join(dir, name), "utf8"), `docs/abi/${name} is stale`).toBe(text);
   });

@@ -29,9 +29,22 @@ describe("issue 12 item 7: kho docs", () => {
     const headers = readdirSync(join(DOCS, "include"));
     expect(headers).toContain("luo-v5.h");
     expect(headers).toContain("hugetlb-sample-v1.h");
-    expect(readdirSync(join(DOCS, "schema")).map((f) => f.replace(/\.json$/, ".h")).sort()).toEqual(headers.sort());
+    expect(
+      readdirSync(join(DOCS, "schema"))
+        .map((f) => f.replace(/\.json$/, ".h"))
+        .sort(),
+    ).toEqual(headers.sort());
     for (const h of headers)
-      execFileSync("gcc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-x", "c", join(DOCS, "include", h)]);
+      execFileSync("gcc", [
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fsyntax-only",
+        "-x",
+        "c",
+        join(DOCS, "include", h),
+      ]);
   });
 
   it("--check exits 1 naming every stale, missing and extra file, and writes nothing", async () => {
@@ -61,7 +74,7 @@ describe("issue 12 item 7: kho docs", () => {
     expect(readdirSync(join(copy, "schema"))).not.toContain("gone-v1.json");
   });
 
-  it("plugins from --plugin are documented too: the committed docs lack counter, a folder written with it has it", async () => {
+  it("--plugin ABIs are documented too: committed docs lack counter, a folder written with it has it", async () => {
     const without = await docs("--check", "--out", DOCS, "--plugin", COUNTER);
     expect(without.code).toBe(1);
     expect(without.stderr).toContain(`missing: ${DOCS}/include/counter-v2.h`);

@@ -31,7 +31,10 @@ describe("issue 12 must-show: every example scenario runs with its expected exit
     it(`${file}: exit ${want.status}, and its report shows what it is about`, async () => {
       const io = capture();
       expect(await main(["sim", join(DIR, file)], io), io.stderr).toBe(want.status);
-      expect(io.stdout.split("\n").some((l) => l.startsWith(want.line)), io.stdout).toBe(true);
+      expect(
+        io.stdout.split("\n").some((l) => l.startsWith(want.line)),
+        io.stdout,
+      ).toBe(true);
       expect(io.stdout).toMatch(/\nexpectations: (\d+) of \1 hold\n/);
     });
 });

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runScenario } from "@khosim/kho-core";
-import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { main } from "../src/main.js";
 import { BUILTIN_PLUGINS } from "../src/plugins.js";
 import { DEFAULT_SCENARIO, loadScenarioFile, MAX_SCENARIO_BYTES, ScenarioFileError } from "../src/scenario-file.js";
@@ -162,7 +162,7 @@ steps:
     const unforeseen = file("panic.yaml", skew.slice(0, skew.indexOf("  - expect:")));
     const r = await sim(unforeseen);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('panicked (The incoming tree failed to initialize properly [-EINVAL], disabling');
+    expect(r.stdout).toContain("panicked (The incoming tree failed to initialize properly [-EINVAL], disabling");
     expect(r.stdout).toContain('and no "expect: { outcome: panicked }" follows');
   });
 

@@ -10,7 +10,7 @@ const SCHEMA_FILE = join(repo, "docs/scenario.schema.json");
 const EXAMPLES = join(repo, "examples/scenarios");
 
 describe("issue 12 item 2: the scenario JSON Schema", () => {
-  it("docs/scenario.schema.json is what z.toJSONSchema makes of scenarioSchema (run `npm run docs` after a change)", () => {
+  it("docs/scenario.schema.json is z.toJSONSchema of scenarioSchema (run `npm run docs` after a change)", () => {
     expect(readFileSync(SCHEMA_FILE, "utf8")).toBe(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
   });
 

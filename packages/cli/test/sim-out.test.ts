@@ -72,8 +72,9 @@ describe("issue 12 item 3: kho sim --out DIR", () => {
       expect(dts).toContain('compatible = "kho-v4";');
       for (const s of report.transitions[i + 1]!.subtrees.restored) expect(dts).toContain(`\t${s.name} {`);
     }
-    expect(execFileSync("dtc", ["-I", "dtb", "-O", "dts", join(out, "03-kexec/root.dtb")], { encoding: "utf8" }))
-      .toContain("\thugetlb-sample {");
+    expect(
+      execFileSync("dtc", ["-I", "dtb", "-O", "dts", join(out, "03-kexec/root.dtb")], { encoding: "utf8" }),
+    ).toContain("\thugetlb-sample {");
   });
 
   it("libfdt's fdt_check_full accepts root.dtb, and its listing matches `kho fdt canon`", async () => {
@@ -93,7 +94,7 @@ describe("issue 12 item 3: kho sim --out DIR", () => {
     }
   });
 
-  it("readelf -lW reads image.elf: an ELF core file with a LOAD segment holding the root FDT the record names", async () => {
+  it("readelf -lW reads image.elf: an ELF core file, a LOAD segment holds the root FDT the record names", async () => {
     for (const k of KEXECS) {
       const file = join(out, k, "image.elf");
       const elf = execFileSync("readelf", ["-lW", file], { encoding: "utf8" });
@@ -104,7 +105,9 @@ describe("issue 12 item 3: kho sim --out DIR", () => {
       );
       const info = await kho("image", "info", file, "--json");
       expect(info.code, info.stderr).toBe(0);
-      const fdtPa = Number((JSON.parse(info.stdout) as { record: { decoded: { fdtPa: string } } }).record.decoded.fdtPa);
+      const fdtPa = Number(
+        (JSON.parse(info.stdout) as { record: { decoded: { fdtPa: string } } }).record.decoded.fdtPa,
+      );
       const dtbSize = readFileSync(join(out, k, "root.dtb")).length;
       expect(loads.some((l) => l.pa <= fdtPa && fdtPa + dtbSize <= l.pa + l.filesz)).toBe(true);
     }

@@ -10,11 +10,21 @@ const tmp = mkdtempSync(join(tmpdir(), "khosim-sim-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("kho sim", () => {
+  it("--plugin with the default chain builds the plugin into each kernel: its subtree crosses every kexec", async () => {
+    const io = capture();
+    expect(await main(["sim", "--plugin", COUNTER, "--json"], io), io.stderr).toBe(0);
+    const doc = JSON.parse(io.stdout) as { transitions: { subtrees: { restored: { name: string }[] } }[] };
+    for (const t of doc.transitions.slice(1)) expect(t.subtrees.restored.map((s) => s.name)).toContain("counter");
+    expect(doc.transitions[3]!.subtrees.restored.map((s) => s.name)).toEqual(["LUO", "counter", "kexec-metadata"]);
+  });
+
   it("issue 12 must-show: the README's main command prints the default scenario's report, exit 0", async () => {
     const io = capture();
     expect(await main(["sim"], io)).toBe(0);
     expect(io.stdout).toMatch(/^scenario default: /);
-    expect(io.stdout).toContain("machine: 4096-byte pages, RAM 0x0+0x100000000 (node 0), 0x100000000+0x100000000 (node 1)");
+    expect(io.stdout).toContain(
+      "machine: 4096-byte pages, RAM 0x0+0x100000000 (node 0), 0x100000000+0x100000000 (node 1)",
+    );
     expect(io.stdout.match(/^#\d+ .*/gm)).toEqual([
       "#0 cold boot -> 7.2.0-rc1",
       "#1 kexec 7.2.0-rc1 -> 7.2.0-rc1-custom [kho boot]",
@@ -25,8 +35,12 @@ describe("kho sim", () => {
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1-custom (count 2)");
     expect(io.stdout).toContain("KHO: exec from: 7.2.0-rc1 (count 3)");
     // Huge folios of both nodes (order 9 on node 0, order 18 on node 1) and who pinned which pages.
-    expect(io.stdout).toMatch(/preserved: \d+ blocks, \d+ pages \(order 0: \d+, order 9: 8, order 18: 1\); pages by owner: /);
-    expect(io.stdout).toContain("    hugetlb-sample: restored 9 huge folios (0x41000000 bytes) from hugetlb-sample-v1\n");
+    expect(io.stdout).toMatch(
+      /preserved: \d+ blocks, \d+ pages \(order 0: \d+, order 9: 8, order 18: 1\); pages by owner: /,
+    );
+    expect(io.stdout).toContain(
+      "    hugetlb-sample: restored 9 huge folios (0x41000000 bytes) from hugetlb-sample-v1\n",
+    );
     // The refusal: a kernel built without hugetlb-sample leaves its subtree orphaned.
     expect(io.stdout).toContain("  orphaned:\n    hugetlb-sample: no plugin for this node");
     expect(io.stdout).toMatch(/\nexpectations: (\d+) of \1 hold\n/);

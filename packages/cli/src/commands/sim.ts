@@ -6,7 +6,7 @@ import {
   type ScenarioResult,
 } from "@khosim/kho-core";
 import { type Command, type Io, JSON_OPTION, optFlag, optString, UsageError } from "../command.js";
-import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
+import { BUILTIN_PLUGINS, loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 import { Progress } from "../progress.js";
 import { DEFAULT_SCENARIO, formatFileIssue, loadScenarioFile, ScenarioFileError } from "../scenario-file.js";
 import { TransitionFiles } from "../transition-files.js";
@@ -47,7 +47,9 @@ function printHuman(io: Io, result: ScenarioResult, description: string | undefi
 
 export const simCommand: Command = {
   name: "sim",
-  summary: "run a scenario file (YAML or JSON; default: the built-in chain) and print its report",
+  summary:
+    "run a scenario file (YAML or JSON) and print its report; without one, the default chain, " +
+    "with plugins from --plugin or a config file in each kernel",
   args: "[SCENARIO]",
   example: "kho sim examples/scenarios/luo-version-skew.yaml --out /tmp/khosim",
   options: {
@@ -64,9 +66,15 @@ export const simCommand: Command = {
     const file = inv.positionals[0] ?? DEFAULT_SCENARIO;
     const json = optFlag(inv.values, "json");
     const plugins = await loadPlugins(inv.values);
+    // The default chain shows what a plugin of your own does: it is built into each of its kernels.
+    const added = inv.positionals[0] === undefined ? plugins.filter((p) => !BUILTIN_PLUGINS.includes(p)) : [];
     let scenario: ReturnType<typeof loadScenarioFile>;
     try {
-      scenario = loadScenarioFile(file, plugins);
+      scenario = loadScenarioFile(
+        file,
+        plugins,
+        added.map((p) => p.name),
+      );
     } catch (e) {
       if (!(e instanceof ScenarioFileError)) throw e;
       inv.io.err(`kho sim: ${file}: ${e.issues.length} problem(s)\n${e.issues.map(formatFileIssue).join("\n")}\n`);

@@ -139,11 +139,7 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
   const name = (data as { name?: unknown } | null)?.name;
   const label = typeof name === "string" ? name : "(unnamed)";
   const parsed = scenarioSchema.safeParse(data);
-  if (!parsed.success)
-    throw new ScenarioError(
-      label,
-      parsed.error.issues.flatMap(located),
-    );
+  if (!parsed.success) throw new ScenarioError(label, parsed.error.issues.flatMap(located));
   const d = parsed.data;
   const issues: ScenarioIssue[] = [];
   const byName = new Map(plugins.map((p) => [p.name, p]));
