@@ -28,7 +28,7 @@ function rootFdtAtJump(machine: Machine): Uint8Array | null {
 }
 
 /** `00-cold-boot`, `03-kexec`: the folder of one transition (no release in it: a release may hold any text). */
-export function transitionFolder(r: TransitionReport): string {
+function transitionFolder(r: TransitionReport): string {
   return `${String(r.index).padStart(2, "0")}-${r.kind}`;
 }
 

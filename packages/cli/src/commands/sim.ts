@@ -30,7 +30,7 @@ function expectationLine(e: ExpectationResult): string[] {
 }
 
 /** Expectations that did not hold. */
-export function failedExpectations(result: ScenarioResult): ExpectationResult[] {
+function failedExpectations(result: ScenarioResult): ExpectationResult[] {
   return result.expectations.filter((e) => e.failures.length > 0);
 }
 
