@@ -10,7 +10,7 @@ export const docsCommand: Command = {
   name: "docs",
   summary: "write (or --check) the ABI pages, C headers and JSON Schemas of every subtree into docs/abi",
   args: "",
-  example: "kho docs --check --plugin examples/counter-plugin",
+  example: "kho docs --check",
   options: {
     out: { type: "string", arg: "DIR", help: `the docs folder (default ${DEFAULT_DOCS_DIR})` },
     check: { type: "boolean", help: "write nothing; exit 1 naming every file that is stale, missing or extra" },

@@ -47,9 +47,7 @@ function printHuman(io: Io, result: ScenarioResult, description: string | undefi
 
 export const simCommand: Command = {
   name: "sim",
-  summary:
-    "run a scenario file (YAML or JSON) and print its report; without one, the default chain, " +
-    "with plugins from --plugin or a config file in each kernel",
+  summary: "run a scenario file (YAML or JSON; default: the built-in chain) and print its report",
   args: "[SCENARIO]",
   example: "kho sim examples/scenarios/luo-version-skew.yaml --out /tmp/khosim",
   options: {
@@ -60,6 +58,7 @@ export const simCommand: Command = {
       help: "per transition, write root.dtb, image.elf and debugfs/ under DIR",
     },
     ...PLUGIN_OPTIONS,
+    plugin: { ...PLUGIN_OPTIONS.plugin!, help: "load the plugins a module exports (no SCENARIO: into each kernel)" },
   },
   async run(inv) {
     if (inv.positionals.length > 1) throw new UsageError(`unexpected argument "${inv.positionals[1]}"`);
