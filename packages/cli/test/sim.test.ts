@@ -10,7 +10,7 @@ const tmp = mkdtempSync(join(tmpdir(), "khosim-sim-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("kho sim", () => {
-  it("--plugin with the default chain builds the plugin into each kernel: its subtree crosses every kexec", async () => {
+  it("--plugin with the default chain builds the plugin into each kernel: its subtree crosses each kexec", async () => {
     const io = capture();
     expect(await main(["sim", "--plugin", COUNTER, "--json"], io), io.stderr).toBe(0);
     const doc = JSON.parse(io.stdout) as { transitions: { subtrees: { restored: { name: string }[] } }[] };
