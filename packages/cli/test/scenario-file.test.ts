@@ -166,6 +166,50 @@ steps:
     expect(r.stdout).toContain('and no "expect: { outcome: panicked }" follows');
   });
 
+  it("a boot after a panic resets the machine and goes on; the panic before it still fails if unforeseen", async () => {
+    const skew = readFileSync(join(import.meta.dirname, "../../../examples/scenarios/luo-version-skew.yaml"), "utf8");
+    const head = skew.slice(0, skew.indexOf("  - expect:"));
+    const r = await sim(file("reset.yaml", `${head}  - boot: current\n  - expect: { outcome: running }\n`));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("#2 cold boot -> 7.2.0-rc1\n");
+    expect(r.stdout).toMatch(/step 3 \(after #1\): FAILED\n {4}7\.1\.0-luo-v1 panicked \(/);
+    expect(r.stdout).toContain("step 5 (after #2): holds");
+    expect(r.stdout).not.toContain("chain stopped");
+  });
+
+  it("kernels.K.options builds a plugin with its options (LUO strict); bad options are located like the rest", async () => {
+    const f = file(
+      "options.yaml",
+      `name: options
+machine: { pageSize: 4KiB, ram: [{ start: 0, size: 1GiB }] }
+kernels:
+  A:
+    release: a
+    plugins: [kexec-metadata, luo]
+    options:
+      luo: { strict: yes please }
+      kexec-metadata: { fast: true }
+      hugetlb-sample: {}
+steps:
+  - boot: A
+`,
+    );
+    const r = await sim(f);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").slice(1, -1)).toEqual([
+      `${f}:8:14: kernels.A.options.luo.strict: Invalid input: expected boolean, received string`,
+      `${f}:9:7: kernels.A.options.kexec-metadata: plugin "kexec-metadata" takes no options`,
+      `${f}:10:7: kernels.A.options.hugetlb-sample: kernel "A" has no plugin "hugetlb-sample"`,
+    ]);
+    const dup = readFileSync(
+      join(import.meta.dirname, "../../../examples/scenarios/luo-duplicate-session.yaml"),
+      "utf8",
+    );
+    const strict = loadScenarioFile(file("dup.yaml", dup), BUILTIN_PLUGINS).kernels.strict!.plugins;
+    const luo = BUILTIN_PLUGINS.find((p) => p.name === "luo")!;
+    expect(strict.find((p) => p.name === "luo")).not.toBe(luo);
+  });
+
   it("the default scenario is a YAML file of the package, loaded through the same path as user files", async () => {
     const builtin = await sim("--json");
     const named = await sim(DEFAULT_SCENARIO, "--json");

@@ -63,6 +63,7 @@ export {
   type OutgoingHooks,
   type PluginAction,
   type PluginInitcall,
+  type PluginOptions,
   type RefusedSubtree,
   type SubtreeDescription,
   type SubtreeVersion,

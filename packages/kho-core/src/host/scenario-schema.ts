@@ -47,6 +47,10 @@ export const kernelSchema = z.strictObject({
     .meta({ description: "The radix depth before d64b0372760e: 16 KiB pages lose every order-0 key." }),
   pageSize: size.optional().meta({ description: "The page size the kernel is built for; must match the machine." }),
   plugins: z.array(z.string().min(1)).meta({ description: "Plugin names, resolved from the plugins given." }),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .meta({ description: "Per plugin name: the options this kernel's plugin is built with (its own schema)." }),
   versions: z
     .record(z.string(), z.strictObject({ write: z.string().optional(), accept: z.array(z.string()).optional() }))
     .optional()

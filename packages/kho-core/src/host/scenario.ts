@@ -44,7 +44,7 @@ export interface ScenarioResult {
   readonly scenario: string;
   readonly machine: { readonly pageSize: number; readonly ram: { start: string; size: string; nid: number }[] };
   readonly transitions: TransitionReport[];
-  /** True when the chain stopped early: a kernel panicked (only `expect` steps run after that). */
+  /** True when the chain stopped early: a kernel panicked and a step other than `expect` or `boot` came next. */
   readonly stopped: boolean;
   readonly expectations: readonly ExpectationResult[];
 }
@@ -130,6 +130,32 @@ function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
 }
 
 /**
+ * A kernel's plugins with the options its scenario gives them: each
+ * checked against the plugin's own schema and built with `configure`.
+ */
+function configured(
+  kernel: string,
+  plugins: readonly AnyPlugin[],
+  options: Readonly<Record<string, unknown>>,
+  issues: ScenarioIssue[],
+): AnyPlugin[] {
+  const out = [...plugins];
+  for (const [name, value] of Object.entries(options)) {
+    const at = ["kernels", kernel, "options", name];
+    const i = out.findIndex((p) => p.name === name);
+    const spec = out[i]?.options;
+    if (i < 0) issues.push(issue(at, `kernel "${kernel}" has no plugin "${name}"`));
+    else if (!spec) issues.push(issue(at, `plugin "${name}" takes no options`));
+    else {
+      const parsed = spec.schema.safeParse(value);
+      if (parsed.success) out[i] = spec.configure(parsed.data);
+      else issues.push(...parsed.error.issues.map((x) => issue([...at, ...x.path], x.message)));
+    }
+  }
+  return out;
+}
+
+/**
  * A scenario from data: validated against `scenarioSchema`, plugin names
  * resolved from `plugins`, every step's action and arguments checked
  * against the plugins of the kernel running then. Throws one
@@ -154,7 +180,8 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
           issue(["kernels", k, "plugins", i], `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`),
         );
     });
-    kernels[k] = { ...spec, plugins: found };
+    const { options, ...rest } = spec;
+    kernels[k] = { ...rest, plugins: configured(k, found, options ?? {}, issues) };
   }
   const scenario: Scenario = { ...d, kernels, steps: d.steps as ScenarioStep[] };
   checkSteps(scenario, issues);
@@ -207,8 +234,10 @@ export interface ScenarioObserver {
 /**
  * Runs a scenario: every kernel is composed (and validated) before the
  * first step, so a composition error costs no boot. A panicked kernel ends
- * the chain, but `expect` steps right after it still check its report; the
- * result says so. An action's KhoError is recorded as a failed expectation
+ * the chain (the result says so), but `expect` steps right after it still
+ * check its report and a `boot` step resets the machine and goes on. A
+ * panic no `expect: { outcome: panicked }` follows is a failed
+ * expectation. An action's KhoError is recorded as a failed expectation
  * (unless the step says it `fails` with that errno) and the chain goes on.
  */
 export function runScenario(s: Scenario, observer: ScenarioObserver = {}): ScenarioResult {
@@ -223,16 +252,32 @@ export function runScenario(s: Scenario, observer: ScenarioObserver = {}): Scena
   const expectations: ExpectationResult[] = [];
   const transition = (i: number, r: TransitionReport) => observer.transition?.(r, host, i);
   let stopped = false;
+  // The step at which the running kernel panicked, and whether an expect step said it would.
+  let panicAt: number | null = null;
   let panicExpected = false;
-  let panicStep = -1;
+  const panicked = () => host.machine.kernel?.state === "panicked";
+  const unforeseenPanic = () => {
+    const k = host.machine.kernel;
+    if (!k || panicAt === null || panicExpected) return;
+    expectations.push({
+      step: panicAt,
+      transition: host.reports.at(-1)?.index ?? null,
+      failures: [`${k.release} panicked (${k.panicReason ?? "?"}) and no "expect: { outcome: panicked }" follows`],
+    });
+  };
   for (const [i, step] of s.steps.entries()) {
     const last = host.reports.at(-1);
-    if (host.machine.kernel?.state === "panicked") {
-      stopped = true;
-      if (!("expect" in step)) break;
-      panicExpected ||= step.expect.outcome === "panicked";
+    if (panicked() && "expect" in step) panicExpected ||= step.expect.outcome === "panicked";
+    else if (panicked()) {
+      unforeseenPanic();
+      panicAt = null;
+      panicExpected = false;
+      // Only a reset (a cold boot) goes on from a panic.
+      if (!("boot" in step)) {
+        stopped = true;
+        break;
+      }
     }
-    panicStep = i;
     try {
       if ("boot" in step) transition(i, host.boot(kernel(step.boot)));
       else if ("kexec" in step) transition(i, host.kexec(kernel(step.kexec)));
@@ -256,15 +301,9 @@ export function runScenario(s: Scenario, observer: ScenarioObserver = {}): Scena
       // A panic outside a transition (in finish or the workload) stops the chain; the kernel log has it.
       if (!(e instanceof KernelPanic)) throw e;
     }
+    if (panicked() && panicAt === null) panicAt = i;
   }
-  if (host.machine.kernel?.state === "panicked" && !panicExpected) {
-    const reason = host.machine.kernel.panicReason ?? "?";
-    expectations.push({
-      step: panicStep,
-      transition: host.reports.at(-1)?.index ?? null,
-      failures: [`${host.machine.kernel.release} panicked (${reason}) and no "expect: { outcome: panicked }" follows`],
-    });
-  }
+  if (panicked()) unforeseenPanic();
   const mem = host.machine.mem;
   return {
     scenario: s.name,
