@@ -177,7 +177,7 @@ steps:
     expect(r.stdout).not.toContain("chain stopped");
   });
 
-  it("kernels.K.options builds a plugin with its options (LUO strict); bad options are located like the rest", async () => {
+  it("kernels.K.options builds a plugin with its options (LUO strict); bad options are located too", async () => {
     const f = file(
       "options.yaml",
       `name: options
