@@ -107,6 +107,32 @@ steps:
     ]);
   });
 
+  it("what building the machine or a kernel would refuse is located too: composition, sizes, page sizes", async () => {
+    const f = file(
+      "build.yaml",
+      `name: build
+machine: { pageSize: 4KiB, ram: [{ start: 0, size: lots }] }
+kernels:
+  A: { release: a, plugins: [luo, luo] }
+  B: { release: b, plugins: [memfd-luo] }
+  C: { release: c, pageSize: 16KiB, plugins: [] }
+steps:
+  - boot: A
+`,
+    );
+    const r = await sim(f);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").slice(1, -1)).toEqual([
+      `${f}:4:3: kernels.A: plugin "luo" is listed twice`,
+      `${f}:5:3: kernels.B: plugin "memfd-luo" depends on "luo", which is not in this kernel (at memfd-luo)`,
+      expect.stringMatching(new RegExp(`^${f}:2:1: machine: `)),
+    ]);
+    const fixed = await sim(file("build2.yaml", readFileSync(f, "utf8").replace("lots", "1GiB")));
+    expect(fixed.stderr).toContain(
+      `${f.replace("build", "build2")}:6:20: kernels.C.pageSize: 16384-byte pages, the machine has 4096`,
+    );
+  });
+
   it("a YAML syntax error is located and exits 2", async () => {
     const r = await sim(file("syntax.yaml", "name: x\nmachine: { pageSize: 4KiB\nsteps: []\n"));
     expect(r.code).toBe(2);

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { Machine, type MachineSpec } from "../kexec/machine.js";
+import { parseSize } from "../units.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
 import type { AnyPlugin } from "./plugin.js";
 import type { TransitionReport } from "./report.js";
@@ -155,6 +156,29 @@ function configured(
   return out;
 }
 
+/** What building something from the data throws (a KhoError), as an issue at `path`. */
+function buildIssues(path: readonly (string | number)[], build: () => unknown): ScenarioIssue[] {
+  try {
+    build();
+    return [];
+  } catch (e) {
+    if (!isKhoError(e)) throw e;
+    return [issue(path, e.message)];
+  }
+}
+
+/** A kernel built for other pages than the machine's would be refused at its first boot: say so now. */
+function pageSizeIssues(machinePageSize: number | string, kernels: Record<string, KernelComposition>): ScenarioIssue[] {
+  const want = parseSize(machinePageSize, "pageSize");
+  return Object.entries(kernels).flatMap(([k, spec]) => {
+    if (spec.pageSize === undefined) return [];
+    const got = buildIssues(["kernels", k, "pageSize"], () => parseSize(spec.pageSize!, "pageSize"));
+    if (got.length) return got;
+    const size = parseSize(spec.pageSize, "pageSize");
+    return size === want ? [] : [issue(["kernels", k, "pageSize"], `${size}-byte pages, the machine has ${want}`)];
+  });
+}
+
 /**
  * A scenario from data: validated against `scenarioSchema`, plugin names
  * resolved from `plugins`, every step's action and arguments checked
@@ -181,8 +205,14 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
         );
     });
     const { options, ...rest } = spec;
+    const before = issues.length;
     kernels[k] = { ...rest, plugins: configured(k, found, options ?? {}, issues) };
+    // Composition errors (a plugin twice, a missing dependency, a bad pin) belong to the file too.
+    if (issues.length === before) issues.push(...buildIssues(["kernels", k], () => composeKernel(kernels[k]!)));
   }
+  const machine = buildIssues(["machine"], () => new Machine(d.machine));
+  issues.push(...machine);
+  if (!machine.length) issues.push(...pageSizeIssues(d.machine.pageSize, kernels));
   const scenario: Scenario = { ...d, kernels, steps: d.steps as ScenarioStep[] };
   checkSteps(scenario, issues);
   if (issues.length) throw new ScenarioError(d.name, issues);
