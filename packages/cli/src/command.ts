@@ -11,6 +11,8 @@ import { parseArgs } from "node:util";
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** stderr is a terminal: progress may be shown there. */
+  readonly errIsTTY?: boolean;
 }
 
 /** One option of a leaf command, as `util.parseArgs` takes it, plus its help line. */

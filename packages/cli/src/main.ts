@@ -7,6 +7,7 @@ import { kho } from "./commands/index.js";
 export const stdio: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 /** The CLI package's version (package.json sits next to both src/ and dist/). */

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScenarioData, type TransitionReport } from "@khosim/kho-core";
+import { runScenario, type TransitionReport } from "@khosim/kho-core";
 import {
   encodeImage,
   type HandoverImage,
@@ -14,15 +14,17 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { BUILTIN_PLUGINS } from "../src/plugins.js";
-import { defaultScenario } from "../src/scenarios/default.js";
+import { DEFAULT_SCENARIO, loadScenarioFile } from "../src/scenario-file.js";
 import { capture } from "./helpers/io.js";
 
 const dir = mkdtempSync(join(tmpdir(), "khosim-cli-inspect-"));
 
 /** The default scenario, live, with the handover image of every kexec taken at its jump. */
 const images = new Map<number, HandoverImage>();
-const live = runScenarioData(defaultScenario(BUILTIN_PLUGINS.map((p) => p.name)), BUILTIN_PLUGINS, {
-  atJump: (machine, h, index) => images.set(index, jumpImage(machine, h)),
+const live = runScenario(loadScenarioFile(DEFAULT_SCENARIO, BUILTIN_PLUGINS), {
+  jump: (machine, h, index) => {
+    images.set(index, jumpImage(machine, h));
+  },
 });
 const imageFile = (i: number): string => {
   const f = join(dir, `jump-${i}.core`);

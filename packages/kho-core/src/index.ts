@@ -63,6 +63,7 @@ export {
   type OutgoingHooks,
   type PluginAction,
   type PluginInitcall,
+  type PluginOptions,
   type RefusedSubtree,
   type SubtreeDescription,
   type SubtreeVersion,
@@ -88,6 +89,7 @@ export {
   type Scenario,
   ScenarioError,
   type ScenarioIssue,
+  type ScenarioObserver,
   type ScenarioResult,
   type ScenarioStep,
 } from "./host/scenario.js";
@@ -96,6 +98,7 @@ export {
   kernelSchema,
   machineSchema,
   type ScenarioData,
+  scenarioJsonSchema,
   scenarioSchema,
   stepSchema,
 } from "./host/scenario-schema.js";

@@ -70,9 +70,14 @@ describe("scenarios as data (issue 9 item 6)", () => {
     expect(err).toBeInstanceOf(ScenarioError);
     expect((err as ScenarioError).code).toBe("EINVAL");
     expect((err as ScenarioError).issues).toEqual([
-      { path: "kernels.A.plugins.1", message: 'no plugin "ghost" (known: tally)' },
-      { path: "steps.1.args.n", message: expect.stringMatching(/>0|positive|greater than 0/i) },
-      { path: "steps.2", message: 'no kernel "C"' },
+      { path: "kernels.A.plugins.1", at: ["kernels", "A", "plugins", 1], message: 'no plugin "ghost" (known: tally)' },
+      {
+        path: "steps.1.args.n",
+        at: ["steps", 1, "args", "n"],
+        message: expect.stringMatching(/>0|positive|greater than 0/i),
+      },
+      // Located at the field that names the kernel, so a file's line and column can be found from `at`.
+      { path: "steps.2.kexec", at: ["steps", 2, "kexec"], message: 'no kernel "C"' },
     ]);
   });
 
@@ -102,7 +107,7 @@ describe("scenarios as data (issue 9 item 6)", () => {
       steps: [{ action: "tally.add", args: { n: 1 } }, { boot: "A" }, { action: "tally.add", args: { n: 1 } }],
     };
     expect(() => loadScenario(bad, [tally])).toThrowError(
-      /steps\.0: an action before any boot; steps\.2\.action: kernel "A" has no plugin "tally"/,
+      /steps\.0\.action: an action before any boot; steps\.2\.action: kernel "A" has no plugin "tally"/,
     );
   });
 

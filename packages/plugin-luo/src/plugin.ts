@@ -9,6 +9,7 @@ import {
   serviceToken,
 } from "@khosim/kho-core";
 import { Cmdline } from "@khosim/kho-core/kexec";
+import { z } from "zod";
 import { LUO_ABI_COMPATIBLE, LUO_FDT_COMPATIBLE, luo_ser, luoV1, luoV5, memfdV2 } from "./abi/index.js";
 import { luoActions } from "./actions.js";
 import type { LuoEnv } from "./env.js";
@@ -102,6 +103,9 @@ export interface LuoPluginOptions {
   readonly strict?: boolean;
 }
 
+/** LuoPluginOptions as a scenario gives them (`kernels.A.options.luo: { strict: true }`). */
+const luoOptionsSchema = z.strictObject({ strict: z.boolean().optional() });
+
 /**
  * The LUO plugin: `setup` makes the core and provides the registry;
  * `restore` is luo_early_startup (a failure panics, quoting the kernel);
@@ -116,6 +120,7 @@ export function createLuoPlugin(opts: LuoPluginOptions = {}): KhoPlugin<LuoState
     provides: [LUO_REGISTRY],
     initcall: "late",
     actions: luoActions,
+    options: { schema: luoOptionsSchema, configure: (o) => createLuoPlugin(luoOptionsSchema.parse(o)) },
     state: () => new LuoState(),
     setup(ctx) {
       const core = new LuoCore(envOf(ctx), cmdlineEnables(ctx.kernel.cmdline), opts);

@@ -1,4 +1,3 @@
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { type AbiPageSize, type AbiSchema, parseSize } from "@khosim/kho-core";
 import {
   type AbiNode,
@@ -7,9 +6,7 @@ import {
   generateCHeader,
   generateNodeMarkdown,
   groupAbiNodes,
-  renderAbiDocs,
 } from "@khosim/kho-core/abi";
-import { pathInside, prepareOutputDir } from "@khosim/kho-core/fs";
 import {
   type Command,
   expectArgs,
@@ -20,6 +17,7 @@ import {
   optString,
   UsageError,
 } from "../command.js";
+import { renderDocs, writeDocs } from "../docs.js";
 import { loadPlugins, PLUGIN_OPTIONS } from "../plugins.js";
 import { abisOf } from "../schemas.js";
 
@@ -48,19 +46,6 @@ function pageSizeOf(text: string | undefined): AbiPageSize {
   const n = parseSize(text ?? "4KiB", "page size");
   if (n !== 4096 && n !== 16384 && n !== 65536) throw new UsageError(`page size ${text} is not 4KiB, 16KiB or 64KiB`);
   return n;
-}
-
-/**
- * Writes docs for every ABI into `dir`: one Markdown page per node and an
- * index. Pages left from ABIs that no longer exist are removed.
- */
-export function writeAbiDocs(dir: string, schemas: readonly AbiSchema[]): string[] {
-  const files = renderAbiDocs(schemas);
-  const targets = [...files].map(([name, text]) => [pathInside(dir, name), text] as const);
-  prepareOutputDir(dir);
-  for (const old of readdirSync(dir)) if (old.endsWith(".md") && !files.has(old)) rmSync(pathInside(dir, old));
-  for (const [target, text] of targets) writeFileSync(target, text);
-  return [...files.keys()];
 }
 
 const PAGE_SIZE_OPTION = {
@@ -137,7 +122,7 @@ const jsonSchema: Leaf = {
 
 const docs: Leaf = {
   name: "docs",
-  summary: "write one Markdown page per node and an index into DIR (what `npm run docs` does)",
+  summary: "write the ABI pages, C headers and JSON Schemas into DIR (as `kho docs --out DIR`)",
   args: "",
   example: "kho abi docs --out docs/abi",
   options: { out: { type: "string", arg: "DIR", help: "the folder to write (required)" }, ...PLUGIN_OPTIONS },
@@ -145,8 +130,9 @@ const docs: Leaf = {
     expectArgs(inv, []);
     const out = optString(inv.values, "out");
     if (!out) throw new UsageError("docs needs --out DIR");
-    const files = writeAbiDocs(out, abisOf(await loadPlugins(inv.values)));
-    inv.io.out(`wrote ${files.length} files to ${out}\n`);
+    const files = renderDocs(abisOf(await loadPlugins(inv.values)));
+    writeDocs(out, files);
+    inv.io.out(`wrote ${files.size} files to ${out}\n`);
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 import type { Group } from "../command.js";
 import { abiCommand } from "./abi.js";
 import { debugfsCommand } from "./debugfs.js";
+import { docsCommand } from "./docs.js";
 import { fdtCommand } from "./fdt.js";
 import { imageCommand } from "./image.js";
 import { inspectCommand } from "./inspect.js";
@@ -24,5 +25,6 @@ export const kho: Group = {
     debugfsCommand,
     newPluginCommand,
     matrixCommand,
+    docsCommand,
   ],
 };

@@ -52,7 +52,11 @@ export interface MatrixSpec {
 }
 
 const issuesOf = (err: z.ZodError): ScenarioIssue[] =>
-  err.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+  err.issues.map((i) => ({
+    path: i.path.map(String).join(".") || "(root)",
+    at: i.path.filter((k): k is string | number => typeof k !== "symbol"),
+    message: i.message,
+  }));
 
 /** A JSON or YAML file as data; a syntax error is a ScenarioError naming the line and column. */
 function readData(file: string): unknown {
@@ -60,13 +64,13 @@ function readData(file: string): unknown {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ScenarioError(file, [{ path: "(file)", message: (e as Error).message }]);
+    throw new ScenarioError(file, [{ at: [], path: "(file)", message: (e as Error).message }]);
   }
   if (extname(file) === ".json") {
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new ScenarioError(file, [{ path: "(file)", message: (e as Error).message }]);
+      throw new ScenarioError(file, [{ at: [], path: "(file)", message: (e as Error).message }]);
     }
   }
   const lines = new LineCounter();
@@ -76,7 +80,7 @@ function readData(file: string): unknown {
       file,
       doc.errors.map((e) => {
         const at = lines.linePos(e.pos[0]);
-        return { path: `line ${at.line}, column ${at.col}`, message: e.message };
+        return { at: [], path: `line ${at.line}, column ${at.col}`, message: e.message };
       }),
     );
   return doc.toJS();
@@ -90,6 +94,7 @@ function workloadIssues(steps: readonly Step[]): ScenarioIssue[] {
     "boot" in s || "kexec" in s || "expect" in s
       ? [
           {
+            at: ["steps", i],
             path: `steps.${i}`,
             message: "a workload step is an action or { finish: true }: the matrix boots and kexecs",
           },
@@ -121,11 +126,14 @@ export function readMatrixFiles(files: readonly string[]): MatrixSpec {
   const sources: Record<string, string> = {};
   files.forEach((file, i) => {
     if (isMatrixFile(data[i]))
-      throw new ScenarioError(file, [{ path: "kernels", message: "a matrix file is given alone, not with others" }]);
+      throw new ScenarioError(file, [
+        { at: [], path: "kernels", message: "a matrix file is given alone, not with others" },
+      ]);
     const parsed = kernelSchema.safeParse(data[i]);
     if (!parsed.success) throw new ScenarioError(file, issuesOf(parsed.error));
     const name = basename(file, extname(file));
-    if (name in kernels) throw new ScenarioError(file, [{ path: "(file)", message: `a second kernel "${name}"` }]);
+    if (name in kernels)
+      throw new ScenarioError(file, [{ at: [], path: "(file)", message: `a second kernel "${name}"` }]);
     kernels[name] = parsed.data;
     sources[name] = file;
   });
@@ -148,7 +156,7 @@ function matrixIssue(i: ScenarioIssue, from: string): ScenarioIssue {
   const step = /^steps\.(\d+)/.exec(i.path);
   if (!step) return i;
   const path = `steps.${Number(step[1]) - 1}${i.path.slice(step[0].length)}`;
-  return { path, message: `${i.message} (running ${from})` };
+  return { at: [], path, message: `${i.message} (running ${from})` };
 }
 
 /** The scenario one pair runs: cold boot of `from`, the workload, kexec into `to`. */
@@ -175,7 +183,7 @@ export function checkMatrix(spec: MatrixSpec, plugins: readonly AnyPlugin[]): vo
       fn();
     } catch (e) {
       if (e instanceof ScenarioError) e.issues.forEach(onIssue);
-      else if (isKhoError(e)) add({ path: where, message: e.message });
+      else if (isKhoError(e)) add({ at: [], path: where, message: e.message });
       else throw e;
     }
   };

@@ -154,6 +154,16 @@ export const HOOK_POLICY: Readonly<Record<HookName, HookPolicy>> = {
   },
 };
 
+/**
+ * Build options a scenario may give a plugin per kernel
+ * (`kernels.A.options.luo: { strict: true }`): checked against `schema`,
+ * then `configure` returns the plugin as built with them, same name.
+ */
+export interface PluginOptions {
+  readonly schema: z.ZodType;
+  configure(options: unknown): AnyPlugin;
+}
+
 /** The argument schemas of a plugin's actions, by action name. */
 export type ActionArgs = Readonly<Record<string, z.ZodType>>;
 
@@ -199,6 +209,8 @@ export interface KhoPlugin<S = unknown, A extends ActionArgs = ActionArgs> {
   /** Single-valued services this plugin provides; two plugins of one kernel providing one is a composition error. */
   readonly provides?: readonly ServiceToken<unknown>[];
   readonly actions?: { readonly [K in keyof A]: PluginAction<S, A[K]> };
+  /** Options a scenario may build the plugin with, per kernel. */
+  readonly options?: PluginOptions;
   state?(kernel: KernelInfo): S;
   setup?(ctx: PluginContext<S>): void;
   readonly outgoing?: OutgoingHooks<S>;

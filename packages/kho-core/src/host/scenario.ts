@@ -1,6 +1,8 @@
-import { KernelPanic, KhoError } from "../errors.js";
+import type { z } from "zod";
+import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { type Handover, Machine, type MachineSpec } from "../kexec/machine.js";
 import type { MemoryMap } from "../kexec/memory-map.js";
+import { parseSize } from "../units.js";
 import { type ComposedKernel, composeKernel, type KernelComposition } from "./compose.js";
 import type { AnyPlugin } from "./plugin.js";
 import type { TransitionReport } from "./report.js";
@@ -16,7 +18,7 @@ export type ScenarioStep =
   | { readonly boot: string }
   | { readonly kexec: string }
   | { readonly finish: true }
-  | { readonly action: string; readonly args?: unknown }
+  | { readonly action: string; readonly args?: unknown; readonly fails?: string }
   | { readonly expect: Expectation }
   | { readonly run: string; readonly action: (host: LiveUpdateHost) => void };
 
@@ -29,7 +31,10 @@ export interface Scenario {
   readonly steps: readonly ScenarioStep[];
 }
 
-/** An `expect` step and what did not hold (empty when it passed). */
+/**
+ * An `expect` step and what did not hold (empty when it passed); also an
+ * action step that failed, or that was to fail (`fails`) and did not.
+ */
 export interface ExpectationResult {
   readonly step: number;
   /** The report the expectation was checked against. */
@@ -41,23 +46,31 @@ export interface ScenarioResult {
   readonly scenario: string;
   readonly machine: { readonly pageSize: number; readonly ram: { start: string; size: string; nid: number }[] };
   readonly transitions: TransitionReport[];
-  /** True when the chain stopped early: a kernel panicked. */
+  /** True when the chain stopped early: a kernel panicked and a step other than `expect` or `boot` came next. */
   readonly stopped: boolean;
   readonly expectations: readonly ExpectationResult[];
   /** With `{ memoryMaps: true }`: the memory map of each transition, by transition index (LiveUpdateHost). */
   readonly memoryMaps?: readonly MemoryMap[];
 }
 
-export interface RunScenarioOptions {
+/** What a caller sees of a run as it goes (`kho sim --out`, progress). */
+export interface ScenarioObserver {
+  /** At each kexec's jump, before the next kernel has run anything: memory as it was handed over. */
+  jump?(machine: Machine, handover: Handover, transition: number): void;
+  /** After each transition (boot or kexec), with the host still on the kernel it left running. */
+  transition?(report: TransitionReport, host: LiveUpdateHost, step: number): void;
+}
+
+export interface RunScenarioOptions extends ScenarioObserver {
   /** Capture a memory map per transition (`kho sim --svg/--html`). */
   readonly memoryMaps?: boolean;
-  /** Called at each kexec's jump (LiveUpdateHostOptions.atJump). */
-  readonly atJump?: (machine: Machine, handover: Handover, transition: number) => void;
 }
 
 /** One thing wrong with a scenario, located by its path in the data ("steps.3.args.by"). */
 export interface ScenarioIssue {
   readonly path: string;
+  /** The same path as keys and indexes, to find the value in the file it came from. */
+  readonly at: readonly (string | number)[];
   readonly message: string;
 }
 
@@ -72,22 +85,43 @@ export class ScenarioError extends KhoError {
   }
 }
 
-const pathOf = (path: readonly PropertyKey[]): string => path.map(String).join(".") || "(root)";
+/** An issue at a path of keys and indexes (zod's symbols, never used by a scenario, become strings). */
+function issue(path: readonly PropertyKey[], message: string): ScenarioIssue {
+  const at = path.map((k) => (typeof k === "number" ? k : String(k)));
+  return { path: at.join(".") || "(root)", at, message };
+}
+
+/**
+ * A zod issue as scenario issues: an unknown key is located at the key
+ * itself (one issue per key); a step that matches no kind but comes
+ * closest to one (fewest issues, and only one kind that close) gets that
+ * kind's issues, so `expect: { outcome: sleeping }` names `outcome`.
+ */
+function located(i: z.core.$ZodIssue): ScenarioIssue[] {
+  if (i.code === "unrecognized_keys") return i.keys.map((k) => issue([...i.path, k], `unknown key "${k}"`));
+  if (i.code === "invalid_union" && i.errors.length) {
+    const fewest = Math.min(...i.errors.map((e) => e.length));
+    const closest = i.errors.filter((e) => e.length === fewest);
+    if (closest.length === 1)
+      return closest[0]!.flatMap((inner) => located({ ...inner, path: [...i.path, ...inner.path] }));
+  }
+  return [issue(i.path, i.message)];
+}
 
 /** What is wrong with one action step, given the kernel running then. */
-function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, at: string) {
+function actionIssues(s: Scenario, running: string, step: { action: string; args?: unknown }, i: number) {
   const dot = step.action.indexOf(".");
   const pluginName = step.action.slice(0, dot);
   const plugin = s.kernels[running]!.plugins.find((p) => p.name === pluginName);
-  if (!plugin) return [{ path: `${at}.action`, message: `kernel "${running}" has no plugin "${pluginName}"` }];
+  if (!plugin) return [issue(["steps", i, "action"], `kernel "${running}" has no plugin "${pluginName}"`)];
   const action = plugin.actions?.[step.action.slice(dot + 1)];
   if (!action) {
     const known = Object.keys(plugin.actions ?? {}).join(", ") || "none";
-    return [{ path: `${at}.action`, message: `plugin "${pluginName}" has no such action (it has ${known})` }];
+    return [issue(["steps", i, "action"], `plugin "${pluginName}" has no such action (it has ${known})`)];
   }
   const parsed = action.args.safeParse(step.args ?? {});
   if (parsed.success) return [];
-  return parsed.error.issues.map((issue) => ({ path: pathOf([at, "args", ...issue.path]), message: issue.message }));
+  return parsed.error.issues.map((x) => issue(["steps", i, "args", ...x.path], x.message));
 }
 
 /**
@@ -98,18 +132,67 @@ function actionIssues(s: Scenario, running: string, step: { action: string; args
 function checkSteps(s: Scenario, issues: ScenarioIssue[]): void {
   let running: string | null = null;
   for (const [i, step] of s.steps.entries()) {
-    const at = `steps.${i}`;
     const target = "boot" in step ? step.boot : "kexec" in step ? step.kexec : null;
+    const key = "boot" in step ? "boot" : "kexec";
     if (target !== null) {
-      if (!(target in s.kernels)) issues.push({ path: at, message: `no kernel "${target}"` });
+      if (!(target in s.kernels)) issues.push(issue(["steps", i, key], `no kernel "${target}"`));
       else if ("kexec" in step && running === null)
-        issues.push({ path: at, message: "kexec before any boot: boot a kernel first" });
+        issues.push(issue(["steps", i, key], "kexec before any boot: boot a kernel first"));
       else running = target;
     } else if ("action" in step && !("run" in step)) {
-      if (running === null) issues.push({ path: at, message: "an action before any boot" });
-      else issues.push(...actionIssues(s, running, step, at));
+      if (running === null) issues.push(issue(["steps", i, "action"], "an action before any boot"));
+      else issues.push(...actionIssues(s, running, step, i));
     }
   }
+}
+
+/**
+ * A kernel's plugins with the options its scenario gives them: each
+ * checked against the plugin's own schema and built with `configure`.
+ */
+function configured(
+  kernel: string,
+  plugins: readonly AnyPlugin[],
+  options: Readonly<Record<string, unknown>>,
+  issues: ScenarioIssue[],
+): AnyPlugin[] {
+  const out = [...plugins];
+  for (const [name, value] of Object.entries(options)) {
+    const at = ["kernels", kernel, "options", name];
+    const i = out.findIndex((p) => p.name === name);
+    const spec = out[i]?.options;
+    if (i < 0) issues.push(issue(at, `kernel "${kernel}" has no plugin "${name}"`));
+    else if (!spec) issues.push(issue(at, `plugin "${name}" takes no options`));
+    else {
+      const parsed = spec.schema.safeParse(value);
+      if (parsed.success) out[i] = spec.configure(parsed.data);
+      else issues.push(...parsed.error.issues.map((x) => issue([...at, ...x.path], x.message)));
+    }
+  }
+  return out;
+}
+
+/** What building something from the data throws (a KhoError), as an issue at `path`. */
+function buildIssues(path: readonly (string | number)[], build: () => unknown): ScenarioIssue[] {
+  try {
+    build();
+    return [];
+  } catch (e) {
+    if (!isKhoError(e)) throw e;
+    return [issue(path, e.message)];
+  }
+}
+
+/** A kernel built for other pages than the machine's would be refused at its first boot: say so now. */
+function pageSizeIssues(machinePageSize: number | string, kernels: Record<string, KernelComposition>): ScenarioIssue[] {
+  const want = parseSize(machinePageSize, "pageSize");
+  return Object.entries(kernels).flatMap(([k, spec]) => {
+    if (spec.pageSize === undefined) return [];
+    const got = buildIssues(["kernels", k, "pageSize"], () => parseSize(spec.pageSize!, "pageSize"));
+    if (got.length) return got;
+    const size = parseSize(spec.pageSize, "pageSize");
+    return size === want ? [] : [issue(["kernels", k, "pageSize"], `${size}-byte pages, the machine has ${want}`)];
+  });
 }
 
 /**
@@ -122,11 +205,7 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
   const name = (data as { name?: unknown } | null)?.name;
   const label = typeof name === "string" ? name : "(unnamed)";
   const parsed = scenarioSchema.safeParse(data);
-  if (!parsed.success)
-    throw new ScenarioError(
-      label,
-      parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message })),
-    );
+  if (!parsed.success) throw new ScenarioError(label, parsed.error.issues.flatMap(located));
   const d = parsed.data;
   const issues: ScenarioIssue[] = [];
   const byName = new Map(plugins.map((p) => [p.name, p]));
@@ -137,13 +216,19 @@ export function loadScenario(data: unknown, plugins: readonly AnyPlugin[]): Scen
       const plugin = byName.get(p);
       if (plugin) found.push(plugin);
       else
-        issues.push({
-          path: `kernels.${k}.plugins.${i}`,
-          message: `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`,
-        });
+        issues.push(
+          issue(["kernels", k, "plugins", i], `no plugin "${p}" (known: ${[...byName.keys()].join(", ") || "none"})`),
+        );
     });
-    kernels[k] = { ...spec, plugins: found };
+    const { options, ...rest } = spec;
+    const before = issues.length;
+    kernels[k] = { ...rest, plugins: configured(k, found, options ?? {}, issues) };
+    // Composition errors (a plugin twice, a missing dependency, a bad pin) belong to the file too.
+    if (issues.length === before) issues.push(...buildIssues(["kernels", k], () => composeKernel(kernels[k]!)));
   }
+  const machine = buildIssues(["machine"], () => new Machine(d.machine));
+  issues.push(...machine);
+  if (!machine.length) issues.push(...pageSizeIssues(d.machine.pageSize, kernels));
   const scenario: Scenario = { ...d, kernels, steps: d.steps as ScenarioStep[] };
   checkSteps(scenario, issues);
   if (issues.length) throw new ScenarioError(d.name, issues);
@@ -163,6 +248,7 @@ function check(e: Expectation, r: TransitionReport | undefined): string[] {
   eq("outcome", e.outcome, r.outcome);
   eq("bootKind", e.bootKind, r.to?.bootKind);
   eq("khoEnabled", e.khoEnabled, r.to?.khoEnabled);
+  eq("handover", e.handover, r.to?.handover);
   eq("anomalies", e.anomalies, r.anomalies.length);
   eq("hookFailures", e.hookFailures, r.hookFailures.length);
   for (const k of ["restored", "refused", "orphaned", "lost"] as const) {
@@ -174,10 +260,24 @@ function check(e: Expectation, r: TransitionReport | undefined): string[] {
   return out;
 }
 
+/** What an action step's outcome fails to match: it threw unexpectedly, or it was to fail and did not. */
+function actionOutcome(step: { action: string; fails?: string }, error: KhoError | null): string[] {
+  if (error === null)
+    return step.fails === undefined ? [] : [`${step.action}: expected to fail with ${step.fails}, it succeeded`];
+  if (error.code === step.fails) return [];
+  const want = step.fails === undefined ? "" : ` (expected ${step.fails})`;
+  return [`${step.action} failed: ${error.code}: ${error.message}${want}`];
+}
+
+/** Called while a scenario runs: to write files per transition, to show progress. */
 /**
  * Runs a scenario: every kernel is composed (and validated) before the
  * first step, so a composition error costs no boot. A panicked kernel ends
- * the chain; the result says so.
+ * the chain (the result says so), but `expect` steps right after it still
+ * check its report and a `boot` step resets the machine and goes on. A
+ * panic no `expect: { outcome: panicked }` follows is a failed
+ * expectation. An action's KhoError is recorded as a failed expectation
+ * (unless the step says it `fails` with that errno) and the chain goes on.
  */
 export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): ScenarioResult {
   const composed = new Map<string, ComposedKernel>();
@@ -187,28 +287,65 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
     if (!k) throw new KhoError("ENOENT", `scenario "${s.name}" has no kernel "${name}"`);
     return k;
   };
-  const host = new LiveUpdateHost(new Machine(s.machine), opts);
+  const host = new LiveUpdateHost(new Machine(s.machine), {
+    memoryMaps: opts.memoryMaps ?? false,
+    atJump: (machine, handover, i) => opts.jump?.(machine, handover, i),
+  });
   const expectations: ExpectationResult[] = [];
+  const transition = (i: number, r: TransitionReport) => opts.transition?.(r, host, i);
   let stopped = false;
+  // The step at which the running kernel panicked, and whether an expect step said it would.
+  let panicAt: number | null = null;
+  let panicExpected = false;
+  const panicked = () => host.machine.kernel?.state === "panicked";
+  const unforeseenPanic = () => {
+    const k = host.machine.kernel;
+    if (!k || panicAt === null || panicExpected) return;
+    expectations.push({
+      step: panicAt,
+      transition: host.reports.at(-1)?.index ?? null,
+      failures: [`${k.release} panicked (${k.panicReason ?? "?"}) and no "expect: { outcome: panicked }" follows`],
+    });
+  };
   for (const [i, step] of s.steps.entries()) {
-    if (host.machine.kernel?.state === "panicked") {
-      stopped = true;
-      break;
+    const last = host.reports.at(-1);
+    if (panicked() && "expect" in step) panicExpected ||= step.expect.outcome === "panicked";
+    else if (panicked()) {
+      unforeseenPanic();
+      panicAt = null;
+      panicExpected = false;
+      // Only a reset (a cold boot) goes on from a panic.
+      if (!("boot" in step)) {
+        stopped = true;
+        break;
+      }
     }
     try {
-      if ("boot" in step) host.boot(kernel(step.boot));
-      else if ("kexec" in step) host.kexec(kernel(step.kexec));
+      if ("boot" in step) transition(i, host.boot(kernel(step.boot)));
+      else if ("kexec" in step) transition(i, host.kexec(kernel(step.kexec)));
       else if ("finish" in step) host.finish();
-      else if ("expect" in step) {
-        const last = host.reports.at(-1);
+      else if ("expect" in step)
         expectations.push({ step: i, transition: last?.index ?? null, failures: check(step.expect, last) });
-      } else if ("run" in step) step.action(host);
-      else host.action(step.action, step.args);
+      else if ("run" in step) step.action(host);
+      else {
+        let error: KhoError | null = null;
+        try {
+          host.action(step.action, step.args);
+        } catch (e) {
+          if (!isKhoError(e)) throw e;
+          error = e;
+        }
+        const failures = actionOutcome(step, error);
+        if (step.fails !== undefined || failures.length)
+          expectations.push({ step: i, transition: last?.index ?? null, failures });
+      }
     } catch (e) {
       // A panic outside a transition (in finish or the workload) stops the chain; the kernel log has it.
       if (!(e instanceof KernelPanic)) throw e;
     }
+    if (panicked() && panicAt === null) panicAt = i;
   }
+  if (panicked()) unforeseenPanic();
   const mem = host.machine.mem;
   return {
     scenario: s.name,
