@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname } from "node:path";
 import type { AbiSchema } from "@khosim/kho-core";
 import { abiId, generateAbiJsonSchema, generateCHeader, renderAbiDocs } from "@khosim/kho-core/abi";
-import { pathInside } from "@khosim/kho-core/fs";
+import { pathInside, prepareOutputDir } from "@khosim/kho-core/fs";
 
 /** The folders of generated files besides the Markdown pages; nothing else under the docs folder is touched. */
 const GENERATED = { include: ".h", schema: ".json" } as const;
@@ -42,6 +42,8 @@ function existingDocs(dir: string): string[] {
 /** Writes `files` into `dir` and removes generated files no ABI makes any more. Paths stay inside `dir`. */
 export function writeDocs(dir: string, files: ReadonlyMap<string, string>): void {
   const targets = [...files].map(([name, text]) => [pathInside(dir, ...name.split("/")), text] as const);
+  // A folder the command cannot use (a file, /proc, ...) is one typed error before anything is read or written.
+  prepareOutputDir(dir);
   for (const old of existingDocs(dir)) if (!files.has(old)) rmSync(pathInside(dir, ...old.split("/")));
   for (const [target, text] of targets) {
     mkdirSync(dirname(target), { recursive: true });

@@ -60,7 +60,7 @@ describe("the HTML report in a real browser (issue 12 item 6)", () => {
         "#0 cold boot 7.2.0-rc1",
         "#1 kexec 7.2.0-rc1 -> 7.2.0-rc1-custom",
         "#2 kexec 7.2.0-rc1-custom -> 7.2.0-rc1",
-        "#3 kexec 7.2.0-rc1 -> 7.2.0-rc1-custom",
+        "#3 kexec 7.2.0-rc1 -> 7.2.0-rc1-nohuge",
       ]);
     const details = (i: number) => page.locator(`section.details[data-index="${i}"]`);
     expect(await details(0).isVisible()).toBe(true);
