@@ -24,7 +24,10 @@ function blobLine(b: BlobReport): string {
     case "subtree":
       return `${d.compatible} ${JSON.stringify(d.fields)}`;
     case "fdt":
-      return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}`;
+      return (
+        `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}` +
+        (d.note ? ` (${d.note})` : "")
+      );
     case "raw":
       return `raw, starts ${d.head || "(empty)"}`;
   }

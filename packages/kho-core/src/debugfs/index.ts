@@ -5,4 +5,5 @@
  */
 
 export * from "./decode.js";
+export * from "./fdt-json.js";
 export * from "./view.js";
