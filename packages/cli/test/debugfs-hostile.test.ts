@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Machine } from "@khosim/kho-core";
 import { MIN_DEBUGFS_TOTAL } from "@khosim/kho-core/debugfs";
 import { FdtSw } from "@khosim/kho-core/fdt";
 import { kexecToImage, writeImageFile } from "@khosim/kho-core/image";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
 import { capture } from "./helpers/io.js";
 
@@ -49,7 +49,7 @@ describe("issue 13: kho debugfs decode of deep blobs", () => {
 });
 
 describe("issue 13: kho debugfs dump of subtrees that all name one region", () => {
-  it("60 subtrees on one 32 MiB region: the blobs written stop at the bound, one warning per blob left out", async () => {
+  it("60 subtrees on one 32 MiB region: blobs written stop at the bound, a warning per blob left out", async () => {
     const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "512MiB", nid: 0 }] });
     const a = m.boot({ release: "a" });
     const size = 32 << 20;
@@ -74,4 +74,42 @@ describe("issue 13: kho debugfs dump of subtrees that all name one region", () =
     expect(skipped).toHaveLength(60 - kept);
     expect(io.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+describe("issue 13: a refused input in debugfs decode, debugfs dump and radix count is one line and exit 2", () => {
+  beforeAll(() => {
+    writeFileSync(join(root, "a-file"), "not a folder, not an image\n");
+    const m = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "256MiB", nid: 0 }] });
+    m.boot({ release: "a" });
+    writeImageFile(join(root, "whole.core"), kexecToImage(m, { release: "b" }).image);
+    const whole = readFileSync(join(root, "whole.core"));
+    writeFileSync(join(root, "cut.core"), whole.subarray(0, whole.length >> 1));
+  });
+  const cases: [string, () => string[], RegExp][] = [
+    ["decode of a missing folder", () => ["debugfs", "decode", join(root, "missing")], /^kho debugfs decode: ENOENT: /],
+    ["decode of a file", () => ["debugfs", "decode", join(root, "a-file")], /^kho debugfs decode: ENOTDIR: /],
+    [
+      "dump of a file that is not ELF",
+      () => ["debugfs", "dump", join(root, "a-file"), join(root, "o1")],
+      /^kho debugfs dump: EIO: /,
+    ],
+    [
+      "dump of a truncated image",
+      () => ["debugfs", "dump", join(root, "cut.core"), join(root, "o2")],
+      /^kho debugfs dump: E/,
+    ],
+    [
+      "count past the address space",
+      () => ["radix", "count", "--pages", "2251799813685249", "--pattern", "sparse"],
+      /ERANGE.*\(at pages\)/,
+    ],
+    ["count with page shift 13", () => ["radix", "count", "--page-shift", "13"], /EINVAL.*\(at pageShift\)/],
+  ];
+  for (const [what, argv, line] of cases)
+    it(what, async () => {
+      const io = capture();
+      expect(await main(argv(), io)).toBe(2);
+      expect(io.stderr).toMatch(line);
+      expect(io.stderr.trimEnd().split("\n")).toHaveLength(1);
+    });
 });

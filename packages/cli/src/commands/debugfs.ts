@@ -92,6 +92,7 @@ const decode: Leaf = {
   args: "DIR",
   example: "kho debugfs decode ./kho --plugin ./my-plugin.mjs",
   options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  errorExit: 2,
   async run(inv) {
     const [dir] = expectArgs(inv, ["DIR"]);
     const plugins = await loadPlugins(inv.values);
@@ -119,6 +120,7 @@ const dump: Leaf = {
     ...JSON_OPTION,
     ...PLUGIN_OPTIONS,
   },
+  errorExit: 2,
   async run(inv) {
     const [imageFile, dir] = expectArgs(inv, ["IMAGE", "DIR"]);
     const arch = optString(inv.values, "arch");

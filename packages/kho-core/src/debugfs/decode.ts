@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue } from "../abi/field.js";
 import {
@@ -7,13 +7,13 @@ import {
   KHO_FDT_MEMORY_MAP_PROP_NAME,
   KHO_FDT_SUB_TREE_PROP_NAME,
 } from "../abi/kexec-handover.js";
-import { isKhoError, KhoError } from "../errors.js";
+import { isKhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
 import { findProp, getName, nodeCheckCompatibleRc, subnodes } from "../fdt/ro.js";
-import { FileError } from "../fs/error.js";
+import { FileError, fileError } from "../fs/error.js";
 import { readInputFile } from "../fs/input.js";
 import type { SubtreeVersion } from "../host/plugin.js";
 import { hex } from "../units.js";
@@ -325,6 +325,13 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
       : dir;
   const files = new Map<string, Uint8Array>();
   const warnings: string[] = [];
+  const list = (p: string): Dirent[] => {
+    try {
+      return readdirSync(p, { withFileTypes: true });
+    } catch (e) {
+      throw fileError(e, p, "list the folder");
+    }
+  };
   const take = (rel: string): void => {
     const p = join(root, rel);
     try {
@@ -337,9 +344,9 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
   for (const d of ["in", "out"] as const) {
     const base = join(root, d);
     if (!existsSync(base)) continue;
-    for (const e of readdirSync(base, { withFileTypes: true })) {
+    for (const e of list(base)) {
       if (e.name === "sub_fdts" && e.isDirectory()) {
-        for (const s of readdirSync(join(base, "sub_fdts"))) take(`${d}/sub_fdts/${s}`);
+        for (const s of list(join(base, "sub_fdts"))) take(`${d}/sub_fdts/${s.name}`);
       } else if (e.name === "fdt" || (d === "out" && (e.name === "scratch_phys" || e.name === "scratch_len")))
         take(`${d}/${e.name}`);
       else warnings.push(`${d}/${e.name} is not a debugfs kho/ file; ignored`);
@@ -350,7 +357,13 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
 
 /** readDebugfsDir then decodeDebugfs, with the reader's warnings first. */
 export function decodeDebugfsDir(dir: string, versions: readonly SubtreeVersion[] = []): DebugfsReport {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new KhoError("ENOENT", `${dir} is not a directory`, dir);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw fileError(e, dir, "read the folder");
+  }
+  if (!isDir) throw new FileError("ENOTDIR", "is not a directory", dir);
   const { files, warnings } = readDebugfsDir(dir);
   const r = decodeDebugfs(files, versions);
   return { ...r, warnings: [...warnings, ...r.warnings] };

@@ -52,35 +52,37 @@ export interface KeyStream {
  */
 export function keyStream(spec: KeyStreamSpec): KeyStream {
   const p = spec.pageShift;
-  if (p !== 12 && p !== 14 && p !== 16) throw new KhoError("EINVAL", "page shift must be 12, 14 or 16");
+  if (p !== 12 && p !== 14 && p !== 16) throw new KhoError("EINVAL", "page shift must be 12, 14 or 16", "pageShift");
   const g = radixGeometry(2 ** p);
   const { order, pages } = spec;
-  if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`);
+  if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`, "pages");
   if (!Number.isInteger(order) || order < 0 || order > g.maxOrder)
-    throw new KhoError("EINVAL", "order too large for this page size");
+    throw new KhoError("EINVAL", "order too large for this page size", "order");
   // Frame numbers: the address shifted right by pageShift, exact below 2^52.
   switch (spec.pattern) {
     case "seq": {
       if (pages > 0 && pages - 1 >= 2 ** (64 - p - order))
-        throw new KhoError("ERANGE", "too many pages for the address space");
+        throw new KhoError("ERANGE", "too many pages for the address space", "pages");
       const step = 2 ** order;
       return { spec, ascending: true, pfnAt: (i) => i * step };
     }
     case "sparse": {
-      if (p + order > SPARSE_STRIDE_LOG2) throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB");
+      if (p + order > SPARSE_STRIDE_LOG2)
+        throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB", "order");
       if (pages > 0 && pages - 1 >= 2 ** (64 - SPARSE_STRIDE_LOG2))
-        throw new KhoError("ERANGE", "too many pages for the address space");
+        throw new KhoError("ERANGE", "too many pages for the address space", "pages");
       const step = 2 ** (SPARSE_STRIDE_LOG2 - p);
       return { spec, ascending: true, pfnAt: (i) => i * step };
     }
     case "random": {
-      if (p + order > RANDOM_SPAN_LOG2) throw new KhoError("EINVAL", "random needs (PAGE_SIZE << order) <= 1 TiB");
+      if (p + order > RANDOM_SPAN_LOG2)
+        throw new KhoError("EINVAL", "random needs (PAGE_SIZE << order) <= 1 TiB", "order");
       // k <= 28 bits: every product below is taken mod 2^k, so the low 32
       // bits of the 64-bit multipliers (Math.imul) give the exact result.
       const k = RANDOM_SPAN_LOG2 - p - order;
       const mask = 2 ** k - 1;
       const h = (k + 1) >>> 1;
-      if (pages > mask + 1) throw new KhoError("ERANGE", "random: more pages than aligned slots in 1 TiB");
+      if (pages > mask + 1) throw new KhoError("ERANGE", "random: more pages than aligned slots in 1 TiB", "pages");
       let s = spec.seed === 0n ? DEFAULT_SEED : spec.seed & MASK64;
       s = xorshift64(s);
       const a = Number(s & BigInt(mask));
@@ -212,7 +214,7 @@ export function countTree(spec: CountSpec): CountResult {
   const stream = keyStream(spec);
   const { order, pages, deleteEvery } = spec;
   if (!Number.isSafeInteger(deleteEvery) || deleteEvery < 0)
-    throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`);
+    throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`, "deleteEvery");
   const g = radixGeometry(2 ** spec.pageShift);
   // One add allocates at most depth - 1 pages: a window opens with room for its root and one add.
   const budget = Math.max(Math.floor((spec.windowBytes ?? COUNT_WINDOW_BYTES) / g.pageSize), g.depth);
@@ -243,7 +245,8 @@ export function countTree(spec: CountSpec): CountResult {
     windows++;
   } while (i < pages);
   // Streams never repeat a block, so each delete removed one key.
-  if (walked !== pages - deleted) throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`);
+  if (walked !== pages - deleted)
+    throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`, "walk");
   return { treePages, walked, walkHash: hash.toString(), windows };
 }
 
