@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deepDtb, largeDtb, manyPropsDtb, wideDtb } from "../src/bench/fdt-shapes.js";
+import { DtbWriter, deepDtb, largeDtb, manyPropsDtb, str, wideDtb } from "../src/bench/fdt-shapes.js";
 import { type BlobReport, type DebugfsReport, decodeDebugfs } from "../src/debugfs/decode.js";
 import { FDT_JSON_LIMITS, type FdtJsonNode } from "../src/debugfs/fdt-json.js";
 import { checkFull } from "../src/fdt/check.js";
@@ -106,4 +107,44 @@ describe("issue 13: debugfs decode of deep, wide and large FDT blobs", () => {
     // Two checks and two more passes; a walk slower per byte, or quadratic, breaks this.
     expect(t).toBeLessThan(8 * check + 500);
   }, 120_000);
+});
+
+/** A kho-v4 root with two subtrees, and a blob: the inputs the mutations below start from. */
+function sampleRoot(): Uint8Array {
+  const w = new DtbWriter().begin("").prop("compatible", str("kho-v4"));
+  w.prop("preserved-memory-map", new Uint8Array([0, 0x10, 0, 0, 1, 0, 0, 0]));
+  for (const n of ["LUO", "memblock"])
+    w.begin(n)
+      .prop("preserved-data", new Uint8Array([0, 0x20, 0, 0, 1, 0, 0, 0]))
+      .prop("blob-size", new Uint8Array([0, 0x10, 0, 0, 0, 0, 0, 0]))
+      .end();
+  return w.end().finish();
+}
+
+describe("issue 13: debugfs decode of corrupted copies", () => {
+  it("property: flipped, overwritten and truncated root FDTs and blobs decode to a report, never an exception", () => {
+    const root = sampleRoot();
+    const blob = deepDtb(200, "n", [["reg", new Uint8Array(8)]]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(root, blob),
+        fc.array(fc.tuple(fc.nat(), fc.nat(0xffffffff)), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        (base, edits, cut) => {
+          const b = base.slice(0, base.length - (cut % 8 === 0 ? cut % base.length : 0));
+          const dv = new DataView(b.buffer);
+          for (const [at, v] of edits) if (b.length >= 4) dv.setUint32((at % (b.length >> 2)) << 2, v);
+          const r = decodeDebugfs(
+            new Map([
+              ["in/fdt", b],
+              ["in/sub_fdts/memblock", b],
+            ]),
+          );
+          expect(r.in?.subFdts).toHaveLength(1);
+          expect(() => JSON.stringify(r)).not.toThrow();
+        },
+      ),
+      { numRuns: 400, seed: 13 },
+    );
+  });
 });

@@ -12,7 +12,7 @@ import { checkFull } from "../fdt/check.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
-import { findProp, getName, nodeCheckCompatibleRc, subnodes } from "../fdt/ro.js";
+import { type FdtProperty, findProp, getName, nodeCheckCompatibleRc, subnodes } from "../fdt/ro.js";
 import { FileError, fileError } from "../fs/error.js";
 import { readInputFile } from "../fs/input.js";
 import type { SubtreeVersion } from "../host/plugin.js";
@@ -127,18 +127,29 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
         "a prefix of the FDT (out/fdt keeps the length it had at kho_init)",
     };
   }
-  let children: number[];
+  let root: {
+    compatible: FdtProperty | undefined;
+    map: FdtProperty | undefined;
+    children: { name: string; data: FdtProperty | undefined; size: FdtProperty | undefined }[];
+  };
   try {
     checkFull(bytes);
     // libfdt's navigation, as the kernel reads the root: a property after a subnode is not seen.
-    children = [...subnodes(bytes, 0)];
+    root = {
+      compatible: findProp(bytes, 0, "compatible"),
+      map: findProp(bytes, 0, KHO_FDT_MEMORY_MAP_PROP_NAME),
+      children: [...subnodes(bytes, 0)].map((c) => ({
+        name: getName(bytes, c),
+        data: findProp(bytes, c, KHO_FDT_SUB_TREE_PROP_NAME),
+        size: findProp(bytes, c, KHO_FDT_BLOB_SIZE_PROP_NAME),
+      })),
+    };
   } catch (e) {
     if (!(e instanceof FdtError)) throw e;
     return { ...base, status: "invalid", totalsize: h.totalsize, error: e.message };
   }
-  const compatibleProp = findProp(bytes, 0, "compatible");
-  const compatible = compatibleProp ? shownString(compatibleProp.value) : null;
-  const map = findProp(bytes, 0, KHO_FDT_MEMORY_MAP_PROP_NAME);
+  const compatible = root.compatible ? shownString(root.compatible.value) : null;
+  const map = root.map;
   let mapPa: string | null = null;
   let mapProblem: string | undefined;
   if (map?.value.length !== 8)
@@ -147,10 +158,10 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       : `no ${KHO_FDT_MEMORY_MAP_PROP_NAME}`;
   else if (u64le(map.value) === 0n) mapProblem = `${KHO_FDT_MEMORY_MAP_PROP_NAME} is 0`;
   if (map && map.value.length === 8) mapPa = hex(u64le(map.value));
-  const subtrees = children.map((c): ListedSubtree => {
+  const subtrees = root.children.map((c): ListedSubtree => {
     const problems: string[] = [];
-    const d = findProp(bytes, c, KHO_FDT_SUB_TREE_PROP_NAME);
-    const s = findProp(bytes, c, KHO_FDT_BLOB_SIZE_PROP_NAME);
+    const d = c.data;
+    const s = c.size;
     const dOk = d !== undefined && d.value.length === 8;
     const sOk = s !== undefined && s.value.length === 8;
     if (!dOk)
@@ -164,7 +175,7 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
       );
     const size = sOk ? u64le(s.value) : null;
     return {
-      name: getName(bytes, c),
+      name: c.name,
       preservedData: dOk ? hex(u64le(d.value)) : null,
       blobSize: size === null ? null : size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size),
       retrieve: dOk && sOk ? 0 : -22,
