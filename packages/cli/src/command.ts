@@ -45,6 +45,12 @@ export interface Leaf extends CommandBase {
   /** The words after the command path: `FILE`, `IMAGE DIR`. */
   readonly args: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * Exit code for a KhoError the command lets escape: 1 (the default) where
+   * it is a check's verdict on the input, 2 where it says the input or the
+   * arguments could not be used (a decoder refused them).
+   */
+  readonly errorExit?: 1 | 2;
   /** Returns the process exit code. */
   run(inv: Invocation): Promise<number> | number;
 }

@@ -15,8 +15,10 @@ export const VERSION: string = (createRequire(import.meta.url)("../package.json"
 
 /**
  * Runs one `kho` command line and returns the exit code: 0, 1 when a
- * command fails with a KhoError (one line: errno and message), 2 for a
- * usage error (the message, then the help of the command it concerns).
+ * command fails with a KhoError (one line: errno and message; 2 for a
+ * command whose `errorExit` says such an error means unusable input), 2
+ * for a file the command cannot use and for a usage error (the message,
+ * then the help of the command it concerns).
  */
 export async function main(argv: readonly string[], io: Io = stdio, root: Command = kho): Promise<number> {
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
@@ -24,6 +26,7 @@ export async function main(argv: readonly string[], io: Io = stdio, root: Comman
     return 0;
   }
   let path: readonly string[] = [root.name];
+  let errorExit: 1 | 2 = 1;
   try {
     const r = resolve(root, argv, path);
     if (r.kind === "help") {
@@ -31,6 +34,7 @@ export async function main(argv: readonly string[], io: Io = stdio, root: Comman
       return 0;
     }
     path = r.path;
+    errorExit = r.leaf.errorExit ?? 1;
     return await r.leaf.run({ ...r.inv, io });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -45,7 +49,7 @@ export async function main(argv: readonly string[], io: Io = stdio, root: Comman
     }
     if (isKhoError(e)) {
       io.err(`${path.join(" ")}: ${e.code}: ${e.message}\n`);
-      return 1;
+      return errorExit;
     }
     throw e;
   }

@@ -102,9 +102,9 @@ describe("kho debugfs", () => {
     });
   });
 
-  it("decode of a missing folder is ENOENT, exit 1", async () => {
+  it("decode of a missing folder is ENOENT, exit 2", async () => {
     const io = capture();
-    expect(await main(["debugfs", "decode", join(dir, "nope")], io)).toBe(1);
+    expect(await main(["debugfs", "decode", join(dir, "nope")], io)).toBe(2);
     expect(io.stderr).toMatch(/^kho debugfs decode: ENOENT: /);
   });
 });

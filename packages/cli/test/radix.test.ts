@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -130,5 +130,18 @@ describe("kho radix", () => {
         }
     // Without --hash the line has two fields, as the reference prints it.
     expect((await kho("radix", "count", "--pages", "0x10")).out).toBe('{"tree_pages": 6, "walked": 16}\n');
+  });
+
+  it("issue 13: count --pattern sparse holds at most 64 MiB of node pages and prints the reference's line", () => {
+    // 2^16 blocks of 16 KiB pages: 512 MiB of node pages in one tree (8 GiB at the default 2^20 blocks).
+    const args = ["--page-shift", "14", "--pages", String(1 << 16), "--pattern", "sparse", "--hash"];
+    const bin = resolve(import.meta.dirname, "../bin/kho.js");
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, bin, "radix", "count", ...args], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(execFileSync(ref, ["count", ...args], { encoding: "utf8" }));
+    const peakKiB = Number(r.stderr.trim().split("\n").at(-1));
+    expect(peakKiB).toBeLessThan(400 * 1024);
   });
 });

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KhoError } from "../src/errors.js";
 import {
+  COUNT_WINDOW_BYTES,
   type CountSpec,
   countTree,
   decodeKey,
@@ -117,6 +118,29 @@ describe("radix tree against the C reference", () => {
           expect(formatCount(countTree(s), true)).toBe(referenceCountLine(s));
         }
   });
+
+  it("issue 13: count in windows of a few node pages equals the reference's, shared nodes counted once", () => {
+    for (const pageShift of [12, 16])
+      for (const pattern of ["seq", "sparse"] as const)
+        for (const [order, pages, deleteEvery, windowPages] of [
+          [0, 5000, 0, 8],
+          [0, 3000, 3, 20],
+          [2, 4000, 1, 9],
+        ] as const) {
+          const s = spec({ pageShift, pattern, order, pages, deleteEvery, seed: 7n });
+          const r = countTree({ ...s, windowBytes: windowPages << pageShift });
+          if (pattern === "sparse") expect(r.windows).toBeGreaterThan(1);
+          expect(formatCount(r, true)).toBe(referenceCountLine(s));
+        }
+  });
+
+  it("issue 13: sparse with 2^17 blocks is counted in windows of at most 64 MiB of node pages", () => {
+    const s = spec({ pageShift: 12, pattern: "sparse", order: 0, pages: 1 << 17, deleteEvery: 5, seed: 1n });
+    const r = countTree(s);
+    // One 4 KiB leaf per block: 512 MiB of node pages at once before, 16 384 pages a window now.
+    expect(r.windows).toBeGreaterThanOrEqual((s.pages * 4096) / COUNT_WINDOW_BYTES);
+    expect(formatCount(r, true)).toBe(referenceCountLine(s));
+  }, 60_000);
 
   it("property: for random key streams the node-page count, walk and hash equal the reference's", () => {
     fc.assert(

@@ -24,7 +24,10 @@ function blobLine(b: BlobReport): string {
     case "subtree":
       return `${d.compatible} ${JSON.stringify(d.fields)}`;
     case "fdt":
-      return `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}`;
+      return (
+        `FDT totalsize ${d.totalsize}${d.compatible ? ` compatible "${d.compatible}"` : ""}, ${children(d.root)}` +
+        (d.note ? ` (${d.note})` : "")
+      );
     case "raw":
       return `raw, starts ${d.head || "(empty)"}`;
   }
@@ -90,6 +93,7 @@ const decode: Leaf = {
   args: "DIR",
   example: "kho debugfs decode ./kho --plugin ./my-plugin.mjs",
   options: { ...JSON_OPTION, ...PLUGIN_OPTIONS },
+  errorExit: 2,
   async run(inv) {
     const [dir] = expectArgs(inv, ["DIR"]);
     const plugins = await loadPlugins(inv.values);
@@ -117,6 +121,7 @@ const dump: Leaf = {
     ...JSON_OPTION,
     ...PLUGIN_OPTIONS,
   },
+  errorExit: 2,
   async run(inv) {
     const [imageFile, dir] = expectArgs(inv, ["IMAGE", "DIR"]);
     const arch = optString(inv.values, "arch");

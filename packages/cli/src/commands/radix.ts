@@ -138,6 +138,7 @@ const count: Leaf = {
     "delete-every": { type: "string", arg: "D", help: "delete every D-th key after adding (default 0: none)" },
     hash: { type: "boolean", help: "also print the walk hash" },
   },
+  errorExit: 2,
   run(inv) {
     expectArgs(inv, []);
     const v = inv.values;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { JsonValue } from "../abi/field.js";
 import {
@@ -7,17 +7,17 @@ import {
   KHO_FDT_MEMORY_MAP_PROP_NAME,
   KHO_FDT_SUB_TREE_PROP_NAME,
 } from "../abi/kexec-handover.js";
-import { isKhoError, KhoError } from "../errors.js";
+import { isKhoError } from "../errors.js";
 import { checkFull } from "../fdt/check.js";
 import { FDT_MAGIC } from "../fdt/constants.js";
 import { FdtError } from "../fdt/errors.js";
 import { readHeader } from "../fdt/header.js";
-import { type FdtNode, parseFdt } from "../fdt/parse.js";
-import { nodeCheckCompatibleRc } from "../fdt/ro.js";
-import { FileError } from "../fs/error.js";
+import { type FdtProperty, findProp, getName, nodeCheckCompatibleRc, subnodes } from "../fdt/ro.js";
+import { FileError, fileError } from "../fs/error.js";
 import { readInputFile } from "../fs/input.js";
 import type { SubtreeVersion } from "../host/plugin.js";
 import { hex } from "../units.js";
+import { type FdtJsonTree, fdtJson, hexBytes, shownString } from "./fdt-json.js";
 import { MAX_DEBUGFS_BLOB } from "./view.js";
 
 /** The radix tree and block chains live in memory pages a debugfs copy does not contain. */
@@ -52,22 +52,6 @@ export interface RootFdtReport {
   readonly subtrees: readonly ListedSubtree[];
 }
 
-export interface FdtJsonNode {
-  readonly name: string;
-  readonly props: readonly FdtJsonProp[];
-  readonly children: readonly FdtJsonNode[];
-}
-
-/** A property shown every way it plausibly reads: string, CPU-native u32/u64 by length, hex. */
-export interface FdtJsonProp {
-  readonly name: string;
-  readonly length: number;
-  readonly string?: string;
-  readonly u32?: number;
-  readonly u64?: string;
-  readonly hex: string;
-}
-
 /**
  * What a blob decodes to: through the plugin version that identified it
  * (`subtree`), else as an FDT if it parses, else raw bytes.
@@ -81,7 +65,7 @@ export type BlobDecoded =
       readonly version: string;
       readonly fields: JsonValue;
     }
-  | { readonly kind: "fdt"; readonly totalsize: number; readonly compatible: string | null; readonly root: FdtJsonNode }
+  | ({ readonly kind: "fdt" } & FdtJsonTree)
   | { readonly kind: "raw"; readonly head: string };
 
 export interface BlobReport {
@@ -117,41 +101,8 @@ export interface DebugfsReport {
 
 const latin1 = new TextDecoder("latin1");
 
-function hexBytes(b: Uint8Array, max = b.length): string {
-  return Array.from(b.subarray(0, max), (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
 function u64le(v: Uint8Array): bigint {
   return new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
-}
-
-/** A printable NUL-terminated string list, else undefined. */
-function asString(v: Uint8Array): string | undefined {
-  if (v.length === 0 || v[v.length - 1] !== 0) return undefined;
-  for (const b of v.subarray(0, -1)) if (b !== 0 && (b < 0x20 || b > 0x7e)) return undefined;
-  return latin1.decode(v.subarray(0, -1)).split("\0").join('", "');
-}
-
-function propJson(name: string, v: Uint8Array): FdtJsonProp {
-  const s = asString(v);
-  return {
-    name,
-    length: v.length,
-    ...(s !== undefined ? { string: s } : {}),
-    ...(v.length === 4 ? { u32: new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true) } : {}),
-    ...(v.length === 8 ? { u64: hex(u64le(v)) } : {}),
-    hex: hexBytes(v),
-  };
-}
-
-/** A parsed FDT node with every property shown each way it plausibly reads. */
-export function nodeJson(n: FdtNode): FdtJsonNode {
-  return { name: n.name, props: n.props.map((p) => propJson(p.name, p.value)), children: n.children.map(nodeJson) };
-}
-
-function compatibleOf(n: FdtNode): string | null {
-  const p = n.props.find((x) => x.name === "compatible");
-  return p ? (asString(p.value) ?? hexBytes(p.value)) : null;
 }
 
 /** The root KHO FDT by §2's rules; a file shorter than its header's totalsize is reported, not parsed. */
@@ -176,16 +127,29 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
         "a prefix of the FDT (out/fdt keeps the length it had at kho_init)",
     };
   }
-  let root: FdtNode;
+  let root: {
+    compatible: FdtProperty | undefined;
+    map: FdtProperty | undefined;
+    children: { name: string; data: FdtProperty | undefined; size: FdtProperty | undefined }[];
+  };
   try {
     checkFull(bytes);
-    root = parseFdt(bytes).root;
+    // libfdt's navigation, as the kernel reads the root: a property after a subnode is not seen.
+    root = {
+      compatible: findProp(bytes, 0, "compatible"),
+      map: findProp(bytes, 0, KHO_FDT_MEMORY_MAP_PROP_NAME),
+      children: [...subnodes(bytes, 0)].map((c) => ({
+        name: getName(bytes, c),
+        data: findProp(bytes, c, KHO_FDT_SUB_TREE_PROP_NAME),
+        size: findProp(bytes, c, KHO_FDT_BLOB_SIZE_PROP_NAME),
+      })),
+    };
   } catch (e) {
     if (!(e instanceof FdtError)) throw e;
     return { ...base, status: "invalid", totalsize: h.totalsize, error: e.message };
   }
-  const compatible = compatibleOf(root);
-  const map = root.props.find((p) => p.name === KHO_FDT_MEMORY_MAP_PROP_NAME);
+  const compatible = root.compatible ? shownString(root.compatible.value) : null;
+  const map = root.map;
   let mapPa: string | null = null;
   let mapProblem: string | undefined;
   if (map?.value.length !== 8)
@@ -196,8 +160,8 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
   if (map && map.value.length === 8) mapPa = hex(u64le(map.value));
   const subtrees = root.children.map((c): ListedSubtree => {
     const problems: string[] = [];
-    const d = c.props.find((p) => p.name === KHO_FDT_SUB_TREE_PROP_NAME);
-    const s = c.props.find((p) => p.name === KHO_FDT_BLOB_SIZE_PROP_NAME);
+    const d = c.data;
+    const s = c.size;
     const dOk = d !== undefined && d.value.length === 8;
     const sOk = s !== undefined && s.value.length === 8;
     if (!dOk)
@@ -240,9 +204,7 @@ export function decodeRootFdt(file: string, bytes: Uint8Array): RootFdtReport {
 function decodeUnknown(bytes: Uint8Array): BlobDecoded {
   try {
     // blob-size may exceed the FDT's totalsize (a blob rounded up to a folio); the buffer is the file.
-    checkFull(bytes);
-    const t = parseFdt(bytes);
-    return { kind: "fdt", totalsize: t.header.totalsize, compatible: compatibleOf(t.root), root: nodeJson(t.root) };
+    return { kind: "fdt", ...fdtJson(bytes) };
   } catch (e) {
     if (!isKhoError(e)) throw e;
     return { kind: "raw", head: hexBytes(bytes, 64) };
@@ -320,12 +282,13 @@ function side(
   const fdtBytes = files.get(`${dir}/fdt`);
   const fdt = fdtBytes ? decodeRootFdt(`${dir}/fdt`, fdtBytes) : null;
   const prefix = `${dir}/sub_fdts/`;
+  const listed = new Map(fdt?.subtrees.map((s) => [s.name, s]));
   const subFdts = names
     .filter((k) => k.startsWith(prefix))
     .sort()
     .map((k) => {
       const name = k.slice(prefix.length);
-      return decodeBlob(name, k, files.get(k)!, fdt?.subtrees.find((s) => s.name === name) ?? null, versions);
+      return decodeBlob(name, k, files.get(k)!, listed.get(name) ?? null, versions);
     });
   const report: SideReport = { fdt, subFdts };
   if (dir === "out") {
@@ -373,6 +336,13 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
       : dir;
   const files = new Map<string, Uint8Array>();
   const warnings: string[] = [];
+  const list = (p: string): Dirent[] => {
+    try {
+      return readdirSync(p, { withFileTypes: true });
+    } catch (e) {
+      throw fileError(e, p, "list the folder");
+    }
+  };
   const take = (rel: string): void => {
     const p = join(root, rel);
     try {
@@ -385,9 +355,9 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
   for (const d of ["in", "out"] as const) {
     const base = join(root, d);
     if (!existsSync(base)) continue;
-    for (const e of readdirSync(base, { withFileTypes: true })) {
+    for (const e of list(base)) {
       if (e.name === "sub_fdts" && e.isDirectory()) {
-        for (const s of readdirSync(join(base, "sub_fdts"))) take(`${d}/sub_fdts/${s}`);
+        for (const s of list(join(base, "sub_fdts"))) take(`${d}/sub_fdts/${s.name}`);
       } else if (e.name === "fdt" || (d === "out" && (e.name === "scratch_phys" || e.name === "scratch_len")))
         take(`${d}/${e.name}`);
       else warnings.push(`${d}/${e.name} is not a debugfs kho/ file; ignored`);
@@ -398,7 +368,13 @@ export function readDebugfsDir(dir: string): { files: Map<string, Uint8Array>; w
 
 /** readDebugfsDir then decodeDebugfs, with the reader's warnings first. */
 export function decodeDebugfsDir(dir: string, versions: readonly SubtreeVersion[] = []): DebugfsReport {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new KhoError("ENOENT", `${dir} is not a directory`, dir);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw fileError(e, dir, "read the folder");
+  }
+  if (!isDir) throw new FileError("ENOTDIR", "is not a directory", dir);
   const { files, warnings } = readDebugfsDir(dir);
   const r = decodeDebugfs(files, versions);
   return { ...r, warnings: [...warnings, ...r.warnings] };

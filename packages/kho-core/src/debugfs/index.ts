@@ -5,4 +5,5 @@
  */
 
 export * from "./decode.js";
+export { FDT_JSON_LIMITS, type FdtJsonNode, type FdtJsonProp, type FdtJsonTree, fdtJson } from "./fdt-json.js";
 export * from "./view.js";

@@ -14,6 +14,14 @@ import { hex } from "../units.js";
 export const MAX_DEBUGFS_BLOB = 256 << 20;
 
 /**
+ * The least the view copies in all when memory holds less data than this.
+ * Blobs a kernel wrote lie in memory that holds data, one region each, so
+ * together they are at most the populated memory; blobs that all name one
+ * region, or regions never written, are what exceeds it.
+ */
+export const MIN_DEBUGFS_TOTAL = 64 << 20;
+
+/**
  * The kernel's `/sys/kernel/debug/kho/` as files: path (relative to `kho/`)
  * to contents, plus the warnings the kernel prints for incoming children it
  * skips.
@@ -52,7 +60,9 @@ function debugfsRefuses(name: string): boolean {
  * boot (its length fixed at kho_init, so it may be a prefix of the live
  * FDT) and one file per subtree added; `in/` exists on a KHO boot with the
  * incoming root FDT (length = its totalsize) and every child with 8-byte
- * `preserved-data` and `blob-size`.
+ * `preserved-data` and `blob-size`. The blobs copied are together at most
+ * the memory that holds data (MIN_DEBUGFS_TOTAL at least); a blob past that
+ * is skipped with a warning, where the kernel would map it again.
  */
 export function debugfsView(kernel: Kernel): DebugfsView {
   const files = new Map<string, Uint8Array>();
@@ -60,6 +70,20 @@ export function debugfsView(kernel: Kernel): DebugfsView {
   const out = kernel.out;
   if (!kernel.khoEnabled || !out) return { files, warnings };
   const mem = kernel.mem;
+  // A handover image is small next to what its subtrees may claim (60 blobs naming one 32 MiB region): bound the sum.
+  const maxTotal = Math.max(mem.populatedPages * mem.pageSize, MIN_DEBUGFS_TOTAL);
+  let copied = 0;
+  const withinTotal = (side: "in" | "out", name: string, len: number): boolean => {
+    if (copied + len <= maxTotal) {
+      copied += len;
+      return true;
+    }
+    warnings.push(
+      `KHO: debugfs: skipping ${side === "in" ? "incoming" : "outgoing"} subtree '${name}': ${hex(len)} bytes ` +
+        `would take the copied blobs past ${hex(maxTotal)} bytes, the memory that holds data`,
+    );
+    return false;
+  };
   files.set(
     "out/scratch_phys",
     scratchLines(kernel.scratch, (s) => s.addr),
@@ -71,7 +95,8 @@ export function debugfsView(kernel: Kernel): DebugfsView {
   // The file is a window of fixed length onto the live page, as a debugfs blob wrapper is.
   if (out.fdtFileLength !== null) files.set("out/fdt", out.fdt.slice(0, out.fdtFileLength));
   for (const [name, b] of out.subFdts)
-    if (!debugfsRefuses(name)) files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
+    if (!debugfsRefuses(name) && withinTotal("out", name, b.size))
+      files.set(`out/sub_fdts/${name}`, mem.read(b.pa, b.size));
 
   const kin = kernel.in;
   if (!kin?.active) return { files, warnings };
@@ -115,6 +140,7 @@ export function debugfsView(kernel: Kernel): DebugfsView {
       warnings.push(`KHO: failed to add blob ${name} to debugfs: -EACCES`);
       continue;
     }
+    if (!withinTotal("in", name, Number(len))) continue;
     try {
       files.set(`in/sub_fdts/${name}`, mem.read(Number(pa), Number(len)));
     } catch (e) {

@@ -2,16 +2,14 @@ import {
   type BlobReport,
   decodeBlob,
   decodeRootFdt,
-  type FdtJsonNode,
-  nodeJson,
   type RootFdtReport,
   type ScratchReport,
 } from "../debugfs/decode.js";
+import { type FdtJsonNode, fdtJson } from "../debugfs/fdt-json.js";
 import { MAX_DEBUGFS_BLOB } from "../debugfs/view.js";
 import { isKhoError } from "../errors.js";
 import { toDts } from "../fdt/dts.js";
 import { be32 } from "../fdt/header.js";
-import { parseFdt } from "../fdt/parse.js";
 import type { AnyPlugin } from "../host/plugin.js";
 import { decodeRecord } from "../kexec/handover.js";
 import { type MemoryMap, MemoryMapBuilder } from "../kexec/memory-map.js";
@@ -75,7 +73,8 @@ export function rootFdtView(report: RootFdtReport, bytes: Uint8Array): RootFdtVi
   } catch (e) {
     if (!isKhoError(e)) throw e;
   }
-  return { report, dts, tree: nodeJson(parseFdt(fdt).root) };
+  // Bounded like debugfs decoding: a hostile root FDT cannot make the tree view unbounded.
+  return { report, dts, tree: fdtJson(fdt).root };
 }
 
 /** Bytes of memory, or the reason they cannot be read (not in the image, not RAM). */

@@ -1,7 +1,7 @@
 import { KhoError } from "../errors.js";
 import { PageAllocator } from "../mem/alloc.js";
 import { PhysMem } from "../mem/phys.js";
-import { radixGeometry } from "./geometry.js";
+import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
 import { KhoRadixTree } from "./tree.js";
 
 /**
@@ -40,6 +40,8 @@ function xorshift64(s: bigint): bigint {
 /** Block i of a stream, as a page frame number: pfnAt(i) for 0 <= i < pages. */
 export interface KeyStream {
   readonly spec: KeyStreamSpec;
+  /** Whether the keys rise with i (seq, sparse): such a stream can be counted in windows. */
+  readonly ascending: boolean;
   pfnAt(i: number): number;
 }
 
@@ -50,35 +52,37 @@ export interface KeyStream {
  */
 export function keyStream(spec: KeyStreamSpec): KeyStream {
   const p = spec.pageShift;
-  if (p !== 12 && p !== 14 && p !== 16) throw new KhoError("EINVAL", "page shift must be 12, 14 or 16");
+  if (p !== 12 && p !== 14 && p !== 16) throw new KhoError("EINVAL", "page shift must be 12, 14 or 16", "pageShift");
   const g = radixGeometry(2 ** p);
   const { order, pages } = spec;
-  if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`);
+  if (!Number.isSafeInteger(pages) || pages < 0) throw new KhoError("EINVAL", `pages ${pages} is not a count`, "pages");
   if (!Number.isInteger(order) || order < 0 || order > g.maxOrder)
-    throw new KhoError("EINVAL", "order too large for this page size");
+    throw new KhoError("EINVAL", "order too large for this page size", "order");
   // Frame numbers: the address shifted right by pageShift, exact below 2^52.
   switch (spec.pattern) {
     case "seq": {
       if (pages > 0 && pages - 1 >= 2 ** (64 - p - order))
-        throw new KhoError("ERANGE", "too many pages for the address space");
+        throw new KhoError("ERANGE", "too many pages for the address space", "pages");
       const step = 2 ** order;
-      return { spec, pfnAt: (i) => i * step };
+      return { spec, ascending: true, pfnAt: (i) => i * step };
     }
     case "sparse": {
-      if (p + order > SPARSE_STRIDE_LOG2) throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB");
+      if (p + order > SPARSE_STRIDE_LOG2)
+        throw new KhoError("EINVAL", "sparse needs (PAGE_SIZE << order) <= 1 GiB", "order");
       if (pages > 0 && pages - 1 >= 2 ** (64 - SPARSE_STRIDE_LOG2))
-        throw new KhoError("ERANGE", "too many pages for the address space");
+        throw new KhoError("ERANGE", "too many pages for the address space", "pages");
       const step = 2 ** (SPARSE_STRIDE_LOG2 - p);
-      return { spec, pfnAt: (i) => i * step };
+      return { spec, ascending: true, pfnAt: (i) => i * step };
     }
     case "random": {
-      if (p + order > RANDOM_SPAN_LOG2) throw new KhoError("EINVAL", "random needs (PAGE_SIZE << order) <= 1 TiB");
+      if (p + order > RANDOM_SPAN_LOG2)
+        throw new KhoError("EINVAL", "random needs (PAGE_SIZE << order) <= 1 TiB", "order");
       // k <= 28 bits: every product below is taken mod 2^k, so the low 32
       // bits of the 64-bit multipliers (Math.imul) give the exact result.
       const k = RANDOM_SPAN_LOG2 - p - order;
       const mask = 2 ** k - 1;
       const h = (k + 1) >>> 1;
-      if (pages > mask + 1) throw new KhoError("ERANGE", "random: more pages than aligned slots in 1 TiB");
+      if (pages > mask + 1) throw new KhoError("ERANGE", "random: more pages than aligned slots in 1 TiB", "pages");
       let s = spec.seed === 0n ? DEFAULT_SEED : spec.seed & MASK64;
       s = xorshift64(s);
       const a = Number(s & BigInt(mask));
@@ -89,6 +93,7 @@ export function keyStream(spec: KeyStreamSpec): KeyStream {
       const step = 2 ** order;
       return {
         spec,
+        ascending: false,
         pfnAt(i) {
           let x = (i + a) & mask;
           x = Math.imul(x, m1) & mask;
@@ -137,55 +142,112 @@ export class WalkHash {
   }
 }
 
+/**
+ * Bytes of node pages a count holds at once. A sparse stream has a leaf for
+ * every block or two (4 GiB of 4 KiB leaves for the default 2^20 blocks,
+ * 8 GiB of 16 KiB ones): an ascending stream is counted in windows of this
+ * many bytes of node pages. A random stream stays within its 1 TiB span, whose tree at
+ * most 33 MiB of node pages covers whole.
+ */
+export const COUNT_WINDOW_BYTES = 64 << 20;
+
 export interface CountSpec extends KeyStreamSpec {
   /** Delete blocks 0, d, 2d, ... after adding all (0: no deletes). */
   readonly deleteEvery: number;
+  /** Node-page bytes one window may hold (default COUNT_WINDOW_BYTES). */
+  readonly windowBytes?: number;
 }
 
 export interface CountResult {
   readonly treePages: number;
   readonly walked: number;
   readonly walkHash: string;
+  /** Trees built to count the stream: 1 unless it was counted in windows. */
+  readonly windows: number;
 }
 
 /** Simulated RAM for node pages: the reference's arena starts at 4 GiB too. */
 const ARENA_BASE = 2 ** 32;
 const ARENA_SIZE = 2 ** 44;
 
-/** A fresh tree on an otherwise empty machine, sized for any count run. */
-export function scratchTree(pageShift: number): KhoRadixTree {
+/** A fresh tree on an otherwise empty machine, sized for any count run; `onAlloc` hears of each node page. */
+export function scratchTree(pageShift: number, onAlloc: () => void = () => {}): KhoRadixTree {
   const mem = new PhysMem(2 ** pageShift, [{ start: ARENA_BASE, size: ARENA_SIZE, nid: 0 }]);
-  return KhoRadixTree.create(mem, new PageAllocator(mem));
+  const pages = new PageAllocator(mem);
+  return KhoRadixTree.create(mem, {
+    alloc(order) {
+      onAlloc();
+      return pages.alloc(order);
+    },
+    freeBlock: (pa, order) => pages.freeBlock(pa, order),
+  });
+}
+
+/**
+ * Node pages two trees of one ascending stream both hold, when one holds
+ * the keys up to `last` and the other those from `next` on: the root, and
+ * each node below it whose key prefix the two keys still share (a node at
+ * level l is named by the key bits from level l + 1's shift up).
+ */
+function sharedNodes(g: RadixGeometry, last: number, next: number): number {
+  let n = 1;
+  for (let l = g.depth - 2; l >= 0; l--) {
+    const unit = 2 ** g.levelShifts[l]!;
+    if (Math.floor(last / unit) !== Math.floor(next / unit)) break;
+    n++;
+  }
+  return n;
 }
 
 /**
  * What `radix_ref count` computes, on this project's tree: add every block
  * of the stream, delete every d-th, walk. Throws EPROTO if the walk does not
  * see exactly the blocks left, as the reference refuses to report then.
+ *
+ * An ascending stream is cut into windows of whole blocks whose trees hold
+ * at most `windowBytes` of node pages: each window's blocks are added,
+ * deleted and walked in its own tree. Windows follow in key order, so their
+ * walks in turn are the whole tree's walk, and a node two windows both
+ * hold is one the boundary keys share (sharedNodes), counted once.
  */
 export function countTree(spec: CountSpec): CountResult {
   const stream = keyStream(spec);
   const { order, pages, deleteEvery } = spec;
   if (!Number.isSafeInteger(deleteEvery) || deleteEvery < 0)
-    throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`);
-  const tree = scratchTree(spec.pageShift);
-  for (let i = 0; i < pages; i++) tree.addPage(stream.pfnAt(i), order);
-  let deleted = 0;
-  if (deleteEvery > 0)
-    for (let i = 0; i < pages; i += deleteEvery) {
-      tree.delPage(stream.pfnAt(i), order);
-      deleted++;
-    }
+    throw new KhoError("EINVAL", `delete-every ${deleteEvery} is not a count`, "deleteEvery");
+  const g = radixGeometry(2 ** spec.pageShift);
+  // One add allocates at most depth - 1 pages: a window opens with room for its root and one add.
+  const budget = Math.max(Math.floor((spec.windowBytes ?? COUNT_WINDOW_BYTES) / g.pageSize), g.depth);
+  const keyAt = (i: number): number => encodePfnKey(g, stream.pfnAt(i), order);
   const hash = new WalkHash();
   let walked = 0;
-  tree.walk((phys, o) => {
-    walked++;
-    hash.add(phys, o);
-    return 0;
-  });
+  let deleted = 0;
+  let treePages = 0;
+  let windows = 0;
+  let i = 0;
+  do {
+    const start = i;
+    let allocated = 0;
+    const tree = scratchTree(spec.pageShift, () => allocated++);
+    for (; i < pages && (!stream.ascending || allocated + g.depth - 1 <= budget); i++)
+      tree.addPage(stream.pfnAt(i), order);
+    if (deleteEvery > 0)
+      for (let j = Math.ceil(start / deleteEvery) * deleteEvery; j < i; j += deleteEvery) {
+        tree.delPage(stream.pfnAt(j), order);
+        deleted++;
+      }
+    tree.walk((phys, o) => {
+      walked++;
+      hash.add(phys, o);
+      return 0;
+    });
+    treePages += tree.nodePages - (start > 0 ? sharedNodes(g, keyAt(start - 1), keyAt(start)) : 0);
+    windows++;
+  } while (i < pages);
   // Streams never repeat a block, so each delete removed one key.
-  if (walked !== pages - deleted) throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`);
-  return { treePages: tree.nodePages, walked, walkHash: hash.toString() };
+  if (walked !== pages - deleted)
+    throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`, "walk");
+  return { treePages, walked, walkHash: hash.toString(), windows };
 }
 
 /** The reference's JSON line for `count` (with or without the hash). */
