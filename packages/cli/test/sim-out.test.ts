@@ -112,4 +112,31 @@ describe("issue 12 item 3: kho sim --out DIR", () => {
       expect(loads.some((l) => l.pa <= fdtPa && fdtPa + dtbSize <= l.pa + l.filesz)).toBe(true);
     }
   });
+
+  it("issue 12 must-show: kho inspect of each image.elf reproduces the subtrees the live run's report lists", async () => {
+    type Outcome = { name: string; plugin?: string; phys?: string; size?: number; compatible?: string | null };
+    type Live = { index: number; subtrees: Record<string, Outcome[]> };
+    const live = report.transitions as unknown as Live[];
+    for (const [i, k] of KEXECS.entries()) {
+      const r = await kho("inspect", join(out, k, "image.elf"), "--json");
+      expect(r.code, r.stderr).toBe(0);
+      const x = JSON.parse(r.stdout) as {
+        subtrees: { name: string; owner: string | null; length: number; listed?: { preservedData?: string } }[];
+      };
+      const t = live[i + 1]!;
+      // Every child the next kernel found (whatever became of it) is in the image, and nothing else.
+      const found = Object.values(t.subtrees).flatMap((list) => list.map((s) => s.name));
+      expect(x.subtrees.map((s) => s.name).sort()).toEqual(found.sort());
+      expect(t.subtrees.restored!.length).toBeGreaterThan(1);
+      // Each restored subtree is where the live run found it, as long, and owned by the same plugin.
+      for (const s of t.subtrees.restored!) {
+        const seen = x.subtrees.find((y) => y.name === s.name)!;
+        expect({ phys: seen.listed?.preservedData, size: seen.length, owner: seen.owner }).toEqual({
+          phys: s.phys,
+          size: s.size,
+          owner: s.plugin,
+        });
+      }
+    }
+  });
 });
