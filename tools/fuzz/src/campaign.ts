@@ -148,7 +148,8 @@ export function formatSummary(s: CampaignSummary): string {
   const width = Math.max(...s.targets.map((t) => t.target.length));
   const rows = s.targets.map(
     (t) =>
-      `${t.target.padEnd(width)}  ${String(t.executions).padStart(9)} executions  ${t.seconds.toFixed(0).padStart(4)} s` +
+      `${t.target.padEnd(width)}  ${String(t.executions).padStart(9)} executions` +
+      `  ${t.seconds.toFixed(0).padStart(4)} s` +
       `  ${t.failures} failures`,
   );
   const total = s.targets.reduce((n, t) => n + t.executions, 0);

@@ -4,7 +4,8 @@ import { formatSummary, runCampaign } from "./campaign.js";
 import { CORPUS_DIR } from "./corpus.js";
 import { TARGETS, targetNamed } from "./targets.js";
 
-const USAGE = `usage: npm run fuzz -- --seconds N [--target NAME]... [--seed S] [--corpus DIR] [--input-ms MS] [--heap-mb MB]
+const USAGE = `usage: npm run fuzz -- --seconds N [--target NAME]... [--seed S] [--corpus DIR]
+                     [--input-ms MS] [--heap-mb MB]
 Runs every decoder target (or those named) for N seconds in all, records each foreign exception,
 hang or memory blow-up as a reproducer under DIR/<target>/ (default tools/fuzz/corpus), which
 \`npm test\` replays. Exit 1 when anything was recorded.

@@ -86,7 +86,12 @@ const FDT_PROP = 3;
  * subnode walk quietly at a broken tag, so kho_retrieve_subtree cannot find
  * a child past it.
  */
-function touchedByRootByte(offset: number, fdt: Uint8Array, damaged: boolean, names: readonly string[]): string[] {
+export function touchedByRootByte(
+  offset: number,
+  fdt: Uint8Array,
+  damaged: boolean,
+  names: readonly string[],
+): string[] {
   const v = new DataView(fdt.buffer, fdt.byteOffset, fdt.length);
   const struct = v.getUint32(8);
   const end = struct + v.getUint32(36);

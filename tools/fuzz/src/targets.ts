@@ -6,6 +6,7 @@ import { Machine } from "@khosim/kho-core/kexec";
 import { TEST_MACHINE } from "@khosim/kho-core/testing";
 import { checkHookFailures, type Outcome, underContract } from "./contract.js";
 import { type HandedOverBlob, runSample, SAMPLE_MEMFD_TEXT, SAMPLE_PLUGINS, type SampleJump } from "./sample.js";
+import { sweepBaseline, sweepOne } from "./sweep.js";
 
 /**
  * One decoder under fuzzing: valid inputs to mutate, and `exec`, which
@@ -162,6 +163,33 @@ const SCENARIO = {
 const VERSIONS: readonly SubtreeVersion[] = SAMPLE_PLUGINS.flatMap((p) => p.subtrees ?? []);
 const SUBTREE_NAMES = ["kexec-metadata", "LUO", "hugetlb-sample", "counter"] as const;
 
+/** The single-byte sweep found an untouched subtree lost or changed, or a corrupted one unreported. */
+export class DataLoss extends Error {
+  override readonly name = "DataLoss";
+}
+
+/**
+ * One corruption of the sweep per input, chosen by its first four bytes
+ * (blob, offset, XOR value), so the campaign covers every value the CI
+ * sweep (two values per byte) does not.
+ */
+function sweepTarget(): FuzzTarget {
+  return defineTarget({
+    name: "single-byte-sweep",
+    summary: "one byte of the root FDT or a subtree blob XORed at the jump: nothing untouched is lost",
+    seeds: () => [Uint8Array.of(0, 0, 0, 0xff)],
+    decode(b) {
+      const base = sweepBaseline();
+      const blob = base.blobs[(b[0] ?? 0) % base.blobs.length]!;
+      const size = blob.name === "" ? base.fdtTotalsize : blob.size;
+      const offset = (((b[1] ?? 0) << 8) | (b[2] ?? 0)) % size;
+      const c = { blob: blob.name, offset, xor: b[3] || 0xff };
+      const { problems } = sweepOne(c);
+      if (problems.length) throw new DataLoss(`${c.blob || "root FDT"}+${offset} ^${c.xor}: ${problems.join("; ")}`);
+    },
+  });
+}
+
 /** Every decoder of hostile input, by name. */
 export const TARGETS: readonly FuzzTarget[] = [
   defineTarget({ name: "fdt-check", summary: "fdt_check_full", seeds: fdtSeeds, decode: (b) => checkFull(b) }),
@@ -212,6 +240,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   memoryTarget("subtree-counter", "the example counter's blob at the jump"),
   memoryTarget("radix-pages", "the radix tree's node pages at the jump: the reserve walk"),
   memoryTarget("luo-pages", "LUO's preserved pages at the jump: session and file block sets, memfd state"),
+  sweepTarget(),
 ];
 
 export function targetNamed(name: string): FuzzTarget {

@@ -10,7 +10,7 @@ const fixtures = new URL("./fixtures/targets.mjs", import.meta.url).href;
 const { TARGETS } = (await import(fixtures)) as { TARGETS: readonly FuzzTarget[] };
 
 describe("issue 13 item 5: npm run fuzz records every failure as a reproducer", () => {
-  it("a foreign exception (minimised), a hang and a memory blow-up each become a file under <corpus>/<target>/", async () => {
+  it("a foreign exception (minimised), a hang and a heap blow-up each become <corpus>/<target>/<hash>", async () => {
     const corpusDir = mkdtempSync(join(tmpdir(), "khosim-fuzz-"));
     const started = Date.now();
     const summary = await runCampaign({

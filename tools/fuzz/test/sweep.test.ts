@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runSample } from "../src/sample.js";
-import { sweepBaseline, sweepCorruptions, sweepOne } from "../src/sweep.js";
+import { sweepBaseline, sweepCorruptions, sweepOne, touchedByRootByte } from "../src/sweep.js";
 
 /** Every failing corruption with its problems, for a readable assertion. */
 function sweep(xor: number): string[] {
@@ -18,6 +18,19 @@ describe("issue 13 item 6: no data loss under a single-byte corruption of the sa
     // hugetlb folios and LUO's memfd folio among the blocks held as handed over.
     expect(b.held.map((h) => h.owner)).toEqual(expect.arrayContaining(["hugetlb-sample", "luo"]));
     expect(sweepCorruptions().length).toBe(b.fdtTotalsize + 73 + 32 + 120 + 36);
+  });
+
+  it("a root FDT byte touches the subtree whose node holds it; a shared byte, or damage, touches more", () => {
+    const root = sweepBaseline().blobs[0]!.bytes;
+    const names = ["counter", "hugetlb-sample", "LUO", "kexec-metadata"];
+    const at = (name: string) => root.indexOf(new TextEncoder().encode(name)[0]!, 0x68);
+    expect(touchedByRootByte(at("counter"), root, false, names)).toEqual(["counter"]);
+    expect(touchedByRootByte(root.indexOf(0x4c, 0x68), root, false, names)).toEqual(["LUO"]);
+    // The header and the strings block belong to every subtree.
+    expect(touchedByRootByte(4, root, false, names)).toEqual(names);
+    expect(touchedByRootByte(sweepBaseline().fdtTotalsize - 2, root, false, names)).toEqual(names);
+    // Damage in the first child hides every later one from kho_retrieve_subtree.
+    expect(touchedByRootByte(at("counter"), root, true, names)).toEqual(names);
   });
 
   // Every byte of the root FDT (to its totalsize) and of each subtree blob, two corruptions each.

@@ -6,7 +6,7 @@ import { TARGETS } from "../src/targets.js";
 
 /** Runs per property: memory targets boot a kernel per input (milliseconds), the others decode in microseconds. */
 function runsFor(name: string): number {
-  return /^(handover|subtree|radix|luo|scenario)/.test(name) ? 12 : 150;
+  return /^(handover|subtree|radix|luo|scenario|single)/.test(name) ? 12 : 150;
 }
 
 describe("issue 13 item 5: fast-check properties over every decoder target", () => {
@@ -27,6 +27,7 @@ describe("issue 13 item 5: fast-check properties over every decoder target", () 
       "subtree-counter",
       "radix-pages",
       "luo-pages",
+      "single-byte-sweep",
     ]);
   });
 
