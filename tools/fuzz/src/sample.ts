@@ -46,8 +46,6 @@ export interface SampleJump {
   /** The root FDT first, then every subtree in the order it was added. */
   readonly blobs: readonly HandedOverBlob[];
   readonly preserved: readonly OwnedBlock[];
-  /** The physical addresses of the radix tree's node pages. */
-  readonly radixPages: readonly number[];
 }
 
 /** A change made to the outgoing kernel's memory after every plugin has prepared, just before the jump. */
@@ -70,7 +68,7 @@ export const SAMPLE_MEMFD_TEXT = "sample: guest memory handed over";
  * `withContents` keeps every preserved block's bytes at the jump.
  */
 export function runSample(corrupt?: Corruption, opts: { readonly withContents?: boolean } = {}): SampleRun {
-  let seen: Omit<SampleJump, "mem"> = { blobs: [], preserved: [], radixPages: [] };
+  let seen: Omit<SampleJump, "mem"> = { blobs: [], preserved: [] };
   const jump = definePlugin({
     name: "sample-jump",
     dependsOn: SAMPLE_PLUGINS.map((p) => p.name),
@@ -87,7 +85,6 @@ export function runSample(corrupt?: Corruption, opts: { readonly withContents?: 
             owner: out.ownerOf(f.pa, f.order),
             ...(opts.withContents ? { atJump: ctx.mem.read(f.pa, ctx.mem.pageSize * 2 ** f.order) } : {}),
           })),
-          radixPages: out.tree.nodePagePAs(),
         };
         corrupt?.({ mem: ctx.mem, ...seen });
       },

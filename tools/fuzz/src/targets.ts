@@ -1,8 +1,16 @@
 import { KhoError, runScenarioData, type SubtreeVersion } from "@khosim/kho-core";
 import { decodeBlob, decodeRootFdt } from "@khosim/kho-core/debugfs";
 import { checkFull, FdtSw, parseFdt, toCanon, toDts } from "@khosim/kho-core/fdt";
-import { decodeImage, encodeImage, imageInfo, kexecToImage } from "@khosim/kho-core/image";
+import {
+  bootFromImage,
+  decodeImage,
+  encodeImage,
+  type HandoverImage,
+  imageInfo,
+  kexecToImage,
+} from "@khosim/kho-core/image";
 import { Machine } from "@khosim/kho-core/kexec";
+import type { PhysMem } from "@khosim/kho-core/mem";
 import { TEST_MACHINE } from "@khosim/kho-core/testing";
 import { checkHookFailures, type Outcome, underContract } from "./contract.js";
 import { type HandedOverBlob, runSample, SAMPLE_MEMFD_TEXT, SAMPLE_PLUGINS, type SampleJump } from "./sample.js";
@@ -46,7 +54,6 @@ let sample: { blobs: readonly HandedOverBlob[]; regions: ReadonlyMap<string, Uin
 /** Where each memory target writes its input, at the jump of the sample handover. */
 const REGIONS: Record<string, (j: Omit<SampleJump, "mem">, pageSize: number) => { pa: number; size: number }[]> = {
   "handover-fdt": (j) => [j.blobs[0]!],
-  "radix-pages": (j, ps) => j.radixPages.map((pa) => ({ pa, size: ps })),
   "luo-pages": (j, ps) => j.preserved.filter((o) => o.owner === "luo").map((o) => ({ pa: o.pa, size: ps << o.order })),
 };
 
@@ -83,15 +90,7 @@ function memoryTarget(name: string, summary: string): FuzzTarget {
     summary,
     seeds: () => [sampleRegions().regions.get(name)!],
     decode(input) {
-      const run = runSample((jump) => {
-        let at = 0;
-        for (const r of regionsOf(name, jump, jump.mem.pageSize)) {
-          if (at >= input.length) break;
-          const part = input.subarray(at, at + r.size);
-          jump.mem.write(r.pa, part);
-          at += part.length;
-        }
-      });
+      const run = runSample((jump) => writeAcross(jump.mem, regionsOf(name, jump, jump.mem.pageSize), input));
       checkHookFailures(name, run.report);
     },
   });
@@ -103,9 +102,55 @@ const MEMORY_TARGETS = [
   "subtree-luo",
   "subtree-hugetlb-sample",
   "subtree-counter",
-  "radix-pages",
   "luo-pages",
 ] as const;
+
+/** Writes `input` over the regions in turn, as far as it reaches. */
+function writeAcross(mem: PhysMem, regions: readonly { pa: number; size: number }[], input: Uint8Array): void {
+  let at = 0;
+  for (const r of regions) {
+    if (at >= input.length) break;
+    const part = input.subarray(at, at + r.size);
+    mem.write(r.pa, part);
+    at += part.length;
+  }
+}
+
+let radix: { image: HandoverImage; nodes: { pa: number; size: number }[]; seed: Uint8Array } | null = null;
+
+/**
+ * A handover image whose radix tree has several node pages: 64 folios of
+ * orders 0 to 3 spread over both RAM ranges. The outgoing kernel walks its
+ * own tree at kexec, so the input goes in after the jump: in the next
+ * kernel's early hook, after kho_populate and before the reserve walk.
+ */
+function radixImage(): NonNullable<typeof radix> {
+  if (radix) return radix;
+  const m = new Machine(TEST_MACHINE);
+  const a = m.boot({ release: "7.2.0-rc1-a" });
+  for (let i = 0; i < 64; i++) {
+    const order = i % 4;
+    const pa = a.alloc.alloc(order);
+    m.mem.write(pa, Uint8Array.of(i));
+    a.out!.preserveFolio({ pa, order });
+  }
+  const nodes = a.out!.tree.nodePagePAs().map((pa) => ({ pa, size: m.mem.pageSize }));
+  const { image } = kexecToImage(m, { release: "7.2.0-rc1-b" });
+  const seed = Buffer.concat(nodes.map((n) => readImage(image, n.pa, n.size)));
+  radix = { image, nodes, seed };
+  return radix;
+}
+
+/** Bytes of the image at `pa` (zero where a load's tail is not written). */
+function readImage(image: HandoverImage, pa: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (const l of image.loads) {
+    const from = Math.max(pa, l.pa);
+    const to = Math.min(pa + size, l.pa + l.data.length);
+    if (from < to) out.set(l.data.subarray(from - l.pa, to - l.pa), from - pa);
+  }
+  return out;
+}
 
 /** A small DTB with what the sample's root lacks: nesting, a memory reservation, string lists, phandles. */
 function richDtb(): Uint8Array {
@@ -238,7 +283,15 @@ export const TARGETS: readonly FuzzTarget[] = [
   memoryTarget("subtree-luo", "LUO's luo_ser blob at the jump: session chains, then files and memfd"),
   memoryTarget("subtree-hugetlb-sample", "the hugetlb-sample descriptors at the jump"),
   memoryTarget("subtree-counter", "the example counter's blob at the jump"),
-  memoryTarget("radix-pages", "the radix tree's node pages at the jump: the reserve walk"),
+  defineTarget({
+    name: "radix-pages",
+    summary: "the radix tree's node pages of a handover image, as the next kernel's reserve walk reads them",
+    seeds: () => [radixImage().seed],
+    decode: (b) => {
+      const { image, nodes } = radixImage();
+      bootFromImage(image, { release: "7.2.0-rc1-b" }, { early: (k) => writeAcross(k.mem, nodes, b) });
+    },
+  }),
   memoryTarget("luo-pages", "LUO's preserved pages at the jump: session and file block sets, memfd state"),
   sweepTarget(),
 ];

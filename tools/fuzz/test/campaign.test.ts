@@ -15,15 +15,15 @@ describe("issue 13 item 5: npm run fuzz records every failure as a reproducer", 
     const started = Date.now();
     const summary = await runCampaign({
       targets: TARGETS,
-      seconds: 6,
+      seconds: 12,
       seed: 1,
       corpusDir,
-      inputMs: 300,
+      inputMs: 500,
       heapMb: 64,
       targetsModule: fixtures,
     });
     // Bounded: the campaign ends near its time whatever the targets do.
-    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     const kinds = (target: string): string[] => summary.failures.filter((f) => f.target === target).map((f) => f.kind);
     expect(kinds("throws").length).toBeGreaterThan(0);
     expect(new Set(kinds("throws"))).toEqual(new Set(["foreign-exception"]));
