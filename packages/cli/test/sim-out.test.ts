@@ -113,7 +113,7 @@ describe("issue 12 item 3: kho sim --out DIR", () => {
     }
   });
 
-  it("issue 12 must-show: kho inspect of each image.elf reproduces the subtrees the live run's report lists", async () => {
+  it("issue 12: kho inspect of each image.elf reproduces the subtrees the live run's report lists", async () => {
     type Outcome = { name: string; plugin?: string; phys?: string; size?: number; compatible?: string | null };
     type Live = { index: number; subtrees: Record<string, Outcome[]> };
     const live = report.transitions as unknown as Live[];

@@ -27,9 +27,13 @@ export function describeDescriptor(blob: Uint8Array): DescriptorDescription {
   if (h.nr_hstates > HUGETLB_SAMPLE_MAX_HSTATES)
     problems.push(`nr_hstates ${h.nr_hstates} > ${HUGETLB_SAMPLE_MAX_HSTATES}`);
   const used = h.hstates.slice(0, h.nr_hstates);
+  // An order past 63 is no folio order; shifting by it would build a number of that many bits.
+  const unreal = used.filter((s) => s.order > 63);
+  for (const s of unreal) problems.push(`hstates: order ${s.order} is not a folio order`);
   let pages = 0n;
-  for (const s of used) pages += s.nr_folios << BigInt(s.order);
-  if (pages !== h.total_pages) problems.push(`hstates cover ${pages} pages, total_pages says ${h.total_pages}`);
+  for (const s of used) if (s.order <= 63) pages += s.nr_folios << BigInt(s.order);
+  if (!unreal.length && pages !== h.total_pages)
+    problems.push(`hstates cover ${pages} pages, total_pages says ${h.total_pages}`);
   return {
     fields: {
       compatible: h.compatible,

@@ -131,4 +131,19 @@ describe("inspection", () => {
     });
     expect(describeDescriptor(new Uint8Array(7)).fields).toEqual({ compatible: null });
   });
+
+  // Found by npm run fuzz (debugfs-blob): the page sum shifted by the order as read, a
+  // 536 870 921-bit number per hstate, and the describe ran for minutes.
+  it("an hstate order no folio can have (0x20000009) is a problem, in bounded time", () => {
+    const host = new LiveUpdateHost(machine("4KiB"));
+    host.boot(kernel("A"));
+    const a = hugetlb(host);
+    a.allocate({ size: "2MiB", count: 2 });
+    serialize(host.kernel.mem, host.kernel.out!, a.serPa, a.pools.all(), () => {});
+    const blob = host.kernel.mem.read(a.serPa, 120);
+    new DataView(blob.buffer).setUint32(56, 0x20000009, true); // hstates[0].order
+    const started = performance.now();
+    expect(describeDescriptor(blob).problems).toEqual(["hstates: order 536870921 is not a folio order"]);
+    expect(performance.now() - started).toBeLessThan(100);
+  });
 });

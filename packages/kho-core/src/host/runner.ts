@@ -2,11 +2,12 @@ import "reflect-metadata";
 import { createHash } from "node:crypto";
 import { container, type DependencyContainer } from "tsyringe";
 import { isKhoError, KernelPanic, KhoError } from "../errors.js";
+import { fdtVerdict } from "../fdt/check.js";
 import { getName, subnodes } from "../fdt/ro.js";
 import type { BootHooks, Kernel } from "../kexec/kernel.js";
 import { type Handover, Machine } from "../kexec/machine.js";
 import { type MemoryMap, memoryMapOf } from "../kexec/memory-map.js";
-import type { Ref } from "../kho/in.js";
+import { type Ref, retrieveAt } from "../kho/in.js";
 import type { SeededRun } from "../mem/seeded.js";
 import { hex } from "../units.js";
 import { type ComposedKernel, formatIssues } from "./compose.js";
@@ -314,14 +315,21 @@ export class LiveUpdateHost {
   private routeSubtrees(kernel: Kernel, core: boolean): void {
     const kin = kernel.in!;
     const fdt = kin.fdt;
-    const names: string[] = [];
-    for (const node of subnodes(fdt, 0)) names.push(getName(fdt, node));
+    const children = [...subnodes(fdt, 0)].map((node) => ({ node, name: getName(fdt, node) }));
+    const names = children.map((c) => c.name);
     const plans = this.composed!.nodes;
+    // libfdt ends a subnode walk quietly at a broken tag, so the kernel's
+    // lookups find no child past it: say so, and list every subtree a plugin
+    // looked for and did not find, instead of losing it without a word.
+    const damage = fdtVerdict(fdt);
+    if (damage && !core)
+      kernel.log.notes.push(`incoming root FDT is damaged (${damage}): children past the damage cannot be found`);
     if (!core)
-      for (const name of names.filter((n) => !plans.has(n))) {
+      for (const { node, name } of children.filter((c) => !plans.has(c.name))) {
         const phys: Ref<number> = {};
         const size: Ref<number> = {};
-        kin.retrieveSubtree(name, phys, size);
+        // By offset: a name holding bytes that are no text is not found again by name.
+        retrieveAt(fdt, node, name, phys, size);
         this.t.subtrees.orphaned.push({
           name,
           phys: phys.value === undefined ? undefined : hex(phys.value),
@@ -330,8 +338,16 @@ export class LiveUpdateHost {
       }
     for (const p of this.composed!.plugins) {
       if (Boolean(p.core) !== core || this.disabled.has(p.name)) continue;
-      for (const [name, plan] of plans)
-        if (plan.plugin === p && names.includes(name)) this.restoreOne(p, name, plan.accept);
+      for (const [name, plan] of plans) {
+        if (plan.plugin !== p) continue;
+        if (names.includes(name)) this.restoreOne(p, name, plan.accept);
+        else if (damage)
+          this.t.subtrees.lost.push({
+            name,
+            plugin: p.name,
+            reason: `kho_retrieve_subtree: -ENOENT, the incoming root FDT is damaged (${damage})`,
+          });
+      }
     }
   }
 

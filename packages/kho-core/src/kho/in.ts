@@ -376,6 +376,20 @@ export class KhoIn {
   }
 }
 
+/**
+ * fdt_getprop as kho_retrieve_subtree sees it: NULL whatever the reason, so
+ * a property libfdt cannot read (a broken tag after the node's name) is as
+ * missing as an absent one, and the caller's errno is the same.
+ */
+function propOrNull(fdt: Uint8Array, node: number, name: string): ReturnType<typeof findProp> {
+  try {
+    return findProp(fdt, node, name);
+  } catch (e) {
+    if (isKhoError(e)) return undefined;
+    throw e;
+  }
+}
+
 /** kho_retrieve_subtree on a given root FDT (null: not a KHO boot). */
 export function retrieveFrom(
   fdt: Uint8Array | null,
@@ -393,10 +407,26 @@ export function retrieveFrom(
     if (isKhoError(e)) return -2;
     throw e;
   }
-  const data = findProp(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
+  return retrieveAt(fdt, node, name, phys, size, log);
+}
+
+/**
+ * The rest of kho_retrieve_subtree once the child is found, at its node
+ * offset: also reads a child no name lookup finds again (one whose name
+ * holds bytes that are no text).
+ */
+export function retrieveAt(
+  fdt: Uint8Array,
+  node: number,
+  name: string,
+  phys: Ref<number>,
+  size: Ref<number> | null,
+  log?: ScopedLog,
+): number {
+  const data = propOrNull(fdt, node, KHO_FDT_SUB_TREE_PROP_NAME);
   if (data?.value.length !== 8) return -22;
   phys.value = u64At(data.value);
-  const blob = findProp(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
+  const blob = propOrNull(fdt, node, KHO_FDT_BLOB_SIZE_PROP_NAME);
   if (blob?.value.length !== 8) {
     log?.warn(`broken KHO subnode '${name}': missing or invalid blob-size property`);
     return -22;
