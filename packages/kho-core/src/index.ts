@@ -49,6 +49,7 @@ export type { PluginContext } from "./host/context.js";
 export {
   type ActionArgs,
   type AnyPlugin,
+  actionFor,
   definePlugin,
   type FailurePolicy,
   HOOK_POLICY,

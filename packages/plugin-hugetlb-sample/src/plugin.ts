@@ -1,4 +1,5 @@
 import {
+  actionFor,
   definePlugin,
   hex,
   isKhoError,
@@ -37,9 +38,7 @@ const seedArg = z.number().int().min(0).max(0xffffffff);
  */
 export type HugetlbAction<A extends z.ZodType> = PluginAction<HugetlbState, A>;
 
-function action<A extends z.ZodType>(a: HugetlbAction<A>): HugetlbAction<A> {
-  return a;
-}
+const action = actionFor<HugetlbState>();
 
 /** The workload operations, as scenario actions (`hugetlb-sample.allocate`, ...). */
 export const hugetlbSampleActions = {

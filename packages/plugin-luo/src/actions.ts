@@ -1,4 +1,5 @@
 import {
+  actionFor,
   KhoError,
   type LiveUpdateHost,
   type PluginAction,
@@ -39,9 +40,7 @@ const token = z.union([z.bigint(), z.number().int().nonnegative()]).transform((t
 /** An action in the shape plugins declare them: a summary, zod arguments, and what it does. */
 export type LuoAction<A extends z.ZodType> = PluginAction<LuoState, A>;
 
-function action<A extends z.ZodType>(a: LuoAction<A>): LuoAction<A> {
-  return a;
-}
+const action = actionFor<LuoState>();
 
 /**
  * The /dev/liveupdate operations as scenario actions. The device is

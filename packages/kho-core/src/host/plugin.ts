@@ -178,6 +178,14 @@ export interface PluginAction<S, A extends z.ZodType> {
 }
 
 /**
+ * A typed action maker for a plugin's state: `const action = actionFor<MyState>()`,
+ * then `action({ args, run(ctx, args) })` infers the argument type from `args`.
+ */
+export function actionFor<S>(): <A extends z.ZodType>(a: PluginAction<S, A>) => PluginAction<S, A> {
+  return (a) => a;
+}
+
+/**
  * A plugin: a plain object with named lifecycle hooks, ordered by its
  * declared dependencies. `state` makes the per-kernel state every hook sees
  * as `ctx.state` (a plugin definition is shared by every kernel that uses
