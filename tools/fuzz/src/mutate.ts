@@ -113,6 +113,8 @@ export function mutate(input: Uint8Array, other: Uint8Array, r: Rng, kind: Mutat
       const at = r.below(n);
       const len = 1 + r.below(Math.min(256, n - at));
       const times = Math.min(1 + r.below(8), Math.floor((MAX_INPUT - n) / len));
+      // An input already past MAX_INPUT (a large seed image) gets no copies: a negative count is no array.
+      if (times < 1) return b;
       return concat(b.subarray(0, at + len), ...Array(times).fill(b.subarray(at, at + len)), b.subarray(at + len));
     }
     case "word": {

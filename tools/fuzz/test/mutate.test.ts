@@ -39,6 +39,13 @@ describe("issue 13 item 5: mutations and reproducers", () => {
     expect(b.length).toBeLessThanOrEqual(MAX_INPUT);
   });
 
+  it("an input already larger than MAX_INPUT is left that size by duplicate, deepen and widen", () => {
+    const big = new Uint8Array(MAX_INPUT + 4096);
+    big.set(targetNamed("fdt-check").seeds()[1]!);
+    for (const kind of ["duplicate", "deepen", "widen"] as const)
+      for (let s = 0; s < 20; s++) expect(mutate(big, big, new Rng(s), kind).length).toBe(big.length);
+  });
+
   it("swap exchanges or redirects aligned 64-bit words and keeps the length", () => {
     const b = Uint8Array.from({ length: 64 }, (_, i) => i);
     for (let s = 1; s < 20; s++) {
