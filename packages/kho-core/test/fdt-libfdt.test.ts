@@ -32,6 +32,7 @@ import {
   TsHarness,
   unhex,
 } from "./helpers/fdt-harness.js";
+import { fdtHeader } from "./helpers/kho-machine.js";
 
 let harness = "";
 
@@ -138,29 +139,18 @@ function khoRemoveSubtree(k: Recorder, page: number, pa: bigint): void {
   k.x((s) => s.pack());
 }
 
-function hdr(buf: Uint8Array): Record<string, number> {
-  const names = [
-    "magic",
-    "totalsize",
-    "off_dt_struct",
-    "off_dt_strings",
-    "off_mem_rsvmap",
-    "version",
-    "last_comp_version",
-    "boot_cpuid_phys",
-    "size_dt_strings",
-    "size_dt_struct",
-  ];
-  return Object.fromEntries(names.map((n, i) => [n, be32(buf, i * 4)]));
-}
-
 const R = 0x1_2345_6000n;
 const M = 0x1_0000_7000n;
 
 describe("sequential write vs libfdt", () => {
   it("writes an empty root exactly like fdt_create/fdt_finish", () => {
     const { ts } = same(new Script().buf(512, 3).create(512).finishRsvmap().begin("").end().finish().dump());
-    expect(hdr(ts.buf)).toMatchObject({ off_mem_rsvmap: 48, off_dt_struct: 64, version: 17, last_comp_version: 16 });
+    expect(fdtHeader(ts.buf)).toMatchObject({
+      off_mem_rsvmap: 48,
+      off_dt_struct: 64,
+      version: 17,
+      last_comp_version: 16,
+    });
   });
 
   it("reserve entries, nested nodes, odd value lengths and string de-duplication", () => {
@@ -181,7 +171,7 @@ describe("sequential write vs libfdt", () => {
     const { ts } = same(s);
     // Strings: reverse order of first use, "patible" shares the tail of "compatible".
     const blob = ts.buf;
-    const h = hdr(blob);
+    const h = fdtHeader(blob);
     const strings = new TextDecoder().decode(blob.subarray(h.off_dt_strings, h.off_dt_strings + h.size_dt_strings));
     expect(strings).toBe("device_type\0empty\0reg\0#address-cells\0compatible\0");
   });
@@ -199,7 +189,7 @@ describe("sequential write vs libfdt", () => {
         .finish()
         .dump(),
     );
-    expect(hdr(ts.buf).size_dt_strings).toBe(4);
+    expect(fdtHeader(ts.buf).size_dt_strings).toBe(4);
   });
 
   it("phase errors: BADSTATE, BADMAGIC, NOSPACE, BADFLAGS", () => {
@@ -261,7 +251,7 @@ describe("the KHO root FDT vs libfdt", () => {
     k.x((s) => s.dump().checkHeader());
     const { ts } = same(k.lines);
     const b = ts.buf;
-    expect(hdr(b)).toEqual({
+    expect(fdtHeader(b)).toEqual({
       magic: 0xd00dfeed,
       totalsize: 233,
       off_dt_struct: 56,
@@ -305,7 +295,7 @@ describe("the KHO root FDT vs libfdt", () => {
     expect(khoAddSubtree(k, 4096, "LUO", 0x2000_0000n, 32)).toBe(0);
     k.x((s) => s.dump().children("/"));
     const { ts, lines } = same(k.lines);
-    expect(hdr(ts.buf)).toMatchObject({ totalsize: 285, size_dt_struct: 172, off_dt_strings: 228 });
+    expect(fdtHeader(ts.buf)).toMatchObject({ totalsize: 285, size_dt_struct: 172, off_dt_strings: 228 });
     // Struct offsets: the new node at 48 (absolute 56 + 48 = 104), the old one after it.
     expect(lines.at(-1)).toBe(`48:${hex("LUO")} 100:${hex("kexec-metadata")} ;-1`);
   });
@@ -318,7 +308,7 @@ describe("the KHO root FDT vs libfdt", () => {
       khoAddSubtree(k, page, "memblock", 0x4100_0000n, 0x1234);
       k.x((s) => s.dump());
       const { ts } = same(k.lines);
-      expect(hdr(ts.buf).totalsize).toBe(233 + 52 + 60);
+      expect(fdtHeader(ts.buf).totalsize).toBe(233 + 52 + 60);
     });
   }
 
@@ -387,7 +377,7 @@ describe("the KHO root FDT vs libfdt", () => {
     const { ts, lines } = same(k.lines);
     expect(results).toContain(ENOMEM);
     expect(lines).toContain("-3");
-    expect(hdr(ts.buf).totalsize).toBeLessThanOrEqual(4096);
+    expect(fdtHeader(ts.buf).totalsize).toBeLessThanOrEqual(4096);
     expect(lines.at(-1)).toBe("0");
   });
 
@@ -396,13 +386,13 @@ describe("the KHO root FDT vs libfdt", () => {
     const k = new Recorder();
     khoInit(k, 4096, R, M);
     let i = 0;
-    while (hdr(k.ts.buf).totalsize + 52 + 20 <= 4096) khoAddSubtree(k, 4096, `n${i++}`, 0x1000n, 8);
-    const before = hdr(k.ts.buf).totalsize;
+    while (fdtHeader(k.ts.buf).totalsize + 52 + 20 <= 4096) khoAddSubtree(k, 4096, `n${i++}`, 0x1000n, 8);
+    const before = fdtHeader(k.ts.buf).totalsize;
     const err = khoAddSubtree(k, 4096, "x".repeat(((4096 - before - 8 - 20 - 4) & ~3) - 4 - 1), 0x2000n, 8);
     k.x((s) => s.dump());
     same(k.lines);
     expect(err).toBe(ENOMEM);
-    expect(hdr(k.ts.buf).totalsize).toBe(before);
+    expect(fdtHeader(k.ts.buf).totalsize).toBe(before);
   });
 });
 
@@ -432,7 +422,7 @@ describe("read-write editing vs libfdt", () => {
     s.dump().pack().dump();
     const { ts } = same(s);
     const fdt = ts.buf;
-    const h = hdr(fdt);
+    const h = fdtHeader(fdt);
     const strings = new TextDecoder().decode(fdt.subarray(h.off_dt_strings, h.off_dt_strings + h.size_dt_strings));
     expect(strings).toBe("x\0reg\0compatible\0preserved-data\0new\0");
   });
@@ -495,7 +485,7 @@ describe("read-write editing vs libfdt", () => {
     s.poke(4, unhex("00000200")).poke(512, new Uint8Array(64).fill(0xab)).poke(16, unhex("00000018"));
     s.openInto(1024).dump();
     const { ts } = same(s);
-    expect(hdr(ts.buf).boot_cpuid_phys).toBe(0xabababab);
+    expect(fdtHeader(ts.buf).boot_cpuid_phys).toBe(0xabababab);
   });
 
   it("set_name, appendprop and reserve-map edits", () => {
