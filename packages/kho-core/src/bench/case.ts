@@ -75,3 +75,5 @@ export function benchTimer(clock: BenchClock): BenchTimer {
     return (u.user + u.system) * 1000;
   };
 }
+
+export { type ProcessRun, timeProcess } from "./process.js";
