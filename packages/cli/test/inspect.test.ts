@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScenario, type TransitionReport } from "@khosim/kho-core";
+import { type AnyPlugin, runScenario, type TransitionReport } from "@khosim/kho-core";
+import { decodeDebugfsDir } from "@khosim/kho-core/debugfs";
 import {
   encodeImage,
   type HandoverImage,
@@ -12,6 +13,7 @@ import {
 } from "@khosim/kho-core/image";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
+import { describeAll } from "../src/commands/debugfs.js";
 import { main } from "../src/main.js";
 import { BUILTIN_PLUGINS } from "../src/plugins.js";
 import { DEFAULT_SCENARIO, loadScenarioFile } from "../src/scenario-file.js";
@@ -168,6 +170,38 @@ describe("kho inspect --debugfs (issue 12 item 5)", () => {
     expect(doc.source).toBe("debugfs");
     expect(doc.radix.status).toBe("unavailable");
     expect(doc.rootFdt.dts).toContain('compatible = "kho-v4";');
+  });
+
+  it("each blob is read and described once: the decoder's result names its plugin, no second pass", async () => {
+    const kho = join(dir, "kho-once");
+    expect(await main(["debugfs", "dump", imageFile(2), kho, "--release", "7.2.0-rc1"], capture())).toBe(0);
+    let calls = 0;
+    const counted: AnyPlugin[] = BUILTIN_PLUGINS.map((p) => ({
+      ...p,
+      subtrees: p.subtrees?.map((v) => ({
+        ...v,
+        describe: (b: Uint8Array) => {
+          calls++;
+          return v.describe(b);
+        },
+      })),
+    }));
+    const report = decodeDebugfsDir(
+      kho,
+      counted.flatMap((p) => p.subtrees ?? []),
+    );
+    const decodedBlobs = report.in!.subFdts.filter((b) => b.decoded.kind === "subtree");
+    expect(decodedBlobs.length).toBeGreaterThan(1);
+    expect(calls).toBe(decodedBlobs.length);
+    const described = describeAll(report, counted);
+    expect(calls).toBe(decodedBlobs.length);
+    expect([...described.values()].map((d) => [d.name, d.plugin])).toEqual(
+      expect.arrayContaining([
+        ["LUO", "luo"],
+        ["kexec-metadata", "kexec-metadata"],
+      ]),
+    );
+    expect(described.size).toBe(decodedBlobs.length);
   });
 
   it("a garbage directory argument: one error line, exit 2", async () => {

@@ -1,5 +1,5 @@
-import { join } from "node:path";
 import type { AnyPlugin } from "@khosim/kho-core";
+import { abiId } from "@khosim/kho-core/abi";
 import {
   type BlobReport,
   type DebugfsReport,
@@ -8,7 +8,6 @@ import {
   type SideReport,
   writeDebugfs,
 } from "@khosim/kho-core/debugfs";
-import { readInputFile } from "@khosim/kho-core/fs";
 import { bootFromImage, readImageFile } from "@khosim/kho-core/image";
 import { type Command, expectArgs, JSON_OPTION, type Leaf, optFlag, optString, UsageError } from "../command.js";
 import { describeSubtree, descriptionLine, type SubtreeDescription } from "../describe.js";
@@ -72,17 +71,21 @@ export function printReport(r: DebugfsReport, described: Map<BlobReport, Subtree
   return `${lines.join("\n")}\n`;
 }
 
-/** Every blob of the copy a loaded plugin recognises, with what it decodes to. */
-export function describeAll(
-  dir: string,
-  r: DebugfsReport,
-  plugins: readonly AnyPlugin[],
-): Map<BlobReport, SubtreeDescription> {
+/**
+ * Every blob of the copy that a loaded plugin's version decoded, named by
+ * that plugin. The decoder already asked the versions (`decodeDebugfsDir`);
+ * this only says whose each one was, without reading the files again. The
+ * description's problems are the blob's own (`BlobReport.problems`).
+ */
+export function describeAll(r: DebugfsReport, plugins: readonly AnyPlugin[]): Map<BlobReport, SubtreeDescription> {
   const out = new Map<BlobReport, SubtreeDescription>();
+  const owned = plugins.flatMap((p) => (p.subtrees ?? []).map((v) => ({ plugin: p.name, abi: v.abi })));
   for (const side of [r.in, r.out])
     for (const b of side?.subFdts ?? []) {
-      const d = describeSubtree(plugins, b.name, readInputFile(join(dir, b.file)));
-      if (d) out.set(b, d);
+      const d = b.decoded;
+      if (d.kind !== "subtree") continue;
+      const o = owned.find((x) => x.abi.name === b.name && x.abi.version === d.version);
+      if (o) out.set(b, { name: b.name, plugin: o.plugin, id: abiId(o.abi), value: d.fields });
     }
   return out;
 }
@@ -101,7 +104,7 @@ const decode: Leaf = {
       dir!,
       plugins.flatMap((p) => p.subtrees ?? []),
     );
-    const described = describeAll(dir!, report, plugins);
+    const described = describeAll(report, plugins);
     if (optFlag(inv.values, "json"))
       inv.io.out(`${JSON.stringify({ ...report, described: [...described.values()] })}\n`);
     else inv.io.out(printReport(report, described));

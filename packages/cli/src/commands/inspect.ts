@@ -130,7 +130,7 @@ async function inspectDebugfs(inv: Invocation, dir: string, plugins: readonly An
     const side = report.in?.fdt ? "in" : "out";
     const fdt = report[side]?.fdt;
     const root = fdt ? rootFdtView(fdt, new Uint8Array(readFileSync(join(dir, fdt.file)))) : null;
-    return { report, root, described: describeAll(dir, report, plugins) };
+    return { report, root, described: describeAll(report, plugins) };
   });
   if (!read) return 2;
   const { report, root, described } = read;
