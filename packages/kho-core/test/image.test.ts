@@ -19,6 +19,7 @@ import {
   NT_KHOSIM_MACHINE,
   NT_KHOSIM_RECORD,
   NT_KHOSIM_RELEASE,
+  NT_KHOSIM_SEEDED,
   NT_KHOSIM_SEGMENTS,
   readImageFile,
   writeImageFile,
@@ -191,6 +192,70 @@ describe("ELF core images", () => {
   });
 });
 
+describe("seeded memory in images", () => {
+  /** A 2 MiB folio given a seeded fill (never stored), one page of it then written, and a kexec to an image. */
+  function seededScenario(): { image: HandoverImage; pa: number; size: number; written: Uint8Array } {
+    const machine = new Machine({ pageSize: "4KiB", ram: [{ start: 0, size: "2GiB", nid: 0 }] });
+    const a = machine.boot({ release: "a" });
+    const pa = a.alloc.alloc(9);
+    const size = 4096 << 9;
+    machine.mem.fillSeeded(pa, size, 0xc0ffee);
+    const written = pattern(4096, 7);
+    machine.mem.write(pa + 5 * 4096, written);
+    a.out!.preserveFolio({ pa, order: 9 });
+    return { image: kexecToImage(machine, { release: "b" }).image, pa, size, written };
+  }
+
+  it("a seeded fill travels as runs and seeds (a note), not bytes, and comes back bit for bit", () => {
+    const { image, pa, size, written } = seededScenario();
+    // Pages 0-4 and 6-511 of the folio still follow the seed; page 5 is stored and is file data.
+    expect(image.seeded).toEqual([
+      { pa, size: 5 * 4096, seed: 0xc0ffee },
+      { pa: pa + 6 * 4096, size: size - 6 * 4096, seed: 0xc0ffee },
+    ]);
+    const file = join(dir, "seeded.core");
+    writeImageFile(file, image);
+    const notes = readelf(["-nW"], file);
+    expect(notes).toMatch(
+      new RegExp(`KHOSIM\\s+0x0*30\\s+Unknown note type: \\(0x${NT_KHOSIM_SEEDED.toString(16)}\\)`),
+    );
+    const back = readImageFile(file);
+    expect(back.seeded).toEqual(image.seeded);
+    const info = imageInfo(back);
+    expect(info.totals.seededBytes).toBe(size - 4096);
+    expect(info.seeded.map((r) => r.seed)).toEqual(["0xc0ffee", "0xc0ffee"]);
+    const { kernel } = bootFromImage(back, { release: "c" });
+    expect(kernel.in!.restoreFolio(pa)).toEqual({ pa, order: 9 });
+    expect(kernel.mem.read(pa + 5 * 4096, 4096)).toEqual(written);
+    // Every other page is the seed's fill: the written page is the only one that differs from it.
+    expect([...kernel.mem.seededDiffs(pa, size, 0xc0ffee)]).toEqual([pa + 5 * 4096]);
+  });
+
+  it("seeded runs that are unaligned, overlap, cover file data or lie outside the loads are EINVAL", () => {
+    const { image, pa } = seededScenario();
+    const first = image.seeded[0]!;
+    const cases: [HandoverImage["seeded"], RegExp][] = [
+      [[{ ...first, size: 100 }], /not page aligned/],
+      [[first, { ...first, pa: first.pa + 4096 }], /not ascending and disjoint/],
+      [[{ ...first, size: 6 * 4096 }], /zero-filled tail/],
+      [[{ pa: 0x7000_0000, size: 4096, seed: 1 }], /zero-filled tail/],
+    ];
+    for (const [seeded, message] of cases) {
+      let err: unknown;
+      try {
+        decodeImage(encodeImage({ ...image, seeded }));
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(message)).toBeInstanceOf(KhoError);
+      expect((err as KhoError).code).toBe("EINVAL");
+      expect((err as KhoError).message).toMatch(message);
+      expect((err as KhoError).where).toMatch(/seeded\[\d\]/);
+    }
+    expect(pa).toBe(first.pa);
+  });
+});
+
 describe("many segments", () => {
   it("past 65534 program headers the count moves to section 0 (PN_XNUM), and reads back", () => {
     const n = 70000;
@@ -202,6 +267,7 @@ describe("many segments", () => {
       record: null,
       segments: [],
       loads,
+      seeded: [],
     };
     const file = join(dir, "xnum.core");
     writeImageFile(file, image);

@@ -31,6 +31,8 @@ const infoCommand: Leaf = {
     const t = info.totals;
     lines.push(`loads: ${t.loads}, ${t.fileBytes} bytes in the file, ${t.memBytes} bytes of memory`);
     for (const l of info.loads) lines.push(`  paddr ${l.paddr} memsz ${l.memsz} filesz ${l.filesz}`);
+    if (info.seeded.length) lines.push(`seeded: ${info.seeded.length} run(s), ${t.seededBytes} bytes of memory`);
+    for (const r of info.seeded) lines.push(`  ${r.pa}+${r.size} seed ${r.seed}`);
     inv.io.out(`${lines.join("\n")}\n`);
     return 0;
   },

@@ -35,10 +35,12 @@ import {
   khosim_ram_range,
   khosim_record,
   khosim_release,
+  khosim_seeded_run,
   khosim_segment,
   NT_KHOSIM_MACHINE,
   NT_KHOSIM_RECORD,
   NT_KHOSIM_RELEASE,
+  NT_KHOSIM_SEEDED,
   NT_KHOSIM_SEGMENTS,
 } from "./notes.js";
 
@@ -77,6 +79,16 @@ export interface ImageLoad {
 }
 
 /**
+ * Pages of a load's zero-filled tail that hold a seeded fill: their
+ * contents are recomputed from `seed` and each page's frame number.
+ */
+export interface ImageSeededRun {
+  readonly pa: number;
+  readonly size: number;
+  readonly seed: number;
+}
+
+/**
  * A handover image: the memory of a machine plus what its boot loader
  * would give the next kernel. Memory not covered by a load is memory the
  * machine did not own (poisoned after a kexec).
@@ -89,6 +101,8 @@ export interface HandoverImage {
   readonly segments: readonly ImageKexecSegment[];
   /** Ascending by address, non-overlapping. */
   readonly loads: readonly ImageLoad[];
+  /** Ascending by address, disjoint, each inside one load's zero-filled tail. */
+  readonly seeded: readonly ImageSeededRun[];
 }
 
 /**
@@ -139,7 +153,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The PT_NOTE segment's bytes: record, machine, release, segments (those present). */
+/** The PT_NOTE segment's bytes: record, machine, release, segments, seeded runs (those present). */
 export function encodeNotes(image: HandoverImage): Uint8Array {
   const notes: Uint8Array[] = [];
   if (image.record) {
@@ -160,6 +174,12 @@ export function encodeNotes(image: HandoverImage): Uint8Array {
       khosim_segment.encode({ pa: BigInt(s.pa), size: BigInt(s.size), kind: SEGMENT_KINDS[s.kind], reserved: 0 }),
     );
     notes.push(note(NT_KHOSIM_SEGMENTS, concat(segs)));
+  }
+  if (image.seeded.length) {
+    const runs = image.seeded.map((r) =>
+      khosim_seeded_run.encode({ pa: BigInt(r.pa), size: BigInt(r.size), seed: r.seed, reserved: 0 }),
+    );
+    notes.push(note(NT_KHOSIM_SEEDED, concat(runs)));
   }
   return concat(notes);
 }
@@ -297,6 +317,7 @@ interface RawNotes {
   machine: ImageMachine | null;
   release: string | null;
   segments: ImageKexecSegment[] | null;
+  seeded: ImageSeededRun[] | null;
 }
 
 function parseRecord(desc: Uint8Array, where: string): ImageRecord {
@@ -338,18 +359,61 @@ function parseMachine(desc: Uint8Array, where: string): ImageMachine {
   return { pageSize: h.page_size, ram: sorted };
 }
 
-function parseSegments(desc: Uint8Array, where: string): ImageKexecSegment[] {
-  if (desc.length % khosim_segment.size)
-    bad("EINVAL", `${desc.length} bytes is not a whole number of ${khosim_segment.size}-byte entries`, where);
-  const kinds = Object.entries(SEGMENT_KINDS) as [ImageSegmentKind, number][];
-  return Array.from({ length: desc.length / khosim_segment.size }, (_, i) => {
+/**
+ * A descriptor that is an array of `st` entries, each with a `reserved`
+ * field that must be zero; `each` checks and converts one entry.
+ */
+function parseEntries<E extends { readonly reserved: number }, T>(
+  desc: Uint8Array,
+  st: { readonly size: number; decode(b: Uint8Array): E },
+  where: string,
+  each: (e: E, w: string) => T,
+): T[] {
+  if (desc.length % st.size)
+    bad("EINVAL", `${desc.length} bytes is not a whole number of ${st.size}-byte entries`, where);
+  return Array.from({ length: desc.length / st.size }, (_, i) => {
     const w = `${where}[${i}]`;
-    const s = khosim_segment.decode(desc.subarray(i * khosim_segment.size));
+    const e = st.decode(desc.subarray(i * st.size));
+    if (e.reserved !== 0) bad("EINVAL", "reserved field is not zero", w);
+    return each(e, w);
+  });
+}
+
+function parseSegments(desc: Uint8Array, where: string): ImageKexecSegment[] {
+  const kinds = Object.entries(SEGMENT_KINDS) as [ImageSegmentKind, number][];
+  return parseEntries(desc, khosim_segment, where, (s, w) => {
     const kind = kinds.find(([, v]) => v === s.kind)?.[0];
     if (kind === undefined) bad("EINVAL", `unknown segment kind ${s.kind}`, w);
-    if (s.reserved !== 0) bad("EINVAL", "reserved field is not zero", w);
     const pa = num(s.pa, 2 ** MAX_PHYS_BITS, "ERANGE", "segment address", w);
     return { kind, pa, size: num(s.size, 2 ** MAX_PHYS_BITS - pa, "ERANGE", "segment end", w) };
+  });
+}
+
+/** Seeded runs as written: entries well formed; where they lie is checked against the loads (checkSeeded). */
+function parseSeeded(desc: Uint8Array, where: string): ImageSeededRun[] {
+  return parseEntries(desc, khosim_seeded_run, where, (r, w) => {
+    const pa = num(r.pa, 2 ** MAX_PHYS_BITS, "ERANGE", "seeded run address", w);
+    return { pa, size: num(r.size, 2 ** MAX_PHYS_BITS - pa, "ERANGE", "seeded run end", w), seed: r.seed };
+  });
+}
+
+/**
+ * Seeded runs must be page aligned, ascending, disjoint and inside the
+ * zero-filled tail of one load: a run over file data or outside the loads
+ * would make two different contents for one page.
+ */
+function checkSeeded(runs: readonly ImageSeededRun[], loads: readonly ImageLoad[], ps: number): void {
+  let li = 0;
+  runs.forEach((r, i) => {
+    const w = `PT_NOTE seeded[${i}]`;
+    if (r.size === 0 || r.pa % ps || r.size % ps)
+      bad("EINVAL", `seeded run ${hex(r.pa)}+${hex(r.size)} is empty or not page aligned`, w);
+    const prev = runs[i - 1];
+    if (prev && prev.pa + prev.size > r.pa) bad("EINVAL", `seeded runs are not ascending and disjoint`, w);
+    while (li < loads.length && loads[li]!.pa + loads[li]!.memsz <= r.pa) li++;
+    const l = loads[li];
+    if (!l || r.pa < l.pa + l.data.length || r.pa + r.size > l.pa + l.memsz)
+      bad("EINVAL", `seeded run ${hex(r.pa)}+${hex(r.size)} is not inside the zero-filled tail of a load`, w);
   });
 }
 
@@ -391,6 +455,10 @@ function parseNotes(seg: Uint8Array, segWhere: string, out: RawNotes): void {
         case NT_KHOSIM_SEGMENTS:
           once(out.segments);
           out.segments = parseSegments(desc, w);
+          break;
+        case NT_KHOSIM_SEEDED:
+          once(out.seeded);
+          out.seeded = parseSeeded(desc, w);
           break;
         default:
           bad("EINVAL", `unknown ${KHOSIM_NOTE_NAME} note type ${hex(h.n_type)}`, w);
@@ -445,7 +513,7 @@ export function decodeImage(bytes: Uint8Array): HandoverImage {
     bad("EIO", `${phnum} program headers at ${hex(phoff)} run past the ${hex(size)}-byte file`, "Elf64_Ehdr.e_phnum");
   const phdrs = Array.from({ length: phnum }, (_, i) => Elf64_Phdr.decode(bytes.subarray(phoff + i * Elf64_Phdr.size)));
 
-  const notes: RawNotes = { record: null, machine: null, release: null, segments: null };
+  const notes: RawNotes = { record: null, machine: null, release: null, segments: null, seeded: null };
   let sawNote = false;
   phdrs.forEach((p, i) => {
     if (p.p_type !== PT_NOTE) return;
@@ -490,6 +558,7 @@ export function decodeImage(bytes: Uint8Array): HandoverImage {
   }
   if (notes.record && archOfFormat(notes.record.format) !== arch)
     bad("EINVAL", `a ${notes.record.format} record does not belong in an ${arch} image`, "PT_NOTE record");
+  checkSeeded(notes.seeded ?? [], loads, ps);
   return {
     arch,
     machine,
@@ -497,6 +566,7 @@ export function decodeImage(bytes: Uint8Array): HandoverImage {
     record: notes.record,
     segments: notes.segments ?? [],
     loads: loads.map(({ pa, memsz, data }) => ({ pa, memsz, data })),
+    seeded: notes.seeded ?? [],
   };
 }
 

@@ -30,7 +30,14 @@ export interface ImageInfo {
     readonly filesz: string;
     readonly memsz: string;
   }[];
-  readonly totals: { readonly loads: number; readonly fileBytes: number; readonly memBytes: number };
+  /** Runs of the loads' zero-filled tails that hold a seeded fill (NT_KHOSIM_SEEDED). */
+  readonly seeded: readonly { readonly pa: string; readonly size: string; readonly seed: string }[];
+  readonly totals: {
+    readonly loads: number;
+    readonly fileBytes: number;
+    readonly memBytes: number;
+    readonly seededBytes: number;
+  };
 }
 
 export function imageInfo(image: HandoverImage): ImageInfo {
@@ -70,10 +77,12 @@ export function imageInfo(image: HandoverImage): ImageInfo {
       filesz: hex(l.data.length),
       memsz: hex(l.memsz),
     })),
+    seeded: image.seeded.map((r) => ({ pa: hex(r.pa), size: hex(r.size), seed: hex(r.seed) })),
     totals: {
       loads: image.loads.length,
       fileBytes: image.loads.reduce((s, l) => s + l.data.length, 0),
       memBytes: image.loads.reduce((s, l) => s + l.memsz, 0),
+      seededBytes: image.seeded.reduce((s, r) => s + r.size, 0),
     },
   };
 }

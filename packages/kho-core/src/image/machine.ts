@@ -18,6 +18,7 @@ import {
   type ImageKexecSegment,
   type ImageLoad,
   type ImageRecord,
+  type ImageSeededRun,
 } from "./format.js";
 
 export interface CaptureOptions {
@@ -110,6 +111,20 @@ function buildLoads(mem: PhysMem, owned: IntervalSet): ImageLoad[] {
 }
 
 /**
+ * Owned pages that still follow a seeded fill. They are not stored, so
+ * buildLoads makes them zero tails; the runs say what they really hold.
+ */
+function seededRuns(mem: PhysMem, owned: IntervalSet): ImageSeededRun[] {
+  const ps = mem.pageSize;
+  const runs: ImageSeededRun[] = [];
+  for (const r of mem.ranges)
+    for (const [os, oe] of owned.intervalsIn(r.start / ps, (r.start + r.size) / ps))
+      for (const s of mem.seededRuns(os, oe))
+        runs.push({ pa: s.start * ps, size: (s.end - s.start) * ps, seed: s.seed });
+  return runs;
+}
+
+/**
  * The machine's memory as it is now: every owned page (by default, every
  * page that is not poisoned), written pages as file data, plus whatever
  * record and segments the caller says the boot loader holds. Page contents
@@ -118,13 +133,15 @@ function buildLoads(mem: PhysMem, owned: IntervalSet): ImageLoad[] {
 export function captureImage(machine: Machine, opts: CaptureOptions = {}): HandoverImage {
   const mem = machine.mem;
   const record = opts.record ?? null;
+  const owned = opts.owned ?? ownedPages(mem);
   return {
     arch: opts.arch ?? archOfFormat(record?.format ?? machine.kernel?.handoverFormat ?? "x86"),
     machine: { pageSize: mem.pageSize, ram: mem.ranges.map((r) => ({ ...r })) },
     release: opts.release === undefined ? (machine.kernel?.release ?? null) : opts.release,
     record: record ? { format: record.format, bytes: record.bytes.slice() } : null,
     segments: opts.segments ?? [],
-    loads: buildLoads(mem, opts.owned ?? ownedPages(mem)),
+    loads: buildLoads(mem, owned),
+    seeded: seededRuns(mem, owned),
   };
 }
 
@@ -190,8 +207,9 @@ export function kexecToImage(
 
 /**
  * A new machine with the image's page size and RAM: every load's bytes
- * written, its zero tail owned and unwritten, and every page no load
- * covers poisoned (the machine did not own it when the image was taken).
+ * written, its zero tail owned and unwritten except for the seeded runs,
+ * which get their fill again, and every page no load covers poisoned (the
+ * machine did not own it when the image was taken).
  */
 export function loadImage(image: HandoverImage, what = "the image"): Machine {
   const machine = new Machine({ pageSize: image.machine.pageSize, ram: image.machine.ram });
@@ -210,6 +228,7 @@ export function loadImage(image: HandoverImage, what = "the image"): Machine {
     if (at < end) mem.poison(at, end - at, `not in ${what}`);
   }
   for (const l of image.loads) if (l.data.length) mem.write(l.pa, l.data);
+  for (const r of image.seeded) mem.fillSeeded(r.pa, r.size, r.seed);
   return machine;
 }
 

@@ -21,6 +21,11 @@ export const NT_KHOSIM_MACHINE = 0x4b480002;
 export const NT_KHOSIM_RELEASE = 0x4b480003;
 /** The kexec segments the loader placed (kernel image, scratch array). */
 export const NT_KHOSIM_SEGMENTS = 0x4b480004;
+/**
+ * Owned memory whose contents are a seeded fill (PhysMem.fillSeeded): the
+ * runs and their seeds instead of the bytes, which may be terabytes.
+ */
+export const NT_KHOSIM_SEEDED = 0x4b480005;
 
 /** `format` values of the record note. */
 export const KHOSIM_RECORD_X86_SETUP_DATA = 1;
@@ -78,6 +83,18 @@ export const khosim_segment = defineStruct(
     pa: field.u64({ doc: "Physical address where the loader put the segment." }),
     size: field.u64({ doc: "Bytes." }),
     kind: field.u32({ doc: "0: other; 1: kernel image; 2: KHO scratch array." }),
+    reserved: field.u32({ doc: "Zero." }),
+  },
+  { packed: false },
+);
+
+/** One entry of the NT_KHOSIM_SEEDED descriptor (an array of them, ascending by `pa`, disjoint). */
+export const khosim_seeded_run = defineStruct(
+  "khosim_seeded_run",
+  {
+    pa: field.u64({ doc: "Physical start, page aligned, inside the zero-filled tail of one PT_LOAD." }),
+    size: field.u64({ doc: "Bytes, page aligned, not zero." }),
+    seed: field.u32({ doc: "The fill's seed: each page's contents are a function of it and the page frame number." }),
     reserved: field.u32({ doc: "Zero." }),
   },
   { packed: false },
