@@ -1,4 +1,5 @@
 import type { BlockBackend, KhoIn, KhoOut, PageAllocator, PhysMem, ScopedLog } from "@khosim/kho-core";
+import { slotBytes } from "@khosim/kho-core/block";
 
 /**
  * What LUO and its handlers reach in the running kernel: memory, the page
@@ -24,17 +25,33 @@ export function blockBackend(env: LuoEnv): BlockBackend {
   };
 }
 
+/** One of each for every string LUO reads or writes: a million file entries cannot make one per call. */
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
 /** Reads a NUL-terminated string of at most `max` bytes, as the kernel's string helpers see it. */
 export function readCString(mem: PhysMem, pa: number, max: number): string {
-  const raw = mem.read(pa, max);
+  const raw = slotBytes(mem, pa, max) ?? mem.read(pa, max);
   const end = raw.indexOf(0);
-  return new TextDecoder().decode(raw.subarray(0, end < 0 ? max : end));
+  return utf8Decoder.decode(raw.subarray(0, end < 0 ? max : end));
+}
+
+/** A string as strscpy into a `size`-byte field stores it: at most `size - 1` bytes, then the NUL. */
+export function cStringBytes(text: string, size: number): Uint8Array {
+  const bytes = utf8Encoder.encode(text).subarray(0, size - 1);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** strscpy of bytes made by cStringBytes; bytes after the NUL are left as they are. */
+export function writeCStringBytes(mem: PhysMem, pa: number, bytes: Uint8Array): void {
+  const slot = slotBytes(mem, pa, bytes.length);
+  if (slot) slot.set(bytes);
+  else mem.write(pa, bytes);
 }
 
 /** strscpy: at most `size - 1` bytes and a NUL; bytes after the NUL are left as they are. */
 export function writeCString(mem: PhysMem, pa: number, size: number, text: string): void {
-  const bytes = new TextEncoder().encode(text).subarray(0, size - 1);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  mem.write(pa, out);
+  writeCStringBytes(mem, pa, cStringBytes(text, size));
 }

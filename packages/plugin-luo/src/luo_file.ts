@@ -1,6 +1,6 @@
 import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
-import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import { blockBackend, cStringBytes, type LuoEnv, readCString, writeCStringBytes } from "./env.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
 /** A `struct file` as LUO sees it: any object a handler recognises. */
@@ -60,6 +60,8 @@ export interface LuoFile {
 export class LuoFileHandlers {
   readonly list: LiveupdateFileHandler[] = [];
   readonly preservedIds = new Set<unknown>();
+  /** Each handler's compatible as its entries store it, encoded once: every frozen file writes it. */
+  readonly #compatBytes = new Map<LiveupdateFileHandler, Uint8Array>();
 
   /** liveupdate_register_file_handler: EINVAL for a missing op or bad compatible, EEXIST for a duplicate. */
   register(fh: LiveupdateFileHandler): void {
@@ -71,6 +73,14 @@ export class LuoFileHandlers {
     if (this.list.some((h) => h.compatible === fh.compatible))
       throw new KhoError("EEXIST", `Compatible string '${fh.compatible}' already registered`, fh.compatible);
     this.list.push(fh);
+    this.#compatBytes.set(fh, cStringBytes(fh.compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH));
+  }
+
+  /** The `compatible` field of a `struct luo_file_ser` written by a registered handler. */
+  compatBytes(fh: LiveupdateFileHandler): Uint8Array {
+    const bytes = this.#compatBytes.get(fh);
+    if (!bytes) throw new KhoError("EINVAL", "file handler is not registered", fh.compatible);
+    return bytes;
   }
 
   find(compatible: string): LiveupdateFileHandler | undefined {
@@ -237,7 +247,7 @@ export class LuoFileSet {
           f.fh.ops.freeze(args);
           f.serializedData = args.serializedData;
         }
-        writeCString(mem, slot, LIVEUPDATE_HNDL_COMPAT_LENGTH, f.fh.compatible);
+        writeCStringBytes(mem, slot, this.handlers.compatBytes(f.fh));
         mem.writeU64(slot + luo_file_ser.offsetOf("data"), f.serializedData);
         mem.writeU64(slot + luo_file_ser.offsetOf("token"), f.token);
       } catch (e) {

@@ -52,19 +52,20 @@ type Open = { kind: "device" } | { kind: "session"; session: LuoSession } | { ki
  * process. Every misuse throws the KhoError carrying the kernel's errno.
  */
 export class LiveupdateUapi {
-  readonly #fds = new Map<number, Open>();
+  /** Indexed by fd: numbers are handed out in increasing order and never reused, so an array fits. */
+  readonly #fds: (Open | undefined)[] = [];
   #nextFd = 3;
 
   constructor(private readonly luo: LuoCore) {}
 
   #install(o: Open): number {
     const fd = this.#nextFd++;
-    this.#fds.set(fd, o);
+    this.#fds[fd] = o;
     return fd;
   }
 
   #get(fd: number): Open {
-    const o = this.#fds.get(fd);
+    const o = this.#fds[fd];
     if (!o) throw new KhoError("EBADF", `fd ${fd} is not open`);
     return o;
   }
@@ -218,7 +219,7 @@ export class LiveupdateUapi {
     this.luo.sessions.readLock();
     if (s.incoming) throw new KhoError("EINVAL", "PRESERVE_FD on a retrieved session", s.name);
     s.files.preserve(token, () => {
-      const o = this.#fds.get(fd);
+      const o = this.#fds[fd];
       return o?.kind === "file" ? o.file : null;
     });
   }
@@ -260,7 +261,7 @@ export class LiveupdateUapi {
       if (!o.session.incoming) this.luo.sessions.close(o.session);
       else if (this.luo.sessions.incoming.get(o.session.name) === o.session) this.luo.sessions.finish(o.session);
     } finally {
-      this.#fds.delete(fd);
+      this.#fds[fd] = undefined;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import type { BlockBackend, LogSink } from "./backend.js";
-import { BLOCK_HEADER_SIZE, type BlockHeader, readBlockHeader, writeBlockHeader } from "./header.js";
+import { BLOCK_HEADER_SIZE, readBlockCount, readBlockHeader, writeBlockCount, writeBlockNext } from "./header.js";
 
 /**
  * Most blocks one set may hold. It bounds what a corrupted chain from the
@@ -126,7 +126,7 @@ export class KhoBlockSet {
   clear(): void {
     const mem = this.#backend.mem;
     for (const pa of this.#blocks) {
-      this.#updateHeader(pa, { count: 0n });
+      writeBlockCount(mem, pa, 0);
       mem.zero(pa + BLOCK_HEADER_SIZE, this.blockSize - BLOCK_HEADER_SIZE);
     }
   }
@@ -207,12 +207,12 @@ export class KhoBlockSet {
           i = 0;
         }
         const pa = slot(i++);
-        this.#updateHeader(current(), { count: BigInt(i) });
+        writeBlockCount(mem, current(), i);
         return pa;
       },
       readEntry: () => {
         if (block < 0) return null;
-        if (BigInt(i) === readBlockHeader(mem, current()).count) {
+        if (i === readBlockCount(mem, current())) {
           if (isLast()) return null;
           block++;
           i = 0;
@@ -249,7 +249,7 @@ export class KhoBlockSet {
     const last = this.#blocks.at(-1);
     this.#blocks.push(pa);
     if (last === undefined) this.#headPa = pa;
-    else this.#updateHeader(last, { next: pa });
+    else writeBlockNext(this.#backend.mem, last, pa);
     return undefined;
   }
 
@@ -259,13 +259,7 @@ export class KhoBlockSet {
     this.#free(last);
     const tail = this.#blocks.at(-1);
     if (tail === undefined) this.#headPa = 0;
-    else this.#updateHeader(tail, { next: 0 });
-  }
-
-  /** Rewrites one header field in the page, keeping the other. */
-  #updateHeader(pa: number, change: Partial<BlockHeader>): void {
-    const mem = this.#backend.mem;
-    writeBlockHeader(mem, pa, { ...readBlockHeader(mem, pa), ...change });
+    else writeBlockNext(this.#backend.mem, tail, 0);
   }
 
   #free(pa: number): void {
