@@ -25,9 +25,26 @@ export function blockBackend(env: LuoEnv): BlockBackend {
   };
 }
 
-/** One of each for every string LUO reads or writes: a million file entries cannot make one per call. */
+/**
+ * One codec, and one scratch buffer to encode into, for every string LUO
+ * reads or writes: a million file entries cannot afford a codec or a new
+ * ArrayBuffer each (a backing store per call keeps the collector busy).
+ */
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+/** `text` as UTF-8 in the scratch buffer: the bytes until the next call. */
+function encodeScratch(text: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit (a pair's 4 bytes are 2 per unit).
+  if (scratch.length < 3 * text.length + 1) scratch = new Uint8Array(3 * text.length + 1);
+  return scratch.subarray(0, utf8Encoder.encodeInto(text, scratch).written);
+}
+
+/** Bytes of `text` in UTF-8, as the kernel's strlen sees a name copied from userspace. */
+export function utf8Length(text: string): number {
+  return encodeScratch(text).length;
+}
 
 /** Reads a NUL-terminated string of at most `max` bytes, as the kernel's string helpers see it. */
 export function readCString(mem: PhysMem, pa: number, max: number): string {
@@ -36,22 +53,27 @@ export function readCString(mem: PhysMem, pa: number, max: number): string {
   return utf8Decoder.decode(raw.subarray(0, end < 0 ? max : end));
 }
 
-/** A string as strscpy into a `size`-byte field stores it: at most `size - 1` bytes, then the NUL. */
-export function cStringBytes(text: string, size: number): Uint8Array {
-  const bytes = utf8Encoder.encode(text).subarray(0, size - 1);
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
-}
-
-/** strscpy of bytes made by cStringBytes; bytes after the NUL are left as they are. */
+/** strscpy of a string already cut and NUL-terminated (cStringBytes); bytes after the NUL are left as they are. */
 export function writeCStringBytes(mem: PhysMem, pa: number, bytes: Uint8Array): void {
   const slot = slotBytes(mem, pa, bytes.length);
   if (slot) slot.set(bytes);
   else mem.write(pa, bytes);
 }
 
+/** strscpy: at most `size - 1` bytes (cut between bytes, as the kernel cuts) and a NUL. */
+function cutCString(text: string, size: number): Uint8Array {
+  const bytes = encodeScratch(text);
+  const n = Math.min(bytes.length, size - 1);
+  scratch[n] = 0;
+  return scratch.subarray(0, n + 1);
+}
+
+/** The bytes strscpy stores for `text` in a `size`-byte field, to keep and write many times. */
+export function cStringBytes(text: string, size: number): Uint8Array {
+  return cutCString(text, size).slice();
+}
+
 /** strscpy: at most `size - 1` bytes and a NUL; bytes after the NUL are left as they are. */
 export function writeCString(mem: PhysMem, pa: number, size: number, text: string): void {
-  writeCStringBytes(mem, pa, cStringBytes(text, size));
+  writeCStringBytes(mem, pa, cutCString(text, size));
 }

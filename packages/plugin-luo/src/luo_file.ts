@@ -1,6 +1,6 @@
 import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
-import { blockBackend, cStringBytes, type LuoEnv, readCString, writeCStringBytes } from "./env.js";
+import { blockBackend, cStringBytes, type LuoEnv, readCString, utf8Length, writeCStringBytes } from "./env.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
 /** A `struct file` as LUO sees it: any object a handler recognises. */
@@ -38,6 +38,12 @@ export interface LiveupdateFileHandler {
   readonly ops: LiveupdateFileOps;
 }
 
+/** Field offsets of the entries every file reads or writes, looked up once. */
+const DATA_AT = luo_file_ser.offsetOf("data");
+const TOKEN_AT = luo_file_ser.offsetOf("token");
+const FILES_AT = luo_file_set_ser.offsetOf("files");
+const COUNT_AT = luo_file_set_ser.offsetOf("count");
+
 const REQUIRED_OPS = ["canPreserve", "preserve", "unpreserve", "retrieve", "finish"] as const;
 
 /** One preserved file (struct luo_file). */
@@ -67,7 +73,7 @@ export class LuoFileHandlers {
   register(fh: LiveupdateFileHandler): void {
     for (const op of REQUIRED_OPS)
       if (typeof fh.ops[op] !== "function") throw new KhoError("EINVAL", `file handler lacks ${op}`, fh.compatible);
-    const len = new TextEncoder().encode(fh.compatible).length;
+    const len = utf8Length(fh.compatible);
     if (len === 0 || len >= LIVEUPDATE_HNDL_COMPAT_LENGTH)
       throw new KhoError("EINVAL", `file handler compatible "${fh.compatible}" does not fit`, fh.compatible);
     if (this.list.some((h) => h.compatible === fh.compatible))
@@ -100,8 +106,8 @@ export function readFileEntry(env: LuoEnv, at: number): LuoFileEntry {
   return {
     at,
     compatible: readCString(env.mem, at, LIVEUPDATE_HNDL_COMPAT_LENGTH),
-    data: env.mem.readU64(at + luo_file_ser.offsetOf("data")),
-    token: env.mem.readU64(at + luo_file_ser.offsetOf("token")),
+    data: env.mem.readU64(at + DATA_AT),
+    token: env.mem.readU64(at + TOKEN_AT),
   };
 }
 
@@ -248,8 +254,8 @@ export class LuoFileSet {
           f.serializedData = args.serializedData;
         }
         writeCStringBytes(mem, slot, this.handlers.compatBytes(f.fh));
-        mem.writeU64(slot + luo_file_ser.offsetOf("data"), f.serializedData);
-        mem.writeU64(slot + luo_file_ser.offsetOf("token"), f.token);
+        mem.writeU64(slot + DATA_AT, f.serializedData);
+        mem.writeU64(slot + TOKEN_AT, f.token);
       } catch (e) {
         if (isKhoError(e))
           this.env.log.warn(`Freeze failed for token[${hex(f.token)}] handler[${f.fh.compatible}] err[-${e.code}]`);
@@ -257,7 +263,9 @@ export class LuoFileSet {
         throw e;
       }
     }
-    luo_file_set_ser.writeAt(mem, fileSetSerPa, { files: BigInt(this.blocks.headPa), count: BigInt(this.count) });
+    // Two u64 stores at the layout's offsets, not a schema encode: one per session, 100 000 of them per kexec.
+    mem.writeU64(fileSetSerPa + FILES_AT, this.blocks.headPa);
+    mem.writeU64(fileSetSerPa + COUNT_AT, this.count);
   }
 
   /** __luo_file_unfreeze: files before `failed` (all when absent) unfrozen, serialized_data 0, blocks cleared. */

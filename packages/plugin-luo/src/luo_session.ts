@@ -4,6 +4,11 @@ import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
 import { type LuoFileEntry, type LuoFileHandlers, LuoFileSet } from "./luo_file.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
+/** Offsets of the fields every session reads or writes, looked up once. */
+const FILE_SET_AT = luo_session_ser.offsetOf("file_set_ser");
+const FILES_AT = FILE_SET_AT + luo_file_set_ser.offsetOf("files");
+const COUNT_AT = FILE_SET_AT + luo_file_set_ser.offsetOf("count");
+
 /** A session read from a form other than the block chain (the luo-v1 FDT reader). */
 export interface HandedOverSession {
   readonly name: string;
@@ -154,11 +159,7 @@ export class LuoSessions {
       const mem = this.env.mem;
       for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
         const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), hex(slot));
-        const fs = slot + luo_session_ser.offsetOf("file_set_ser");
-        s.files.deserialize(
-          mem.readU64Number(fs + luo_file_set_ser.offsetOf("files")),
-          mem.readU64(fs + luo_file_set_ser.offsetOf("count")),
-        );
+        s.files.deserialize(mem.readU64Number(slot + FILES_AT), mem.readU64(slot + COUNT_AT));
       }
       this.incomingBlocks.destroy();
     } catch (e) {
@@ -202,7 +203,7 @@ export class LuoSessions {
       for (const s of this.outgoing.values()) {
         const slot = it.reserveEntry();
         if (slot === null) throw new KhoError("ENOSPC", "session block set is full");
-        s.files.freeze(slot + luo_session_ser.offsetOf("file_set_ser"));
+        s.files.freeze(slot + FILE_SET_AT);
         writeCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH, s.name);
         done.push({ s, slot });
       }

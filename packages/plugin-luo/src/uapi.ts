@@ -14,6 +14,7 @@ import {
   liveupdate_session_preserve_fd,
   liveupdate_session_retrieve_fd,
 } from "./abi/index.js";
+import { utf8Length } from "./env.js";
 import type { LuoCore } from "./luo_core.js";
 import type { LiveFile } from "./luo_file.js";
 import type { LuoSession } from "./luo_session.js";
@@ -200,7 +201,7 @@ export class LiveupdateUapi {
   createSession(devFd: number, name: string): number {
     this.#device(devFd);
     this.luo.sessions.readLock();
-    const len = new TextEncoder().encode(name).length;
+    const len = utf8Length(name);
     if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH || name.includes("\0"))
       throw new KhoError("EINVAL", `session name of ${len} bytes`, name);
     return this.#install({ kind: "session", session: this.luo.sessions.create(name) });
