@@ -53,13 +53,6 @@ export function readCString(mem: PhysMem, pa: number, max: number): string {
   return utf8Decoder.decode(raw.subarray(0, end < 0 ? max : end));
 }
 
-/** strscpy of a string already cut and NUL-terminated (cStringBytes); bytes after the NUL are left as they are. */
-export function writeCStringBytes(mem: PhysMem, pa: number, bytes: Uint8Array): void {
-  const slot = slotBytes(mem, pa, bytes.length);
-  if (slot) slot.set(bytes);
-  else mem.write(pa, bytes);
-}
-
 /** strscpy: at most `size - 1` bytes (cut between bytes, as the kernel cuts) and a NUL. */
 function cutCString(text: string, size: number): Uint8Array {
   const bytes = encodeScratch(text);
@@ -75,5 +68,8 @@ export function cStringBytes(text: string, size: number): Uint8Array {
 
 /** strscpy: at most `size - 1` bytes and a NUL; bytes after the NUL are left as they are. */
 export function writeCString(mem: PhysMem, pa: number, size: number, text: string): void {
-  writeCStringBytes(mem, pa, cutCString(text, size));
+  const bytes = cutCString(text, size);
+  const slot = slotBytes(mem, pa, bytes.length);
+  if (slot) slot.set(bytes);
+  else mem.write(pa, bytes);
 }

@@ -1,7 +1,10 @@
 import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
-import { blockBackend, cStringBytes, type LuoEnv, readCString, utf8Length, writeCStringBytes } from "./env.js";
+import { blockBackend, cStringBytes, type LuoEnv, utf8Length } from "./env.js";
+import { type LuoFileEntry, readFileEntry, writeFileEntry } from "./luo_file_ser.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
+
+export type { LuoFileEntry } from "./luo_file_ser.js";
 
 /** A `struct file` as LUO sees it: any object a handler recognises. */
 export type LiveFile = object;
@@ -39,8 +42,6 @@ export interface LiveupdateFileHandler {
 }
 
 /** Field offsets of the entries every file reads or writes, looked up once. */
-const DATA_AT = luo_file_ser.offsetOf("data");
-const TOKEN_AT = luo_file_ser.offsetOf("token");
 const FILES_AT = luo_file_set_ser.offsetOf("files");
 const COUNT_AT = luo_file_set_ser.offsetOf("count");
 
@@ -92,23 +93,6 @@ export class LuoFileHandlers {
   find(compatible: string): LiveupdateFileHandler | undefined {
     return this.list.find((h) => h.compatible === compatible);
   }
-}
-
-/** A `struct luo_file_ser` as the next kernel reads it. */
-export interface LuoFileEntry {
-  readonly at: number;
-  readonly compatible: string;
-  readonly data: bigint;
-  readonly token: bigint;
-}
-
-export function readFileEntry(env: LuoEnv, at: number): LuoFileEntry {
-  return {
-    at,
-    compatible: readCString(env.mem, at, LIVEUPDATE_HNDL_COMPAT_LENGTH),
-    data: env.mem.readU64(at + DATA_AT),
-    token: env.mem.readU64(at + TOKEN_AT),
-  };
 }
 
 /** luo_get_id: the handler's id for the file, or the file itself. */
@@ -253,9 +237,7 @@ export class LuoFileSet {
           f.fh.ops.freeze(args);
           f.serializedData = args.serializedData;
         }
-        writeCStringBytes(mem, slot, this.handlers.compatBytes(f.fh));
-        mem.writeU64(slot + DATA_AT, f.serializedData);
-        mem.writeU64(slot + TOKEN_AT, f.token);
+        writeFileEntry(mem, slot, this.handlers.compatBytes(f.fh), f.serializedData, f.token);
       } catch (e) {
         if (isKhoError(e))
           this.env.log.warn(`Freeze failed for token[${hex(f.token)}] handler[${f.fh.compatible}] err[-${e.code}]`);
@@ -287,7 +269,8 @@ export class LuoFileSet {
     this.blocks.restore(filesPa);
     const it = this.blocks.iterator();
     const entries: LuoFileEntry[] = [];
-    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) entries.push(readFileEntry(this.env, slot));
+    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry())
+      entries.push(readFileEntry(this.env.mem, slot));
     if (BigInt(entries.length) !== count)
       throw new KhoError("EINVAL", `File count mismatch: file_set_ser.count ${count}, chain holds ${entries.length}`);
     this.adopt(entries);

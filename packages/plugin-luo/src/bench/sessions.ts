@@ -43,7 +43,8 @@ const kernel = (release: string) =>
 
 const sessionName = (i: number) => `session-${i}`;
 /** The token of file `j` of session `i`, and the value its file carries: distinct, and both above 2^53. */
-const tokenOf = (i: number, j: number, perSession: number) => 2n ** 60n + BigInt(i * perSession + j);
+const TOKEN_BASE = 2n ** 60n;
+const tokenOf = (i: number, j: number, perSession: number) => TOKEN_BASE + BigInt(i * perSession + j);
 const fileValue = (token: bigint) => token ^ 0xffff_ffffn;
 
 /** A full collection when the process runs with --expose-gc (the bench runner's children do). */
