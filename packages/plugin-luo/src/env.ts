@@ -1,4 +1,13 @@
-import type { BlockBackend, KhoIn, KhoOut, PageAllocator, PhysMem, ScopedLog } from "@khosim/kho-core";
+import {
+  type BlockBackend,
+  KhoBlockSet,
+  type KhoIn,
+  type KhoOut,
+  type LogSink,
+  type PageAllocator,
+  type PhysMem,
+  type ScopedLog,
+} from "@khosim/kho-core";
 import { slotBytes } from "@khosim/kho-core/block";
 
 /**
@@ -16,13 +25,26 @@ export interface LuoEnv {
 }
 
 /** The KHO calls a block set needs, taken from the environment when they are made. */
-export function blockBackend(env: LuoEnv): BlockBackend {
+function blockBackend(env: LuoEnv): BlockBackend {
   return {
     mem: env.mem,
     allocPreserve: (size) => env.kho().allocPreserve(size),
     unpreserveFree: (pa) => env.kho().unpreserveFree(pa),
     restoreFree: (pa) => env.khoIn?.restoreFree(pa),
   };
+}
+
+/** One backend and log sink per kernel, shared by its sets: a file set per session makes 100 000 of them. */
+const blockSetDeps = new WeakMap<LuoEnv, { backend: BlockBackend; log: LogSink }>();
+
+/** A block set of `entrySize`-byte entries in this kernel, logging through LUO's log. */
+export function luoBlockSet(env: LuoEnv, entrySize: number): KhoBlockSet {
+  let deps = blockSetDeps.get(env);
+  if (!deps) {
+    deps = { backend: blockBackend(env), log: (line, level) => env.log[level](line) };
+    blockSetDeps.set(env, deps);
+  }
+  return new KhoBlockSet(deps.backend, entrySize, { log: deps.log });
 }
 
 /**

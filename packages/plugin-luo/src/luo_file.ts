@@ -1,6 +1,6 @@
-import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { hex, isKhoError, type KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
-import { blockBackend, cStringBytes, type LuoEnv, utf8Length } from "./env.js";
+import { cStringBytes, type LuoEnv, luoBlockSet, utf8Length } from "./env.js";
 import { type LuoFileEntry, readFileEntry, writeFileEntry } from "./luo_file_ser.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
@@ -44,6 +44,9 @@ export interface LiveupdateFileHandler {
 /** Field offsets of the entries every file reads or writes, looked up once. */
 const FILES_AT = luo_file_set_ser.offsetOf("files");
 const COUNT_AT = luo_file_set_ser.offsetOf("count");
+
+/** Files in a set from which tokens are looked up in a map rather than by a scan of the list. */
+const TOKEN_INDEX_FROM = 32;
 
 const REQUIRED_OPS = ["canPreserve", "preserve", "unpreserve", "retrieve", "finish"] as const;
 
@@ -109,8 +112,12 @@ export class LuoFileSet {
   /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
   readonly handedOver: LuoFile[] = [];
   #blocks: KhoBlockSet | null = null;
-  /** Token index: the kernel scans the list; 100 000 files need a map. */
-  readonly #byToken = new Map<bigint, LuoFile>();
+  /**
+   * Token index, made once the set holds TOKEN_INDEX_FROM files: the kernel
+   * scans the list, which 100 000 files cannot afford; a map for each of
+   * 100 000 ten-file sessions would cost more than the scan it saves.
+   */
+  #byToken: Map<bigint, LuoFile> | null = null;
 
   constructor(
     private readonly env: LuoEnv,
@@ -120,9 +127,7 @@ export class LuoFileSet {
 
   /** The block set of `struct luo_file_ser`, made on first use: most sessions of a large set have no files. */
   get blocks(): KhoBlockSet {
-    this.#blocks ??= new KhoBlockSet(blockBackend(this.env), luo_file_ser.size, {
-      log: (line, level) => this.env.log[level](line),
-    });
+    this.#blocks ??= luoBlockSet(this.env, luo_file_ser.size);
     return this.#blocks;
   }
 
@@ -130,10 +135,24 @@ export class LuoFileSet {
     return this.files.length;
   }
 
+  /** The first file with `token`, as a list scan finds it (a chain from another kernel may repeat a token). */
+  #find(token: bigint): LuoFile | undefined {
+    if (this.#byToken) return this.#byToken.get(token);
+    for (const f of this.files) if (f.token === token) return f;
+    return undefined;
+  }
+
+  #index(f: LuoFile): void {
+    if (!this.#byToken?.has(f.token)) this.#byToken?.set(f.token, f);
+  }
+
   #push(f: LuoFile): void {
     this.files.push(f);
-    // A chain from another kernel may repeat a token: the first one is found, as in a list scan.
-    if (!this.#byToken.has(f.token)) this.#byToken.set(f.token, f);
+    if (this.#byToken) this.#index(f);
+    else if (this.files.length >= TOKEN_INDEX_FROM) {
+      this.#byToken = new Map();
+      for (const each of this.files) this.#index(each);
+    }
   }
 
   #adoptOne(f: LuoFile): void {
@@ -143,7 +162,7 @@ export class LuoFileSet {
 
   #pop(): void {
     const f = this.files.pop();
-    if (f && this.#byToken.get(f.token) === f) this.#byToken.delete(f.token);
+    if (f && this.#byToken?.get(f.token) === f) this.#byToken.delete(f.token);
   }
 
   #args(f: LuoFile): LiveupdateFileOpArgs {
@@ -164,7 +183,7 @@ export class LuoFileSet {
    * A failure undoes the earlier steps and shrinks the set back.
    */
   preserve(token: bigint, fget: () => LiveFile | null): void {
-    if (this.#byToken.has(token)) throw new KhoError("EEXIST", `token ${hex(token)} already preserved in this session`);
+    if (this.#find(token)) throw new KhoError("EEXIST", `token ${hex(token)} already preserved in this session`);
     this.blocks.grow(this.count + 1);
     try {
       const file = fget();
@@ -299,7 +318,7 @@ export class LuoFileSet {
    * returned again.
    */
   retrieve(token: bigint): LiveFile {
-    const f = this.#byToken.get(token);
+    const f = this.#find(token);
     if (!f) throw new KhoError("ENOENT", `no file with token ${hex(token)}`);
     if (f.retrieveError) throw f.retrieveError;
     if (f.retrieveStatus === 1) return f.file!;

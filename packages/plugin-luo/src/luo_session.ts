@@ -1,6 +1,6 @@
-import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { hex, isKhoError, type KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_SESSION_NAME_LENGTH, luo_file_set_ser, luo_session_ser } from "./abi/index.js";
-import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import { type LuoEnv, luoBlockSet, readCString, writeCString } from "./env.js";
 import { type LuoFileEntry, type LuoFileHandlers, LuoFileSet } from "./luo_file.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
@@ -73,9 +73,8 @@ export class LuoSessions {
     private readonly flbs: LuoFlbRegistry,
     private readonly opts: LuoSessionOptions = {},
   ) {
-    const log = (line: string, level: "info" | "warn" | "err") => env.log[level](line);
-    this.blocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
-    this.incomingBlocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
+    this.blocks = luoBlockSet(env, luo_session_ser.size);
+    this.incomingBlocks = luoBlockSet(env, luo_session_ser.size);
   }
 
   /**
