@@ -5,6 +5,7 @@ import {
   KhoBlockSet,
   readBlockCount,
   readBlockHeader,
+  readBlockNext,
   slotBytes,
   writeBlockCount,
   writeBlockHeader,
@@ -21,6 +22,10 @@ const blockPa = fc.oneof(
   fc.integer({ min: PAGE, max: (1 << 22) - 2 * PAGE }),
 );
 
+const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+/** Values around the largest address the simulator holds exactly. */
+const near53 = fc.bigInt({ min: 2n ** 53n - 3n, max: 2n ** 53n + 3n });
+
 describe("block header fast path (count in the page's bytes) agrees with the ABI codec", () => {
   it("readBlockCount equals the u64 count for every header, exactly up to 2^53, at least 2^53 above", () => {
     fc.assert(
@@ -30,6 +35,21 @@ describe("block header fast path (count in the page's bytes) agrees with the ABI
         const got = readBlockCount(m, pa);
         if (count < 2n ** 53n) expect(got).toBe(Number(count));
         else expect(got).toBeGreaterThanOrEqual(2 ** 53);
+      }),
+    );
+  });
+
+  it("readBlockNext is readBlockHeader's next: the address up to 2^53 - 1, ERANGE from 2^53", () => {
+    fc.assert(
+      fc.property(blockPa, fc.oneof(u64, near53), (pa, next) => {
+        const m = mem();
+        m.writeU64(pa, next);
+        if (next <= BigInt(Number.MAX_SAFE_INTEGER)) {
+          expect(readBlockNext(m, pa)).toBe(Number(next));
+          expect(readBlockHeader(m, pa).next).toBe(Number(next));
+        } else {
+          expect(() => readBlockNext(m, pa)).toThrow(/is not a physical address/);
+        }
       }),
     );
   });

@@ -56,6 +56,21 @@ export function writeBlockCount(mem: PhysMem, pa: number, count: number): void {
   for (let i = 0; i < 8; i++) p[COUNT_AT + i] = i < 4 ? (count >>> (8 * i)) & 0xff : 0;
 }
 
+/**
+ * The `next` of the block at `pa`, ERANGE beyond 53 bits as readBlockHeader.
+ * Restoring walks every block's link three times (the cycle check's two
+ * runners, then the adoption), so a page-aligned block is read from its
+ * page's bytes, without a bigint.
+ */
+export function readBlockNext(mem: PhysMem, pa: number): number {
+  if (pa % mem.pageSize !== 0) return readBlockHeader(mem, pa).next;
+  const p = mem.page(pa / mem.pageSize);
+  const high = u32At(p, NEXT_AT + 4);
+  // 2^53 and above: the general path throws the ERANGE, with the value.
+  if (high >= 2 ** 21) return readBlockHeader(mem, pa).next;
+  return u32At(p, NEXT_AT) + high * 2 ** 32;
+}
+
 /** Links the block at `pa` to the block at `next` (0 ends the chain); the count stays. */
 export function writeBlockNext(mem: PhysMem, pa: number, next: number): void {
   mem.writeU64(pa + NEXT_AT, next);
