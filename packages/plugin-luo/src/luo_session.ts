@@ -132,8 +132,14 @@ export class LuoSessions {
     this.#legacy = sessions;
   }
 
-  #add(name: string, where: string): LuoSession {
-    if (this.incoming.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
+  /** `where`: the entry's address, or the name for an older form; formatted only for an error. */
+  #add(name: string, where: string | number): LuoSession {
+    if (this.incoming.has(name))
+      throw new KhoError(
+        "EEXIST",
+        `duplicate incoming session "${name}"`,
+        typeof where === "number" ? hex(where) : where,
+      );
     const s = new LuoSession(name, true, this.#newFileSet);
     this.incoming.set(name, s);
     this.handedOver.push(s);
@@ -157,7 +163,7 @@ export class LuoSessions {
       const it = this.incomingBlocks.iterator();
       const mem = this.env.mem;
       for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
-        const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), hex(slot));
+        const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), slot);
         s.files.deserialize(mem.readU64Number(slot + FILES_AT), mem.readU64(slot + COUNT_AT));
       }
       this.incomingBlocks.destroy();
