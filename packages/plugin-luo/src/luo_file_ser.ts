@@ -24,20 +24,23 @@ const decoder = new TextDecoder();
 /** The last compatible decoded and its bytes: the files of a session mostly share one handler. */
 let lastCompat = { raw: new Uint8Array(0), text: "" };
 
-/** strncmp-style: the bytes up to the first NUL (all LIVEUPDATE_HNDL_COMPAT_LENGTH when there is none). */
+/**
+ * The compatible field as a string: the bytes up to the first NUL, all
+ * LIVEUPDATE_HNDL_COMPAT_LENGTH when there is none (strncmp's view).
+ */
 function compatibleOf(bytes: Uint8Array): string {
+  if (holdsCompat(bytes, lastCompat.raw)) return lastCompat.text;
   const field = bytes.subarray(COMPAT_AT, COMPAT_AT + LIVEUPDATE_HNDL_COMPAT_LENGTH);
   const end = field.indexOf(0);
   const raw = field.subarray(0, end < 0 ? field.length : end);
-  if (sameBytes(raw, lastCompat.raw)) return lastCompat.text;
   lastCompat = { raw: raw.slice(), text: decoder.decode(raw) };
   return lastCompat.text;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Whether the field holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
+function holdsCompat(bytes: Uint8Array, raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) if (bytes[COMPAT_AT + i] !== raw[i]) return false;
+  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[COMPAT_AT + raw.length] === 0;
 }
 
 export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {

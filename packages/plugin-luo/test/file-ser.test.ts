@@ -39,6 +39,16 @@ describe("struct luo_file_ser written and read in place", () => {
     );
   });
 
+  it("consecutive entries whose compatibles are prefixes of each other each read as their own", () => {
+    const m = mem();
+    for (const compat of ["memfd-v2", "memfd-v20", "memfd-v2", "memfd", "", "x".repeat(47), "memfd-v2"]) {
+      m.write(PAGE, luo_file_ser.encode({ compatible: compat, data: 1n, token: 2n }));
+      expect(readFileEntry(m, PAGE).compatible).toBe(compat);
+    }
+    m.write(PAGE, new Uint8Array(LIVEUPDATE_HNDL_COMPAT_LENGTH).fill(0x78));
+    expect(readFileEntry(m, PAGE).compatible).toBe("x".repeat(LIVEUPDATE_HNDL_COMPAT_LENGTH));
+  });
+
   it("a compatible without a NUL in its 48 bytes is read whole, as strncmp over the field sees it", () => {
     const m = mem();
     m.write(PAGE, new Uint8Array(LIVEUPDATE_HNDL_COMPAT_LENGTH).fill(0x61));
