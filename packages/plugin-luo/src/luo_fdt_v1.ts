@@ -12,7 +12,7 @@ import {
   luo_session_ser,
 } from "./abi/index.js";
 import { type LuoEnv, readCString } from "./env.js";
-import { readFileEntry } from "./luo_file.js";
+import { readFileEntry } from "./luo_file_ser.js";
 import type { HandedOverSession } from "./luo_session.js";
 
 /** What the luo-v1 reader found: the live-update number and the sessions with their files. */
@@ -52,7 +52,7 @@ export function readLuoV1(env: LuoEnv, phys: number, size: number): LuoV1State {
     const fs = luo_file_set_ser.readAt(mem, at + luo_session_ser.offsetOf("file_set_ser"));
     if (fs.count > limit) throw new KhoError("E2BIG", `${fs.count} files in a luo-v1 session`, hex(at));
     const files = Array.from({ length: Number(fs.count) }, (_, k) =>
-      readFileEntry(env, Number(fs.files) + k * luo_file_ser.size),
+      readFileEntry(mem, Number(fs.files) + k * luo_file_ser.size),
     );
     sessions.push({ name: readCString(mem, at, LIVEUPDATE_SESSION_NAME_LENGTH - 1), files });
   }

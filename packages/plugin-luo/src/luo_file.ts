@@ -1,7 +1,10 @@
-import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { hex, isKhoError, type KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
-import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import { cStringBytes, type LuoEnv, luoBlockSet, utf8Length } from "./env.js";
+import { type LuoFileEntry, readFileEntry, writeFileEntry } from "./luo_file_ser.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
+
+export type { LuoFileEntry } from "./luo_file_ser.js";
 
 /** A `struct file` as LUO sees it: any object a handler recognises. */
 export type LiveFile = object;
@@ -38,6 +41,13 @@ export interface LiveupdateFileHandler {
   readonly ops: LiveupdateFileOps;
 }
 
+/** Field offsets of the entries every file reads or writes, looked up once. */
+const FILES_AT = luo_file_set_ser.offsetOf("files");
+const COUNT_AT = luo_file_set_ser.offsetOf("count");
+
+/** Files in a set from which tokens are looked up in a map rather than by a scan of the list. */
+const TOKEN_INDEX_FROM = 32;
+
 const REQUIRED_OPS = ["canPreserve", "preserve", "unpreserve", "retrieve", "finish"] as const;
 
 /** One preserved file (struct luo_file). */
@@ -60,39 +70,32 @@ export interface LuoFile {
 export class LuoFileHandlers {
   readonly list: LiveupdateFileHandler[] = [];
   readonly preservedIds = new Set<unknown>();
+  /** Each handler's compatible as its entries store it, encoded once: every frozen file writes it. */
+  readonly #compatBytes = new Map<LiveupdateFileHandler, Uint8Array>();
 
   /** liveupdate_register_file_handler: EINVAL for a missing op or bad compatible, EEXIST for a duplicate. */
   register(fh: LiveupdateFileHandler): void {
     for (const op of REQUIRED_OPS)
       if (typeof fh.ops[op] !== "function") throw new KhoError("EINVAL", `file handler lacks ${op}`, fh.compatible);
-    const len = new TextEncoder().encode(fh.compatible).length;
+    const len = utf8Length(fh.compatible);
     if (len === 0 || len >= LIVEUPDATE_HNDL_COMPAT_LENGTH)
       throw new KhoError("EINVAL", `file handler compatible "${fh.compatible}" does not fit`, fh.compatible);
     if (this.list.some((h) => h.compatible === fh.compatible))
       throw new KhoError("EEXIST", `Compatible string '${fh.compatible}' already registered`, fh.compatible);
     this.list.push(fh);
+    this.#compatBytes.set(fh, cStringBytes(fh.compatible, LIVEUPDATE_HNDL_COMPAT_LENGTH));
+  }
+
+  /** The `compatible` field of a `struct luo_file_ser` written by a registered handler. */
+  compatBytes(fh: LiveupdateFileHandler): Uint8Array {
+    const bytes = this.#compatBytes.get(fh);
+    if (!bytes) throw new KhoError("EINVAL", "file handler is not registered", fh.compatible);
+    return bytes;
   }
 
   find(compatible: string): LiveupdateFileHandler | undefined {
     return this.list.find((h) => h.compatible === compatible);
   }
-}
-
-/** A `struct luo_file_ser` as the next kernel reads it. */
-export interface LuoFileEntry {
-  readonly at: number;
-  readonly compatible: string;
-  readonly data: bigint;
-  readonly token: bigint;
-}
-
-export function readFileEntry(env: LuoEnv, at: number): LuoFileEntry {
-  return {
-    at,
-    compatible: readCString(env.mem, at, LIVEUPDATE_HNDL_COMPAT_LENGTH),
-    data: env.mem.readU64(at + luo_file_ser.offsetOf("data")),
-    token: env.mem.readU64(at + luo_file_ser.offsetOf("token")),
-  };
 }
 
 /** luo_get_id: the handler's id for the file, or the file itself. */
@@ -109,8 +112,12 @@ export class LuoFileSet {
   /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
   readonly handedOver: LuoFile[] = [];
   #blocks: KhoBlockSet | null = null;
-  /** Token index: the kernel scans the list; 100 000 files need a map. */
-  readonly #byToken = new Map<bigint, LuoFile>();
+  /**
+   * Token index, made once the set holds TOKEN_INDEX_FROM files: the kernel
+   * scans the list, which 100 000 files cannot afford; a map for each of
+   * 100 000 ten-file sessions would cost more than the scan it saves.
+   */
+  #byToken: Map<bigint, LuoFile> | null = null;
 
   constructor(
     private readonly env: LuoEnv,
@@ -120,9 +127,7 @@ export class LuoFileSet {
 
   /** The block set of `struct luo_file_ser`, made on first use: most sessions of a large set have no files. */
   get blocks(): KhoBlockSet {
-    this.#blocks ??= new KhoBlockSet(blockBackend(this.env), luo_file_ser.size, {
-      log: (line, level) => this.env.log[level](line),
-    });
+    this.#blocks ??= luoBlockSet(this.env, luo_file_ser.size);
     return this.#blocks;
   }
 
@@ -130,10 +135,24 @@ export class LuoFileSet {
     return this.files.length;
   }
 
+  /** The first file with `token`, as a list scan finds it (a chain from another kernel may repeat a token). */
+  #find(token: bigint): LuoFile | undefined {
+    if (this.#byToken) return this.#byToken.get(token);
+    for (const f of this.files) if (f.token === token) return f;
+    return undefined;
+  }
+
+  #index(f: LuoFile): void {
+    if (!this.#byToken?.has(f.token)) this.#byToken?.set(f.token, f);
+  }
+
   #push(f: LuoFile): void {
     this.files.push(f);
-    // A chain from another kernel may repeat a token: the first one is found, as in a list scan.
-    if (!this.#byToken.has(f.token)) this.#byToken.set(f.token, f);
+    if (this.#byToken) this.#index(f);
+    else if (this.files.length >= TOKEN_INDEX_FROM) {
+      this.#byToken = new Map();
+      for (const each of this.files) this.#index(each);
+    }
   }
 
   #adoptOne(f: LuoFile): void {
@@ -143,7 +162,7 @@ export class LuoFileSet {
 
   #pop(): void {
     const f = this.files.pop();
-    if (f && this.#byToken.get(f.token) === f) this.#byToken.delete(f.token);
+    if (f && this.#byToken?.get(f.token) === f) this.#byToken.delete(f.token);
   }
 
   #args(f: LuoFile): LiveupdateFileOpArgs {
@@ -164,7 +183,7 @@ export class LuoFileSet {
    * A failure undoes the earlier steps and shrinks the set back.
    */
   preserve(token: bigint, fget: () => LiveFile | null): void {
-    if (this.#byToken.has(token)) throw new KhoError("EEXIST", `token ${hex(token)} already preserved in this session`);
+    if (this.#find(token)) throw new KhoError("EEXIST", `token ${hex(token)} already preserved in this session`);
     this.blocks.grow(this.count + 1);
     try {
       const file = fget();
@@ -237,9 +256,7 @@ export class LuoFileSet {
           f.fh.ops.freeze(args);
           f.serializedData = args.serializedData;
         }
-        writeCString(mem, slot, LIVEUPDATE_HNDL_COMPAT_LENGTH, f.fh.compatible);
-        mem.writeU64(slot + luo_file_ser.offsetOf("data"), f.serializedData);
-        mem.writeU64(slot + luo_file_ser.offsetOf("token"), f.token);
+        writeFileEntry(mem, slot, this.handlers.compatBytes(f.fh), f.serializedData, f.token);
       } catch (e) {
         if (isKhoError(e))
           this.env.log.warn(`Freeze failed for token[${hex(f.token)}] handler[${f.fh.compatible}] err[-${e.code}]`);
@@ -247,7 +264,9 @@ export class LuoFileSet {
         throw e;
       }
     }
-    luo_file_set_ser.writeAt(mem, fileSetSerPa, { files: BigInt(this.blocks.headPa), count: BigInt(this.count) });
+    // Two u64 stores at the layout's offsets, not a schema encode: one per session, 100 000 of them per kexec.
+    mem.writeU64(fileSetSerPa + FILES_AT, this.blocks.headPa);
+    mem.writeU64(fileSetSerPa + COUNT_AT, this.count);
   }
 
   /** __luo_file_unfreeze: files before `failed` (all when absent) unfrozen, serialized_data 0, blocks cleared. */
@@ -269,7 +288,8 @@ export class LuoFileSet {
     this.blocks.restore(filesPa);
     const it = this.blocks.iterator();
     const entries: LuoFileEntry[] = [];
-    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) entries.push(readFileEntry(this.env, slot));
+    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry())
+      entries.push(readFileEntry(this.env.mem, slot));
     if (BigInt(entries.length) !== count)
       throw new KhoError("EINVAL", `File count mismatch: file_set_ser.count ${count}, chain holds ${entries.length}`);
     this.adopt(entries);
@@ -298,7 +318,7 @@ export class LuoFileSet {
    * returned again.
    */
   retrieve(token: bigint): LiveFile {
-    const f = this.#byToken.get(token);
+    const f = this.#find(token);
     if (!f) throw new KhoError("ENOENT", `no file with token ${hex(token)}`);
     if (f.retrieveError) throw f.retrieveError;
     if (f.retrieveStatus === 1) return f.file!;

@@ -1,7 +1,7 @@
 import { hex, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_FLB_COMPAT_LENGTH, LUO_FLB_PGCNT, luo_flb_header_ser, luo_flb_ser } from "./abi/index.js";
 import type { LuoEnv } from "./env.js";
-import { readCString, writeCString } from "./env.js";
+import { readCString, utf8Length, writeCString } from "./env.js";
 import type { LiveupdateFileHandler } from "./luo_file.js";
 
 /** What an FLB op sees and may set: `data` is what crosses the kexec, `obj` the live object. */
@@ -84,7 +84,7 @@ export class LuoFlbRegistry {
     const known = this.#flbs.find((f) => f.compatible === flb.compatible);
     if (known !== undefined && known !== flb)
       throw new KhoError("EEXIST", `FLB compatible ${flb.compatible} already registered`, flb.compatible);
-    if (flb.compatible.length === 0 || new TextEncoder().encode(flb.compatible).length >= LIVEUPDATE_FLB_COMPAT_LENGTH)
+    if (flb.compatible.length === 0 || utf8Length(flb.compatible) >= LIVEUPDATE_FLB_COMPAT_LENGTH)
       throw new KhoError("EINVAL", `FLB compatible "${flb.compatible}" does not fit`, flb.compatible);
     if (known === undefined) {
       if (this.#flbs.length >= this.max) throw new KhoError("ENOSPC", `more than ${this.max} FLBs`, flb.compatible);

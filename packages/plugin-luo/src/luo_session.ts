@@ -1,8 +1,13 @@
-import { hex, isKhoError, KhoBlockSet, KhoError } from "@khosim/kho-core";
+import { hex, isKhoError, type KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_SESSION_NAME_LENGTH, luo_file_set_ser, luo_session_ser } from "./abi/index.js";
-import { blockBackend, type LuoEnv, readCString, writeCString } from "./env.js";
+import { type LuoEnv, luoBlockSet, readCString, writeCString } from "./env.js";
 import { type LuoFileEntry, type LuoFileHandlers, LuoFileSet } from "./luo_file.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
+
+/** Offsets of the fields every session reads or writes, looked up once. */
+const FILE_SET_AT = luo_session_ser.offsetOf("file_set_ser");
+const FILES_AT = FILE_SET_AT + luo_file_set_ser.offsetOf("files");
+const COUNT_AT = FILE_SET_AT + luo_file_set_ser.offsetOf("count");
 
 /** A session read from a form other than the block chain (the luo-v1 FDT reader). */
 export interface HandedOverSession {
@@ -68,9 +73,8 @@ export class LuoSessions {
     private readonly flbs: LuoFlbRegistry,
     private readonly opts: LuoSessionOptions = {},
   ) {
-    const log = (line: string, level: "info" | "warn" | "err") => env.log[level](line);
-    this.blocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
-    this.incomingBlocks = new KhoBlockSet(blockBackend(env), luo_session_ser.size, { log });
+    this.blocks = luoBlockSet(env, luo_session_ser.size);
+    this.incomingBlocks = luoBlockSet(env, luo_session_ser.size);
   }
 
   /**
@@ -128,8 +132,14 @@ export class LuoSessions {
     this.#legacy = sessions;
   }
 
-  #add(name: string, where: string): LuoSession {
-    if (this.incoming.has(name)) throw new KhoError("EEXIST", `duplicate incoming session "${name}"`, where);
+  /** `where`: the entry's address, or the name for an older form; formatted only for an error. */
+  #add(name: string, where: string | number): LuoSession {
+    if (this.incoming.has(name))
+      throw new KhoError(
+        "EEXIST",
+        `duplicate incoming session "${name}"`,
+        typeof where === "number" ? hex(where) : where,
+      );
     const s = new LuoSession(name, true, this.#newFileSet);
     this.incoming.set(name, s);
     this.handedOver.push(s);
@@ -153,12 +163,8 @@ export class LuoSessions {
       const it = this.incomingBlocks.iterator();
       const mem = this.env.mem;
       for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
-        const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), hex(slot));
-        const fs = slot + luo_session_ser.offsetOf("file_set_ser");
-        s.files.deserialize(
-          mem.readU64Number(fs + luo_file_set_ser.offsetOf("files")),
-          mem.readU64(fs + luo_file_set_ser.offsetOf("count")),
-        );
+        const s = this.#add(readCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH - 1), slot);
+        s.files.deserialize(mem.readU64Number(slot + FILES_AT), mem.readU64(slot + COUNT_AT));
       }
       this.incomingBlocks.destroy();
     } catch (e) {
@@ -202,7 +208,7 @@ export class LuoSessions {
       for (const s of this.outgoing.values()) {
         const slot = it.reserveEntry();
         if (slot === null) throw new KhoError("ENOSPC", "session block set is full");
-        s.files.freeze(slot + luo_session_ser.offsetOf("file_set_ser"));
+        s.files.freeze(slot + FILE_SET_AT);
         writeCString(mem, slot, LIVEUPDATE_SESSION_NAME_LENGTH, s.name);
         done.push({ s, slot });
       }

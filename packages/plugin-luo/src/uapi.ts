@@ -14,6 +14,7 @@ import {
   liveupdate_session_preserve_fd,
   liveupdate_session_retrieve_fd,
 } from "./abi/index.js";
+import { utf8Length } from "./env.js";
 import type { LuoCore } from "./luo_core.js";
 import type { LiveFile } from "./luo_file.js";
 import type { LuoSession } from "./luo_session.js";
@@ -52,19 +53,20 @@ type Open = { kind: "device" } | { kind: "session"; session: LuoSession } | { ki
  * process. Every misuse throws the KhoError carrying the kernel's errno.
  */
 export class LiveupdateUapi {
-  readonly #fds = new Map<number, Open>();
+  /** Indexed by fd: numbers are handed out in increasing order and never reused, so an array fits. */
+  readonly #fds: (Open | undefined)[] = [];
   #nextFd = 3;
 
   constructor(private readonly luo: LuoCore) {}
 
   #install(o: Open): number {
     const fd = this.#nextFd++;
-    this.#fds.set(fd, o);
+    this.#fds[fd] = o;
     return fd;
   }
 
   #get(fd: number): Open {
-    const o = this.#fds.get(fd);
+    const o = this.#fds[fd];
     if (!o) throw new KhoError("EBADF", `fd ${fd} is not open`);
     return o;
   }
@@ -199,7 +201,7 @@ export class LiveupdateUapi {
   createSession(devFd: number, name: string): number {
     this.#device(devFd);
     this.luo.sessions.readLock();
-    const len = new TextEncoder().encode(name).length;
+    const len = utf8Length(name);
     if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH || name.includes("\0"))
       throw new KhoError("EINVAL", `session name of ${len} bytes`, name);
     return this.#install({ kind: "session", session: this.luo.sessions.create(name) });
@@ -218,7 +220,7 @@ export class LiveupdateUapi {
     this.luo.sessions.readLock();
     if (s.incoming) throw new KhoError("EINVAL", "PRESERVE_FD on a retrieved session", s.name);
     s.files.preserve(token, () => {
-      const o = this.#fds.get(fd);
+      const o = this.#fds[fd];
       return o?.kind === "file" ? o.file : null;
     });
   }
@@ -260,7 +262,7 @@ export class LiveupdateUapi {
       if (!o.session.incoming) this.luo.sessions.close(o.session);
       else if (this.luo.sessions.incoming.get(o.session.name) === o.session) this.luo.sessions.finish(o.session);
     } finally {
-      this.#fds.delete(fd);
+      this.#fds[fd] = undefined;
     }
   }
 }

@@ -11,7 +11,6 @@ import {
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { expect } from "vitest";
 import {
-  type LiveFile,
   type LiveupdateFileHandler,
   type LiveupdateUapi,
   LUO_REGISTRY,
@@ -21,6 +20,8 @@ import {
   memfdCreate,
   memfdLuoPlugin,
 } from "../src/index.js";
+
+export { TokenFile, type TokenHandlerHooks, tokenHandler } from "../src/bench/token-file.js";
 
 export const LUO_CMDLINE = "kho=on liveupdate=on";
 
@@ -87,49 +88,6 @@ export function expectErrno(fn: () => unknown, code: KhoError["code"]): KhoError
 /** A file that is not a memfd (stands for /dev/null or anything without a handler). */
 export class PlainFile {
   constructor(readonly name: string) {}
-}
-
-/** A file only the token handler preserves: carries a value in its serialized_data. */
-export class TokenFile {
-  constructor(readonly value: bigint) {}
-}
-
-export interface TokenHandlerHooks {
-  freezeFails?: (f: TokenFile) => boolean;
-  canFinish?: () => boolean;
-  retrieveFails?: boolean;
-  calls?: string[];
-}
-
-/**
- * A third-party file handler, registered through LUO's registry exactly as
- * memfd is: no memory of its own, the file's value is its serialized_data.
- */
-export function tokenHandler(compatible: string, hooks: TokenHandlerHooks = {}): LiveupdateFileHandler {
-  const note = (s: string) => hooks.calls?.push(s);
-  return {
-    compatible,
-    ops: {
-      canPreserve: (_h, file: LiveFile) => file instanceof TokenFile,
-      preserve(a) {
-        note("preserve");
-        a.serializedData = (a.file as TokenFile).value;
-      },
-      unpreserve: () => note("unpreserve"),
-      freeze(a) {
-        note(`freeze ${(a.file as TokenFile).value}`);
-        if (hooks.freezeFails?.(a.file as TokenFile)) throw new KhoError("EIO", "freeze refused");
-      },
-      unfreeze: (a) => note(`unfreeze ${(a.file as TokenFile).value}`),
-      retrieve(a) {
-        note("retrieve");
-        if (hooks.retrieveFails) throw new KhoError("EIO", "retrieve refused");
-        a.file = new TokenFile(a.serializedData);
-      },
-      canFinish: () => hooks.canFinish?.() ?? true,
-      finish: (a) => note(`finish ${a.retrieveStatus}`),
-    },
-  };
 }
 
 /** A plugin that registers `fh` through LUO's registry in its setup. */

@@ -5,5 +5,6 @@
  */
 
 export * from "./backend.js";
+export * from "./entry.js";
 export * from "./header.js";
 export * from "./set.js";

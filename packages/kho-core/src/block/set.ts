@@ -1,7 +1,14 @@
 import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import type { BlockBackend, LogSink } from "./backend.js";
-import { BLOCK_HEADER_SIZE, type BlockHeader, readBlockHeader, writeBlockHeader } from "./header.js";
+import {
+  BLOCK_HEADER_SIZE,
+  readBlockCount,
+  readBlockHeader,
+  readBlockNext,
+  writeBlockCount,
+  writeBlockNext,
+} from "./header.js";
 
 /**
  * Most blocks one set may hold. It bounds what a corrupted chain from the
@@ -126,7 +133,7 @@ export class KhoBlockSet {
   clear(): void {
     const mem = this.#backend.mem;
     for (const pa of this.#blocks) {
-      this.#updateHeader(pa, { count: 0n });
+      writeBlockCount(mem, pa, 0);
       mem.zero(pa + BLOCK_HEADER_SIZE, this.blockSize - BLOCK_HEADER_SIZE);
     }
   }
@@ -157,26 +164,27 @@ export class KhoBlockSet {
       throw new KhoError("EINVAL", "Block set is corrupted", hex(headPa));
     }
     const mem = this.#backend.mem;
-    const cpb = BigInt(this.countPerBlock);
     let next = headPa;
     let failure: KhoError | undefined;
     while (next !== 0) {
-      const header = readBlockHeader(mem, next);
-      if (header.count === 0n || header.count > cpb) {
-        const line = `Block contains invalid entry count: ${header.count}`;
+      const after = readBlockNext(mem, next);
+      const count = readBlockCount(mem, next);
+      if (count === 0 || count > this.countPerBlock) {
+        // The u64 as the kernel prints it: readBlockCount is not exact above 2^53.
+        const line = `Block contains invalid entry count: ${readBlockHeader(mem, next).count}`;
         this.#log(line, "warn");
         failure = new KhoError("EINVAL", line, hex(next));
         break;
       }
       failure = this.#add(next);
       if (failure) break;
-      next = header.next;
+      next = after;
     }
     if (!failure) return;
     this.destroy();
     // The rest of the chain, from the block that failed, is freed too.
     while (next !== 0) {
-      const after = readBlockHeader(mem, next).next;
+      const after = readBlockNext(mem, next);
       this.#free(next);
       next = after;
     }
@@ -207,12 +215,12 @@ export class KhoBlockSet {
           i = 0;
         }
         const pa = slot(i++);
-        this.#updateHeader(current(), { count: BigInt(i) });
+        writeBlockCount(mem, current(), i);
         return pa;
       },
       readEntry: () => {
         if (block < 0) return null;
-        if (BigInt(i) === readBlockHeader(mem, current()).count) {
+        if (i === readBlockCount(mem, current())) {
           if (isLast()) return null;
           block++;
           i = 0;
@@ -249,7 +257,7 @@ export class KhoBlockSet {
     const last = this.#blocks.at(-1);
     this.#blocks.push(pa);
     if (last === undefined) this.#headPa = pa;
-    else this.#updateHeader(last, { next: pa });
+    else writeBlockNext(this.#backend.mem, last, pa);
     return undefined;
   }
 
@@ -259,13 +267,7 @@ export class KhoBlockSet {
     this.#free(last);
     const tail = this.#blocks.at(-1);
     if (tail === undefined) this.#headPa = 0;
-    else this.#updateHeader(tail, { next: 0 });
-  }
-
-  /** Rewrites one header field in the page, keeping the other. */
-  #updateHeader(pa: number, change: Partial<BlockHeader>): void {
-    const mem = this.#backend.mem;
-    writeBlockHeader(mem, pa, { ...readBlockHeader(mem, pa), ...change });
+    else writeBlockNext(this.#backend.mem, tail, 0);
   }
 
   #free(pa: number): void {
@@ -280,7 +282,7 @@ export class KhoBlockSet {
    */
   #isCyclic(): boolean {
     const mem = this.#backend.mem;
-    const next = (pa: number) => readBlockHeader(mem, pa).next;
+    const next = (pa: number) => readBlockNext(mem, pa);
     let fast = this.#headPa;
     let slow = fast;
     for (let round = 0; ; round++) {

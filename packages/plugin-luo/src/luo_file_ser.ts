@@ -1,0 +1,71 @@
+/**
+ * `struct luo_file_ser` in its block slot, read and written in place:
+ * every preserved file writes one at each kexec and the next kernel reads
+ * it back, so a million files cannot afford a copy and a codec per field.
+ */
+import type { PhysMem } from "@khosim/kho-core";
+import { slotBytes } from "@khosim/kho-core/block";
+import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser } from "./abi/index.js";
+
+const SIZE = luo_file_ser.size;
+const COMPAT_AT = luo_file_ser.offsetOf("compatible");
+const DATA_AT = luo_file_ser.offsetOf("data");
+const TOKEN_AT = luo_file_ser.offsetOf("token");
+
+/** A `struct luo_file_ser` as the next kernel reads it. */
+export interface LuoFileEntry {
+  readonly at: number;
+  readonly compatible: string;
+  readonly data: bigint;
+  readonly token: bigint;
+}
+
+const decoder = new TextDecoder();
+/** The last compatible decoded and its bytes: the files of a session mostly share one handler. */
+let lastCompat = { raw: new Uint8Array(0), text: "" };
+
+/**
+ * The compatible field as a string: the bytes up to the first NUL, all
+ * LIVEUPDATE_HNDL_COMPAT_LENGTH when there is none (strncmp's view).
+ */
+function compatibleOf(bytes: Uint8Array): string {
+  if (holdsCompat(bytes, lastCompat.raw)) return lastCompat.text;
+  const field = bytes.subarray(COMPAT_AT, COMPAT_AT + LIVEUPDATE_HNDL_COMPAT_LENGTH);
+  const end = field.indexOf(0);
+  const raw = field.subarray(0, end < 0 ? field.length : end);
+  lastCompat = { raw: raw.slice(), text: decoder.decode(raw) };
+  return lastCompat.text;
+}
+
+/** Whether the field holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
+function holdsCompat(bytes: Uint8Array, raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) if (bytes[COMPAT_AT + i] !== raw[i]) return false;
+  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[COMPAT_AT + raw.length] === 0;
+}
+
+export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
+  // In place when the slot lies in one page (always, for blocks a kernel made), else a copy.
+  const bytes = slotBytes(mem, at, SIZE) ?? mem.read(at, SIZE);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
+  return {
+    at,
+    compatible: compatibleOf(bytes),
+    data: view.getBigUint64(DATA_AT, true),
+    token: view.getBigUint64(TOKEN_AT, true),
+  };
+}
+
+/**
+ * Fills the slot at `at`: the handler's compatible as strscpy stores it
+ * (`compat`, NUL included; later bytes of the field stay as they are),
+ * serialized_data and the token.
+ */
+export function writeFileEntry(mem: PhysMem, at: number, compat: Uint8Array, data: bigint, token: bigint): void {
+  const live = slotBytes(mem, at, SIZE);
+  const bytes = live ?? mem.read(at, SIZE);
+  bytes.set(compat, COMPAT_AT);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
+  view.setBigUint64(DATA_AT, data, true);
+  view.setBigUint64(TOKEN_AT, token, true);
+  if (!live) mem.write(at, bytes);
+}
