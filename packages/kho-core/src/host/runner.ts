@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { createHash } from "node:crypto";
 import { container, type DependencyContainer } from "tsyringe";
 import { isKhoError, KernelPanic, KhoError } from "../errors.js";
 import { fdtVerdict } from "../fdt/check.js";
@@ -12,6 +11,7 @@ import type { SeededRun } from "../mem/seeded.js";
 import { hex } from "../units.js";
 import { type ComposedKernel, formatIssues } from "./compose.js";
 import { KernelScope, kernelInfo, PluginContext, TOKENS } from "./context.js";
+import { PAGE_DIGEST_WORDS, pageDigestInto } from "./page-digest.js";
 import { type AnyPlugin, HOOK_POLICY, type HookName, type KhoPlugin, type SubtreeVersion } from "./plugin.js";
 import { logLines, type TransitionReport } from "./report.js";
 import { errorMessage, Transition } from "./transition.js";
@@ -25,7 +25,9 @@ const IDENTIFY_MAX = 64 << 10;
  * 256 GiB fill is one run, verified without materialising it).
  */
 interface Snapshot {
-  readonly digests: Map<number, string>;
+  /** Frames of the stored preserved pages, and their digests (PAGE_DIGEST_WORDS each, in that order). */
+  readonly stored: readonly number[];
+  readonly digests: Uint32Array;
   readonly seeded: readonly SeededRun[];
   readonly blocks: number;
   readonly pages: number;
@@ -418,15 +420,19 @@ export class LiveUpdateHost {
       return 0;
     });
     ranges.sort((a, b) => a[0] - b[0]);
-    const digests = new Map<number, string>();
+    const stored: number[] = [];
     let r = 0;
     for (const pfn of k.mem.populatedPfns()) {
       while (r < ranges.length && ranges[r]![1] <= pfn) r++;
-      if (r < ranges.length && ranges[r]![0] <= pfn) digests.set(pfn, digest(k.mem.page(pfn)));
+      if (r < ranges.length && ranges[r]![0] <= pfn) stored.push(pfn);
     }
+    const digests = new Uint32Array(stored.length * PAGE_DIGEST_WORDS);
+    stored.forEach((pfn, i) => {
+      pageDigestInto(k.mem.page(pfn), digests, i * PAGE_DIGEST_WORDS);
+    });
     const seeded: SeededRun[] = [];
     for (const [s, e] of mergeRanges(ranges)) seeded.push(...k.mem.seededRuns(s, e));
-    return { digests, seeded, blocks, pages, byOrder, byOwner };
+    return { stored, digests, seeded, blocks, pages, byOrder, byOwner };
   }
 
   /**
@@ -446,10 +452,13 @@ export class LiveUpdateHost {
         address: hex(pa),
       });
     };
-    for (const [pfn, d] of s.digests) {
-      if (digest(mem.read(pfn * mem.pageSize, mem.pageSize)) === d) same++;
+    const now = new Uint32Array(PAGE_DIGEST_WORDS);
+    s.stored.forEach((pfn, i) => {
+      pageDigestInto(mem.read(pfn * mem.pageSize, mem.pageSize), now, 0);
+      const at = i * PAGE_DIGEST_WORDS;
+      if (now[0] === s.digests[at] && now[1] === s.digests[at + 1]) same++;
       else changed(pfn * mem.pageSize);
-    }
+    });
     for (const run of s.seeded) {
       const diffs = [...mem.seededDiffs(run.start * mem.pageSize, (run.end - run.start) * mem.pageSize, run.seed)];
       same += run.end - run.start - diffs.length;
@@ -517,8 +526,4 @@ function mergeRanges(sorted: readonly [number, number][]): [number, number][] {
     else out.push([s, e]);
   }
   return out;
-}
-
-function digest(page: Uint8Array): string {
-  return createHash("sha1").update(page).digest("hex");
 }
