@@ -1,3 +1,4 @@
+import { structAccepted } from "./check-fast.js";
 import {
   FDT_BEGIN_NODE,
   FDT_END,
@@ -331,6 +332,8 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
   if (size < v.totalsize)
     fail("FDT_ERR_TRUNCATED", `totalsize ${v.totalsize} exceeds the ${size}-byte buffer`, "header.totalsize");
   countMemReserve(v);
+  // The common case is decided in one pass of direct reads; the walk below gives the exact verdict otherwise.
+  if (v.version >= 17 && structAccepted(blob, v.offStruct, v.sizeStruct, v.offStrings, v.sizeStrings)) return;
 
   let next = 0;
   let depth = 0;
