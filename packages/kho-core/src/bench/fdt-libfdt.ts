@@ -47,15 +47,18 @@ const GiB = 2 ** 30;
 /** Runs back to back in one round, on each side; a round's time is their mean. */
 const REPS = 5;
 
-let built: string | null = null;
+/** Harness binaries built in this process, by compiler. */
+const built = new Map<string, string>();
 
 /**
- * Compiles the harness (once per process) and returns the binary. Throws
- * what is missing: a C compiler, libfdt's header or its library.
+ * Compiles the harness with `CC` (else cc), once per process and compiler,
+ * and returns the binary. Throws what is missing: a C compiler, libfdt's
+ * header or its library.
  */
 export function libfdtHarness(): string {
-  if (built !== null) return built;
   const cc = process.env.CC ?? "cc";
+  const done = built.get(cc);
+  if (done !== undefined) return done;
   const dir = mkdtempSync(join(tmpdir(), "khosim-fdt-bench-"));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const bin = join(dir, "fdt_bench");
@@ -70,7 +73,7 @@ export function libfdtHarness(): string {
     if (/libfdt\.h|-lfdt/.test(out)) throw new Error("libfdt is missing (install libfdt-dev)");
     throw new Error(`cannot build ${HARNESS_SRC} with ${cc}: ${out.split("\n")[0] ?? ""}`);
   }
-  built = bin;
+  built.set(cc, bin);
   return bin;
 }
 
@@ -112,10 +115,11 @@ function rootTs(n: number, reps: number, now: BenchTimer): { ns: number; out: Kh
   return { ns: ns / reps, out };
 }
 
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : n;
+/** "ok" when this project's root FDT page equals libfdt's byte for byte, else where they part. */
+export function compareRoot(ts: Uint8Array, c: Uint8Array): string {
+  const n = Math.min(ts.length, c.length);
+  for (let i = 0; i < n; i++) if (ts[i] !== c[i]) return `root FDT differs from libfdt's at byte ${i}`;
+  return ts.length === c.length ? "ok" : `root FDT page is ${ts.length} bytes, libfdt's ${c.length}`;
 }
 
 function rootRows(ctx: BenchContext, dir: string): BenchRow[] {
@@ -134,8 +138,8 @@ function rootRows(ctx: BenchContext, dir: string): BenchRow[] {
     const { ns, out } = rootTs(n, REPS, now);
     best.ts = Math.min(best.ts, ns);
     if (out.tree.root !== mapPa) check = `radix root at ${out.tree.root}, not ${mapPa}`;
-    const at = firstDifference(out.fdt, readFileSync(file));
-    if (at >= 0) check = `root FDT differs from libfdt's at byte ${at}`;
+    const same = compareRoot(out.fdt, readFileSync(file));
+    if (same !== "ok") check = same;
   }
   return [
     benchRow({ case: `fdt root add/pack n=${n} 64K`, unit: "ms", ts: best.ts / 1e6, ref: best.ref / 1e6, check }),
@@ -180,7 +184,8 @@ export function treeSeen(root: FdtNode): TreeSeen {
   return seen;
 }
 
-function compareSeen(ts: TreeSeen, c: Record<string, string>): string {
+/** What differs between this project's view of the tree and the harness's answer, "ok" when nothing does. */
+export function compareSeen(ts: TreeSeen, c: Record<string, string>): string {
   const bad = (Object.keys(ts) as (keyof TreeSeen)[])
     .filter((k) => String(ts[k]) !== c[k])
     .map((k) => `${k} ${ts[k]} != ${c[k]}`);
@@ -229,7 +234,7 @@ function walkRows(ctx: BenchContext, dir: string): BenchRow[] {
  * instead: CI installs libfdt-dev, so a missing harness there is a broken
  * machine, not a reason to report half a comparison.
  */
-function libfdtRows(ctx: BenchContext): BenchRow[] {
+export function libfdtRows(ctx: BenchContext): BenchRow[] {
   try {
     libfdtHarness();
   } catch (e) {
