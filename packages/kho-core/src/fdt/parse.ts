@@ -31,14 +31,13 @@ export interface FdtTree {
 
 /** Bytes start..end of `b` as a string with one char per byte (Latin-1), lossless both ways. */
 export function latin1Range(b: Uint8Array, start: number, end: number): string {
-  // Names are short: a loop beats spreading a small array into fromCharCode (and allocates no view).
-  if (end - start <= 64) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
-    return s;
-  }
+  // One fromCharCode call per 8 KiB (a name takes one) on a view: a char at a time would leave a string of
+  // garbage per char, and spreading goes through the iterator. Garbage matters to parseFdt: each scavenge
+  // copies the whole tree built so far.
   let s = "";
-  for (let i = start; i < end; i += 0x2000) s += String.fromCharCode(...b.subarray(i, Math.min(i + 0x2000, end)));
+  for (let i = start; i < end; i += 0x2000) {
+    s += Reflect.apply(String.fromCharCode, null, b.subarray(i, Math.min(i + 0x2000, end))) as string;
+  }
   return s;
 }
 
