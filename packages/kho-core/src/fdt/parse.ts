@@ -56,6 +56,57 @@ export function memReserveOf(v: FdtView): FdtMemReserve[] {
   return out;
 }
 
+/** Pre-v16 blobs pad values of 8 bytes or more to an 8-byte boundary: the bytes skipped before the value. */
+function valuePad(old: boolean, offset: number, len: number): number {
+  return old && len >= 8 && (offset + FDT_PROP_HEADER_SIZE) % 8 !== 0 ? 4 : 0;
+}
+
+const at16 = (offset: number): string => `struct offset 0x${offset.toString(16)}`;
+
+/**
+ * The number of properties and of children of each node, by node number in
+ * document order (two entries a node), over a walk checkFull has proven.
+ * Refuses what fdt_check_full lets through but no tree can hold: a property
+ * outside any node, a length that wraps libfdt's bound check (no bytes exist
+ * for it), no root node.
+ */
+function memberCounts(blob: Uint8Array, base: number, old: boolean): Int32Array {
+  // A node takes a BEGIN_NODE and an END_NODE tag at least.
+  const counts = new Int32Array(2 * (Math.floor((blob.length - base) / 8) + 1));
+  const open: number[] = [];
+  let nodes = 0;
+  let offset = 0;
+  for (;;) {
+    const at = base + offset;
+    const tag = be32(blob, at);
+    if (tag === FDT_BEGIN_NODE) {
+      const parent = open[open.length - 1];
+      if (parent !== undefined) counts[2 * parent + 1]!++;
+      open.push(nodes++);
+      offset = tagAlign(blob.indexOf(0, at + FDT_TAGSIZE) + 1 - base);
+    } else if (tag === FDT_PROP) {
+      const len = be32(blob, at + 4);
+      const pad = valuePad(old, offset, len);
+      // libfdt's bound check wraps for such lengths and lets them through;
+      // there are no bytes to return, so the decoder refuses the blob.
+      if (at + FDT_PROP_HEADER_SIZE + pad + len > blob.length)
+        throw new FdtError("FDT_ERR_TRUNCATED", `property length ${len} runs past the blob`, at16(offset));
+      const owner = open[open.length - 1];
+      // fdt_check_full lets a property stand before the root node; a tree has no place for it.
+      if (owner === undefined) throw new FdtError("FDT_ERR_BADSTRUCTURE", "property outside any node", at16(offset));
+      counts[2 * owner]!++;
+      offset = tagAlign(offset + FDT_PROP_HEADER_SIZE + pad + len);
+    } else if (tag === FDT_END) {
+      if (nodes === 0) throw new FdtError("FDT_ERR_BADSTRUCTURE", "no root node", at16(0));
+      return counts;
+    } else {
+      // FDT_END_NODE, and FDT_NOP, which carries nothing.
+      if (tag === FDT_END_NODE) open.pop();
+      offset += FDT_TAGSIZE;
+    }
+  }
+}
+
 /**
  * Decodes a DTB after checking it like fdt_check_full. Properties keep their
  * document order, including any that follow a subnode. Values are copies of
@@ -67,14 +118,19 @@ export function parseFdt(blob: Uint8Array): FdtTree {
   const v = new FdtView(blob);
   // checkFull proved the walk libfdt's fdt_next_tag takes: every tag, name and
   // value lies whole inside the struct block and the walk ends at FDT_END with
-  // balanced nodes; every property name has its NUL. So this walk reads the
+  // balanced nodes; every property name has its NUL. So these walks read the
   // bytes directly, taking the same steps (pre-v16 padding included).
   const base = v.offStruct;
   const old = v.version < 0x10;
+  // Arrays are made at their final size: grown by push, each would hold 16 slots or more, and the tree is
+  // what every scavenge during the parse copies (most of its time for a large blob).
+  const counts = memberCounts(blob, base, old);
   const data = blob.slice().buffer;
   // A blob names few properties many times: decode each name offset once.
   const propNames = new Map<number, string>();
-  const stack: FdtNode[] = [];
+  // The open nodes and how many properties and children each holds so far.
+  const stack: { node: FdtNode; props: number; children: number }[] = [];
+  let nodes = 0;
   let root: FdtNode | undefined;
   let offset = 0;
   for (;;) {
@@ -86,54 +142,39 @@ export function parseFdt(blob: Uint8Array): FdtTree {
       if (old) {
         // Pre-v16 names are full paths; libfdt's name is what follows the last '/'.
         const slash = blob.lastIndexOf(0x2f, nul);
-        if (slash < start)
-          throw new FdtError("FDT_ERR_BADSTRUCTURE", "unreadable node name", `struct offset 0x${offset.toString(16)}`);
+        if (slash < start) throw new FdtError("FDT_ERR_BADSTRUCTURE", "unreadable node name", at16(offset));
         start = slash + 1;
       }
-      const node: FdtNode = { name: latin1Range(blob, start, nul), props: [], children: [] };
+      const n = nodes++;
+      const node: FdtNode = {
+        name: latin1Range(blob, start, nul),
+        props: new Array<FdtProp>(counts[2 * n]!),
+        children: new Array<FdtNode>(counts[2 * n + 1]!),
+      };
       const parent = stack[stack.length - 1];
-      if (parent) parent.children.push(node);
+      if (parent) parent.node.children[parent.children++] = node;
       else root = node;
-      stack.push(node);
+      stack.push({ node, props: 0, children: 0 });
       offset = tagAlign(nul + 1 - base);
     } else if (tag === FDT_PROP) {
       const len = be32(blob, at + 4);
       const nameoff = be32(blob, at + 8);
-      // Blobs older than v16 pad values of 8 bytes or more to an 8-byte boundary.
-      const pad = old && len >= 8 && (offset + FDT_PROP_HEADER_SIZE) % 8 !== 0 ? 4 : 0;
-      const valueAt = at + FDT_PROP_HEADER_SIZE + pad;
-      // libfdt's bound check wraps for such lengths and lets them through;
-      // there are no bytes to return, so the decoder refuses the blob.
-      if (valueAt + len > blob.length)
-        throw new FdtError(
-          "FDT_ERR_TRUNCATED",
-          `property length ${len} runs past the blob`,
-          `struct offset 0x${offset.toString(16)}`,
-        );
+      const pad = valuePad(old, offset, len);
       let name = propNames.get(nameoff);
       if (name === undefined) {
         const from = v.offStrings + nameoff;
         name = latin1Range(blob, from, blob.indexOf(0, from));
         propNames.set(nameoff, name);
       }
-      const owner = stack[stack.length - 1];
-      // fdt_check_full lets a property stand before the root node; a tree has no place for it.
-      if (!owner)
-        throw new FdtError(
-          "FDT_ERR_BADSTRUCTURE",
-          "property outside any node",
-          `struct offset 0x${offset.toString(16)}`,
-        );
-      owner.props.push({ name, value: new Uint8Array(data, valueAt, len) });
+      const owner = stack[stack.length - 1]!;
+      owner.node.props[owner.props++] = { name, value: new Uint8Array(data, at + FDT_PROP_HEADER_SIZE + pad, len) };
       offset = tagAlign(offset + FDT_PROP_HEADER_SIZE + pad + len);
     } else if (tag === FDT_END) {
       break;
     } else {
-      // FDT_END_NODE, and FDT_NOP, which carries nothing.
       if (tag === FDT_END_NODE) stack.pop();
       offset += FDT_TAGSIZE;
     }
   }
-  if (!root) throw new FdtError("FDT_ERR_BADSTRUCTURE", "no root node", "struct offset 0x0");
-  return { header: headerOf(v), memreserve: memReserveOf(v), root };
+  return { header: headerOf(v), memreserve: memReserveOf(v), root: root! };
 }
