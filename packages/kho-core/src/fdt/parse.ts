@@ -70,9 +70,10 @@ const at16 = (offset: number): string => `struct offset 0x${offset.toString(16)}
  * outside any node, a length that wraps libfdt's bound check (no bytes exist
  * for it), no root node.
  */
-function memberCounts(blob: Uint8Array, base: number, old: boolean): Int32Array {
-  // A node takes a BEGIN_NODE and an END_NODE tag at least.
-  const counts = new Int32Array(2 * (Math.floor((blob.length - base) / 8) + 1));
+function memberCounts(blob: Uint8Array, base: number, old: boolean): number[] {
+  // A plain array sized by the nodes found, not a typed one sized by the blob: a large ArrayBuffer per
+  // parse counts as external memory, which brings on full collections.
+  const counts: number[] = [];
   const open: number[] = [];
   let nodes = 0;
   let offset = 0;
@@ -82,6 +83,7 @@ function memberCounts(blob: Uint8Array, base: number, old: boolean): Int32Array 
     if (tag === FDT_BEGIN_NODE) {
       const parent = open[open.length - 1];
       if (parent !== undefined) counts[2 * parent + 1]!++;
+      counts.push(0, 0);
       open.push(nodes++);
       offset = tagAlign(blob.indexOf(0, at + FDT_TAGSIZE) + 1 - base);
     } else if (tag === FDT_PROP) {
@@ -128,8 +130,10 @@ export function parseFdt(blob: Uint8Array): FdtTree {
   const data = blob.slice().buffer;
   // A blob names few properties many times: decode each name offset once.
   const propNames = new Map<number, string>();
-  // The open nodes and how many properties and children each holds so far.
-  const stack: { node: FdtNode; props: number; children: number }[] = [];
+  // The open nodes, and how many properties and children each holds so far (numbers, not a record per node:
+  // less garbage, fewer scavenges).
+  const stack: FdtNode[] = [];
+  const filled: number[] = [];
   let nodes = 0;
   let root: FdtNode | undefined;
   let offset = 0;
@@ -151,10 +155,11 @@ export function parseFdt(blob: Uint8Array): FdtTree {
         props: new Array<FdtProp>(counts[2 * n]!),
         children: new Array<FdtNode>(counts[2 * n + 1]!),
       };
-      const parent = stack[stack.length - 1];
-      if (parent) parent.node.children[parent.children++] = node;
+      const depth = stack.length;
+      if (depth > 0) stack[depth - 1]!.children[filled[2 * depth - 1]!++] = node;
       else root = node;
-      stack.push({ node, props: 0, children: 0 });
+      stack.push(node);
+      filled.push(0, 0);
       offset = tagAlign(nul + 1 - base);
     } else if (tag === FDT_PROP) {
       const len = be32(blob, at + 4);
@@ -166,13 +171,17 @@ export function parseFdt(blob: Uint8Array): FdtTree {
         name = latin1Range(blob, from, blob.indexOf(0, from));
         propNames.set(nameoff, name);
       }
-      const owner = stack[stack.length - 1]!;
-      owner.node.props[owner.props++] = { name, value: new Uint8Array(data, at + FDT_PROP_HEADER_SIZE + pad, len) };
+      const depth = stack.length;
+      const value = new Uint8Array(data, at + FDT_PROP_HEADER_SIZE + pad, len);
+      stack[depth - 1]!.props[filled[2 * depth - 2]!++] = { name, value };
       offset = tagAlign(offset + FDT_PROP_HEADER_SIZE + pad + len);
     } else if (tag === FDT_END) {
       break;
     } else {
-      if (tag === FDT_END_NODE) stack.pop();
+      if (tag === FDT_END_NODE) {
+        stack.pop();
+        filled.length -= 2;
+      }
       offset += FDT_TAGSIZE;
     }
   }
