@@ -13,7 +13,9 @@ describe("issue 14: npm run bench", () => {
     for (const r of rows) {
       expect(Object.keys(JSON.parse(JSON.stringify(r)))).toEqual(ROW_KEYS);
       expect(r.check, r.case).toBe("ok");
-      expect(r.ts, r.case).toBeGreaterThan(0);
+      // Memory above the runtime's own floor may be nothing for a quick pass's tiny inputs; times never are.
+      if (r.case.endsWith(" above floor")) expect(r.ts, r.case).toBeGreaterThanOrEqual(0);
+      else expect(r.ts, r.case).toBeGreaterThan(0);
       expect(r.rss_mib, r.case).toBeGreaterThan(0);
     }
     // Add, walk and peak RSS for each of the 4 streams at 4, 16 and 64 KiB pages.

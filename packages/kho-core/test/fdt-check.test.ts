@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { canonName } from "../src/fdt/canon.js";
 import { checkFull, FdtError, fdtVerdict, parseFdt, toCanon } from "../src/fdt/index.js";
 import { buildCanonTool, buildDtb, requireTools, runCanon } from "./helpers/corpus.js";
 import { buildCorpus, type CorpusBlob, randomTree } from "./helpers/corpus-set.js";
@@ -118,6 +119,46 @@ describe("checkFull and toCanon against libfdt 1.6.1", () => {
       expect(exp.startsWith(`header version=${t.header.version} `)).toBe(true);
       expect(t.memreserve.length).toBe(exp.split("\n").filter((l) => l.startsWith("memreserve ")).length);
     }
+  });
+
+  it("issue 14: parseFdt's direct decoder holds every name and value libfdt's walk shows, in every version", () => {
+    const te = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    const hex = (v: Uint8Array) => Array.from(v, (x) => x.toString(16).padStart(2, "0")).join("");
+    const versions: number[] = [];
+    for (const b of blobs) {
+      const exp = expected(b.path);
+      if (exp.startsWith("INVALID")) continue;
+      // What libfdt accepts but no tree can hold: no root node, or a length of 2^31 or more (libfdt's bound
+      // check wraps; there are no bytes to decode).
+      const lengths = [...exp.matchAll(/^prop \S+ \S* (\d+)/gm)].map((m) => Number(m[1]));
+      if (!exp.includes("\nnode ") || lengths.some((n) => n >= 2 ** 31)) {
+        expect(() => parseFdt(b.blob), b.path).toThrow(FdtError);
+        continue;
+      }
+      const t = parseFdt(b.blob);
+      // The canon tool's lines, from the tree: a node, its properties, then its children.
+      const lines = [`header version=${t.header.version} last_comp=${t.header.last_comp_version} boot_cpuid=`];
+      const visit = (n: (typeof t)["root"], path: string[]): void => {
+        const p = [...path, canonName(te(n.name))];
+        const at = p.join("/") || "/";
+        lines.push(`node ${at}`);
+        for (const q of n.props) {
+          const value = q.value.length > 0 ? ` ${hex(q.value)}` : "";
+          lines.push(`prop ${at} ${canonName(te(q.name))} ${q.value.length}${value}`);
+        }
+        for (const c of n.children) visit(c, p);
+      };
+      visit(t.root, []);
+      const want = exp.split("\n").filter((l) => l.startsWith("node ") || l.startsWith("prop "));
+      // A property after a subnode is in the tree but not in libfdt's walk: such blobs cannot be compared line by line.
+      if (want.length !== lines.length - 1) continue;
+      expect(exp.startsWith(lines[0]!), b.path).toBe(true);
+      expect(lines.slice(1), b.path).toEqual(want);
+      versions.push(t.header.version);
+    }
+    expect(versions.length).toBeGreaterThan(1000);
+    // The pre-v16 rules (full-path names, 8-byte value padding) went through the decoder too.
+    expect([...new Set(versions)].sort((x, y) => x - y)).toEqual(expect.arrayContaining([2, 3, 15, 16, 17]));
   });
 
   it("keeps a property placed after a subnode in parseFdt (dtc reads it) while libfdt's walk skips it", () => {

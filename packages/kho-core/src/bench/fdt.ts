@@ -21,6 +21,7 @@ import { checkFull } from "../fdt/check.js";
 import { dtsChunks } from "../fdt/dts.js";
 import { readInputFile } from "../fs/input.js";
 import { type BenchCase, type BenchRow, benchRow } from "./case.js";
+import { FDT_LIBFDT_CASES } from "./fdt-libfdt.js";
 import { largeDtb, manyPropsDtb, wideDtb } from "./fdt-shapes.js";
 
 export interface FdtBenchCase {
@@ -131,9 +132,10 @@ function fdtRows(scale: number): BenchRow[] {
   }
 }
 
-/** The FDT cases: full size, or a 2% scale for the quick CI pass. */
+/** The FDT cases: against dtc at full size, or a 2% scale for the quick CI pass; then against libfdt. */
 export const FDT_CASES: readonly BenchCase[] = [
   { name: "fdt against dtc", run: (ctx) => fdtRows(ctx.quick ? 0.02 : 1) },
+  ...FDT_LIBFDT_CASES,
 ];
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,3 +1,4 @@
+import { structAccepted } from "./check-fast.js";
 import {
   FDT_BEGIN_NODE,
   FDT_END,
@@ -322,6 +323,19 @@ export function countMemReserve(v: FdtView): number {
  * array is clamped: bytes that do not exist cannot vouch for a blob.
  */
 export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void {
+  const v = checkFraming(blob, bufsize);
+  // The common case is decided in one pass of direct reads; the exact walk gives the verdict otherwise.
+  if (v.version >= 17 && structAccepted(blob, v.offStruct, v.sizeStruct, v.offStrings, v.sizeStrings)) return;
+  checkStructExact(v);
+}
+
+/** checkFull without its one-pass fast path: the exact model alone, which the tests hold the fast path to. */
+export function checkFullExact(blob: Uint8Array, bufsize: number = blob.length): void {
+  checkStructExact(checkFraming(blob, bufsize));
+}
+
+/** fdt_check_full up to its struct walk: buffer size, header, totalsize against the buffer, reserve map. */
+function checkFraming(blob: Uint8Array, bufsize: number): FdtView {
   const size = Math.max(0, Math.min(Math.floor(bufsize), blob.length));
   if (size < FDT_V1_SIZE) fail("FDT_ERR_TRUNCATED", `buffer of ${size} bytes is shorter than any header`, "header");
   const v = new FdtView(blob);
@@ -331,7 +345,11 @@ export function checkFull(blob: Uint8Array, bufsize: number = blob.length): void
   if (size < v.totalsize)
     fail("FDT_ERR_TRUNCATED", `totalsize ${v.totalsize} exceeds the ${size}-byte buffer`, "header.totalsize");
   countMemReserve(v);
+  return v;
+}
 
+/** fdt_check_full's struct walk, tag by tag through the libfdt model (stepTag, nodeNameAt, propAt). */
+function checkStructExact(v: FdtView): void {
   let next = 0;
   let depth = 0;
   let expectEnd = false;

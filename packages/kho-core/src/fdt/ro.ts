@@ -165,8 +165,11 @@ export interface FdtTag {
  * libfdt reports it, so walks stop the way libfdt's stop.
  */
 export function nextTag(fdt: Uint8Array, start: number): FdtTag {
-  const lim = structLimit(fdt);
+  // structLimit inlined: every walk steps through here once per tag, so each header word is read once.
   const base = hword(fdt, HDR.off_dt_struct);
+  const version = hword(fdt, HDR.version);
+  let lim = Math.min(hword(fdt, HDR.totalsize), fdt.length) - base;
+  if (version >= 0x11) lim = Math.min(lim, hword(fdt, HDR.size_dt_struct));
   if (start < 0 || start + FDT_TAGSIZE > lim) return { tag: FDT_END, next: E_TRUNCATED };
   const tag = be32(fdt, base + start);
   let off = start + FDT_TAGSIZE;
@@ -184,7 +187,7 @@ export function nextTag(fdt: Uint8Array, start: number): FdtTag {
       const len = be32(fdt, base + off);
       off += FDT_PROP_HEADER_SIZE - FDT_TAGSIZE + len;
       // Before version 16 values of 8 bytes or more were 8-aligned.
-      if (hword(fdt, HDR.version) < 0x10 && len >= 8 && (off - len) % 8 !== 0) off += 4;
+      if (version < 0x10 && len >= 8 && (off - len) % 8 !== 0) off += 4;
       break;
     }
     case FDT_END:
@@ -291,12 +294,32 @@ export function getNameRc(fdt: Uint8Array, nodeOffset: number): { pos: number; l
 
 function nodenameEq(fdt: Uint8Array, offset: number, s: Uint8Array): boolean {
   const n = getNameRc(fdt, offset);
-  if (typeof n === "number" || n.len < s.length) return false;
-  for (let i = 0; i < s.length; i++) if (fdt[n.pos + i] !== s[i]) return false;
-  const after = fdt[n.pos + s.length];
+  return typeof n !== "number" && nameMatches(fdt, n.pos, s);
+}
+
+/**
+ * The comparison of fdt_nodename_eq_ on a name at `pos` that has its NUL in
+ * the blob. `s` holds no NUL (cstr), so a name shorter than `s` differs at
+ * its NUL at the latest.
+ */
+function nameMatches(fdt: Uint8Array, pos: number, s: Uint8Array): boolean {
+  for (let i = 0; i < s.length; i++) if (fdt[pos + i] !== s[i]) return false;
+  const after = fdt[pos + s.length];
   if (after === 0) return true;
   // "name" also matches "name@unit" unless the caller gave a unit address.
   return after === 0x40 && s.indexOf(0x40) < 0;
+}
+
+/**
+ * nodenameEq for a node offset fdt_next_node has just returned in a walk of
+ * an unchanged, probed blob: getNameRc's probe and node check would pass
+ * again, and from v16 on the name starts right after the tag, so only the
+ * comparison is left. This is the inner loop of every subnode lookup
+ * (kho_add_subtree looks its name up among all root children first).
+ */
+function walkedNodenameEq(fdt: Uint8Array, offset: number, s: Uint8Array): boolean {
+  if (hword(fdt, HDR.version) < 0x10) return nodenameEq(fdt, offset, s);
+  return nameMatches(fdt, hword(fdt, HDR.off_dt_struct) + offset + FDT_TAGSIZE, s);
 }
 
 /** fdt_get_string: absolute position and length of a strings-block entry, or a negative code. */
@@ -350,7 +373,7 @@ export function subnodeOffsetRc(fdt: Uint8Array, parent: number, name: Uint8Arra
   const depth: DepthBox = { d: 0 };
   let offset = parent;
   for (; offset >= 0 && depth.d >= 0; offset = nextNodeRc(fdt, offset, depth)) {
-    if (depth.d === 1 && nodenameEq(fdt, offset, name)) return offset;
+    if (depth.d === 1 && walkedNodenameEq(fdt, offset, name)) return offset;
   }
   return depth.d < 0 ? E_NOTFOUND : offset;
 }
