@@ -11,8 +11,7 @@
  *
  *   npm run bench -- --only fdt
  */
-import { execFileSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -23,6 +22,7 @@ import { readInputFile } from "../fs/input.js";
 import { type BenchCase, type BenchRow, benchRow } from "./case.js";
 import { FDT_LIBFDT_CASES } from "./fdt-libfdt.js";
 import { largeDtb, manyPropsDtb, wideDtb } from "./fdt-shapes.js";
+import { type ProcessRun, timeProcess } from "./process.js";
 
 export interface FdtBenchCase {
   readonly name: string;
@@ -38,27 +38,14 @@ export const FDT_BENCH_CASES: readonly FdtBenchCase[] = [
 export const FDT_BENCH_OPS = ["check", "canon", "dts"] as const;
 type Op = (typeof FDT_BENCH_OPS)[number];
 
-const TIME = "/usr/bin/time";
-
 /** Fixed memory allowance above the floor, in bytes (see the module comment). */
 export const HEAP_SLACK = 32 * 2 ** 20;
 
-interface Run {
-  seconds: number;
-  maxRssKiB: number;
-}
-
-/** Runs a command under /usr/bin/time, its output to /dev/null. */
-function timed(cmd: string, args: readonly string[]): Run {
-  const dir = mkdtempSync(join(tmpdir(), "khosim-bench-fdt-"));
-  try {
-    const f = join(dir, "time");
-    execFileSync(TIME, ["-f", "%e %M", "-o", f, cmd, ...args], { stdio: "ignore" });
-    const [s, kib] = readFileSync(f, "utf8").trim().split("\n").at(-1)!.split(" ");
-    return { seconds: Number(s), maxRssKiB: Number(kib) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Runs a command under /usr/bin/time (timeProcess); a failing command fails the case. */
+function timed(cmd: string, args: readonly string[]): ProcessRun {
+  const r = timeProcess(cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with status ${r.status}`);
+  return r;
 }
 
 /** The child: one operation on one file, output written to /dev/null chunk by chunk as the CLI writes it. */
@@ -79,7 +66,7 @@ function runOne(op: Op, path: string): void {
 // The child runs the compiled module: under the test runner this file is the TypeScript source.
 const self = fileURLToPath(import.meta.url).replace(/\/src\/bench\/fdt\.ts$/, "/dist/bench/fdt.js");
 
-function ours(op: Op, path: string): Run {
+function ours(op: Op, path: string): ProcessRun {
   return timed(process.execPath, [self, "--one", op, path]);
 }
 
@@ -94,7 +81,7 @@ function fdtRows(scale: number): BenchRow[] {
   try {
     const tiny = join(dir, "tiny.dtb");
     writeFileSync(tiny, wideDtb(1));
-    const floor = new Map(FDT_BENCH_OPS.map((op) => [op, ours(op, tiny).maxRssKiB]));
+    const floor = new Map(FDT_BENCH_OPS.map((op) => [op, ours(op, tiny).maxRssMiB]));
     const rows: BenchRow[] = [];
     for (const c of FDT_BENCH_CASES) {
       const blob = c.build(scale);
@@ -104,14 +91,14 @@ function fdtRows(scale: number): BenchRow[] {
       const what = `${c.name} (${(blob.length / 2 ** 20).toFixed(1)} MiB)`;
       for (const op of FDT_BENCH_OPS) {
         const ts = ours(op, path);
-        const aboveMiB = Math.max(0, ts.maxRssKiB - floor.get(op)!) / 1024;
-        const rss = ts.maxRssKiB / 1024;
+        const aboveMiB = Math.max(0, ts.maxRssMiB - floor.get(op)!);
+        const rss = ts.maxRssMiB;
         rows.push(
           benchRow({
             case: `fdt ${op} ${what}`,
             unit: "s",
-            ts: ts.seconds,
-            ref: dtc.seconds,
+            ts: ts.wallMs / 1000,
+            ref: dtc.wallMs / 1000,
             rss_mib: rss,
             check: "ok",
           }),
@@ -119,7 +106,7 @@ function fdtRows(scale: number): BenchRow[] {
             case: `fdt ${op} ${what} RSS above floor`,
             unit: "MiB",
             ts: aboveMiB,
-            ref: dtc.maxRssKiB / 1024,
+            ref: dtc.maxRssMiB,
             rss_mib: rss,
             check: "ok",
           }),
