@@ -182,16 +182,26 @@ export class PhysMem implements PageGeometry {
     const end = Math.ceil((pa + len) / this.pageSize);
     if (!this.seeded.empty) {
       // A page zeroed in part keeps the rest of its fill: store it first. Whole pages just lose the fill.
-      for (const edge of new Set([first, end - 1]))
-        if (!this.pages.has(edge) && this.seeded.seedOf(edge) !== undefined) this.store(edge);
+      if (pa % this.pageSize && !this.pages.has(first) && this.seeded.seedOf(first) !== undefined) this.store(first);
+      const tail = end - 1;
+      if ((pa + len) % this.pageSize && !this.pages.has(tail) && this.seeded.seedOf(tail) !== undefined)
+        this.store(tail);
       this.seeded.remove(first, end);
     }
+    this.eachStored(first, end, (pfn) => this.zeroIn(pfn, pa, len));
+  }
+
+  /**
+   * Calls `fn` for each stored page of [first, end): by frame for a range
+   * smaller than what is stored (one page being allocated), else by the
+   * stored pages (a fresh 16 GiB memmap, a poisoned node). `fn` may drop the page.
+   */
+  private eachStored(first: number, end: number, fn: (pfn: number) => void): void {
     if (end - first > this.pages.size) {
-      // A range larger than what is stored (a fresh 16 GiB memmap): visit only stored pages.
-      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.zeroIn(pfn, pa, len);
+      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) fn(pfn);
       return;
     }
-    for (let pfn = first; pfn < end; pfn++) if (this.pages.has(pfn)) this.zeroIn(pfn, pa, len);
+    for (let pfn = first; pfn < end; pfn++) if (this.pages.has(pfn)) fn(pfn);
   }
 
   private zeroIn(pfn: number, pa: number, len: number): void {
@@ -278,7 +288,7 @@ export class PhysMem implements PageGeometry {
     this.poisoned.add(pfn, pfn + count);
     this.poisonNotes.push({ start: pfn, end: pfn + count, reason });
     this.seeded.remove(pfn, pfn + count);
-    for (const p of [...this.pages.keys()]) if (p >= pfn && p < pfn + count) this.pages.delete(p);
+    this.eachStored(pfn, pfn + count, (p) => this.pages.delete(p));
   }
 
   /** Gives pages back to the running kernel (it allocated them). */
@@ -320,9 +330,7 @@ export class PhysMem implements PageGeometry {
       throw new KhoError("EINVAL", `seeded fill ${hex(pa)}+${hex(len)} is not page aligned`, hex(pa));
     const first = pa / this.pageSize;
     const end = first + len / this.pageSize;
-    if (end - first > this.pages.size) {
-      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.pages.delete(pfn);
-    } else for (let pfn = first; pfn < end; pfn++) this.pages.delete(pfn);
+    this.eachStored(first, end, (pfn) => this.pages.delete(pfn));
     this.seeded.set(first, end, seed);
   }
 
