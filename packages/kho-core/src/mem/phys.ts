@@ -14,6 +14,9 @@ export interface RamRange {
 /** The 52-bit physical address space the simulator supports (exact in a JS number). */
 export const MAX_PHYS_BITS = 52;
 
+/** Host memory for stored pages is taken in slabs of this many bytes (a multiple of every page size). */
+const SLAB_BYTES = 2 << 20;
+
 /**
  * Simulated physical memory: RAM ranges with NUMA node ids and sparse page
  * storage. Only pages that were written take host memory; reading a page
@@ -40,6 +43,9 @@ export class PhysMem implements PageGeometry {
   /** Who is touching memory now; named in poison errors. */
   actor = "kernel";
   private readonly pages = new Map<number, Uint8Array>();
+  /** The slab new pages are carved from, and how much of it is handed out. */
+  private slab: ArrayBuffer | null = null;
+  private slabUsed = SLAB_BYTES;
   /** Poisoned page frames, and why (newest note first wins). */
   private readonly poisoned = new IntervalSet();
   private poisonNotes: { start: number; end: number; reason: string }[] = [];
@@ -141,13 +147,33 @@ export class PhysMem implements PageGeometry {
 
   /** Gives page `pfn` host storage: zeros, or its seeded fill (which it then no longer follows). */
   private store(pfn: number): Uint8Array {
-    const p = new Uint8Array(this.pageSize);
+    const p = this.freshPage();
     const seed = this.seeded.empty ? undefined : this.seeded.seedOf(pfn);
     if (seed !== undefined) {
       seededPageInto(seed, pfn, p);
       this.seeded.remove(pfn, pfn + 1);
     }
     this.pages.set(pfn, p);
+    return p;
+  }
+
+  /**
+   * A zeroed page of host memory: the next page of a 2 MiB slab. One
+   * ArrayBuffer per page made the collector track a backing store per page
+   * (a quarter of the time of a sparse radix tree's adds); a view of a slab
+   * is a plain object. A fresh slab is zeroed by the host, so nothing is
+   * cleared here. Slots are never reused: a caller may still hold the view
+   * of a page that was since zeroed or poisoned, and it must not alias
+   * another page. A slab goes back to the host once none of its views is
+   * stored or held.
+   */
+  private freshPage(): Uint8Array {
+    if (this.slab === null || this.slabUsed === SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const p = new Uint8Array(this.slab, this.slabUsed, this.pageSize);
+    this.slabUsed += this.pageSize;
     return p;
   }
 

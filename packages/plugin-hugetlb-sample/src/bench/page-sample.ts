@@ -96,7 +96,7 @@ export class PageSampleState {
   }
 }
 
-/** Where the bench's phase marks go: a hook name and when it ran (performance.now). */
+/** Where the bench's phase marks go: the plugin tells which hook ran, the bench reads its clock. */
 export type PhaseMark = (hook: "prepared" | "setup" | "restored") => void;
 
 /**

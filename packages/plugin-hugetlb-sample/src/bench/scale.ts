@@ -25,7 +25,7 @@ export interface ScaleResult {
   /** Order-0 pages that came back at their frames with their fill. */
   readonly smallPages: number;
   /**
-   * Wall milliseconds per phase. Setup (not part of the live update):
+   * Milliseconds per phase, on the clock `runScale` was given (wall by default). Setup (not part of the live update):
    * `allocate`, `fill`. The live update, split at the page-sample
    * plugin's marks: `prepare` (every plugin's prepare), `handover` (the
    * host's snapshot, loading, poisoning everything not handed over, up to
@@ -70,9 +70,10 @@ function same(a: HugeFolio, b: HugeFolio | undefined): boolean {
  * Boots A, allocates and fills the guest memory and the small pages,
  * kexecs to B and checks that every folio is back where it was with its
  * order, node and owner, every small page at its frame, and all of them
- * hold their fill. Throws EPROTO on the first difference.
+ * hold their fill. Throws EPROTO on the first difference. `now` is the
+ * clock of the phase times, in milliseconds.
  */
-export function runScale(c: ScaleCase): ScaleResult {
+export function runScale(c: ScaleCase, now: () => number = () => performance.now()): ScaleResult {
   const nodeRam = parseSize(c.nodeRam, "nodeRam");
   const host = new LiveUpdateHost(
     new Machine({
@@ -85,7 +86,7 @@ export function runScale(c: ScaleCase): ScaleResult {
   );
   const marks = new Map<Mark, number>();
   const mark = (m: Mark): void => {
-    marks.set(m, performance.now());
+    marks.set(m, now());
   };
   // The first restore hook ends the boot phase: hugetlb-sample's restore runs before page-sample's.
   const restore = hugetlbSamplePlugin.incoming!.restore!;
@@ -104,11 +105,11 @@ export function runScale(c: ScaleCase): ScaleResult {
   const kernel = (release: string) => composeKernel({ release, plugins: [kexecMetadataPlugin, hugetlb, small] });
   host.boot(kernel("A"));
   const a = host.context(hugetlb).state;
-  let t = performance.now();
+  let t = now();
   const lap = (): number => {
-    const now = performance.now();
-    const d = now - t;
-    t = now;
+    const at = now();
+    const d = at - t;
+    t = at;
     return d;
   };
   const half = Math.floor(c.folios / 2);
@@ -119,9 +120,9 @@ export function runScale(c: ScaleCase): ScaleResult {
   const guestBytes = a.fill(1n, 1) + a.fill(2n, 2);
   const fill = lap();
   const before = a.pools.all();
-  const start = performance.now();
+  const start = now();
   const r = host.kexec(kernel("B"));
-  const done = performance.now();
+  const done = now();
   const at = (m: Mark): number => {
     const when = marks.get(m);
     if (when === undefined || when < start) throw new KhoError("EPROTO", `the kexec never reached "${m}"`);
