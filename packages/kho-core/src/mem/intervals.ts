@@ -71,6 +71,17 @@ export class IntervalSet {
     // Intervals touching or overlapping [start, end) merge into one.
     let i = this.firstEndAbove(start - 1);
     if (i > 0 && this.ends[i - 1] === start) i--;
+    // Extending one interval, or appending past the last (ascending adds: a walk's blocks), needs no splice.
+    if (i === this.starts.length) {
+      this.starts.push(start);
+      this.ends.push(end);
+      return;
+    }
+    if (this.starts[i]! <= end && (i + 1 === this.starts.length || this.starts[i + 1]! > end)) {
+      this.starts[i] = Math.min(this.starts[i]!, start);
+      this.ends[i] = Math.max(this.ends[i]!, end);
+      return;
+    }
     let j = i;
     let s = start;
     let e = end;

@@ -398,6 +398,12 @@ export class PhysMem implements PageGeometry {
 
   /** The first address of [pa, pa + len) that does not hold the seeded fill of `seed`, or -1. */
   compareSeeded(pa: number, len: number, seed: number): number {
+    // A range that still follows the seed throughout (a folio untouched since its fill) matches by construction.
+    if (pa % this.pageSize === 0 && len % this.pageSize === 0 && len > 0) {
+      checkSeed(seed);
+      this.check(pa, len);
+      if (this.seeded.covers(pa / this.pageSize, (pa + len) / this.pageSize, seed)) return -1;
+    }
     for (const at of this.seededDiffs(pa, len, seed)) return at;
     return -1;
   }

@@ -98,6 +98,11 @@ export class SeededRegions {
     }
   }
 
+  /** True when every frame of [start, end) holds the fill of `seed`. */
+  covers(start: number, end: number, seed: number): boolean {
+    return this.bySeed.get(seed)?.covers(start, end) ?? false;
+  }
+
   seedOf(pfn: number): number | undefined {
     for (const [seed, set] of this.bySeed) if (set.has(pfn)) return seed;
     return undefined;
