@@ -206,6 +206,25 @@ function noAlloc(): never {
   throw new KhoError("EINVAL", "an incoming block set cannot grow or unpreserve");
 }
 
+/**
+ * Decodes the entry at a slot from a copy of its page, taken once per page
+ * (170 entries of a 4 KiB block) instead of one checked read per entry. An
+ * entry across a page end is read on its own.
+ */
+function entryReader(mem: PhysMem): (slot: number) => ReturnType<typeof hugetlb_sample_folio_ser.decode> {
+  let pagePa = -1;
+  let page: Uint8Array = new Uint8Array(0);
+  return (slot) => {
+    const pa = slot - (slot % mem.pageSize);
+    if (slot + ENTRY_SIZE > pa + mem.pageSize) return hugetlb_sample_folio_ser.readAt(mem, slot);
+    if (pa !== pagePa) {
+      page = mem.read(pa, mem.pageSize);
+      pagePa = pa;
+    }
+    return hugetlb_sample_folio_ser.decode(page.subarray(slot - pa));
+  };
+}
+
 /** Every entry decoded and checked against the header and the memory layout; nothing restored yet. */
 function readEntries(
   mem: PhysMem,
@@ -219,8 +238,9 @@ function readEntries(
   const seen = new Map<number, bigint>();
   let pages = 0n;
   const it = blocks.iterator();
+  const entryAt = entryReader(mem);
   for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
-    const e = hugetlb_sample_folio_ser.readAt(mem, slot);
+    const e = entryAt(slot);
     // Named only when an entry is refused: a hex string per entry is a good part of reading 131 072 of them.
     const bad = (why: string): never =>
       fail("EINVAL", `entry ${folios.length} (pfn ${hex(e.pfn)}): ${why}`, where, stranded);
