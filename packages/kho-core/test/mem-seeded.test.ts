@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isKhoError } from "../src/errors.js";
-import { PhysMem, seededBytes } from "../src/mem/index.js";
+import { PhysMem, seededBytes, seededPageInto } from "../src/mem/index.js";
 
 const PAGE = 4096;
 const GiB = 2 ** 30;
@@ -12,6 +13,23 @@ const mem = () =>
   ]);
 
 describe("seeded fill", () => {
+  it("any byte window equals the same bytes of the whole page as stored on first write (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(0xffffffff),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.nat(PAGE - 1),
+        fc.nat(PAGE),
+        (seed, pfn, off, len) => {
+          const n = Math.min(len, PAGE - off);
+          const page = new Uint8Array(PAGE);
+          seededPageInto(seed, pfn, page);
+          expect(seededBytes(seed, pfn, off, n)).toEqual(page.subarray(off, off + n));
+        },
+      ),
+    );
+  });
+
   it("gives 256 GiB contents that are a function of seed and address without host memory", () => {
     const m = mem();
     const before = process.memoryUsage().heapUsed;

@@ -2,7 +2,7 @@ import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import { type PageGeometry, type PageSize, pageGeometry } from "./geometry.js";
 import { IntervalSet } from "./intervals.js";
-import { checkSeed, SeededRegions, type SeededRun, seededBytes, seededPageInto } from "./seeded.js";
+import { checkSeed, SeededRegions, type SeededRun, seededBytes, seededBytesInto, seededPageInto } from "./seeded.js";
 
 /** A range of RAM on one NUMA node. `start` and `size` are page aligned. */
 export interface RamRange {
@@ -186,7 +186,7 @@ export class PhysMem implements PageGeometry {
       if (p) out.set(p.subarray(off, off + n), at);
       else if (!this.seeded.empty) {
         const seed = this.seeded.seedOf(pfn);
-        if (seed !== undefined) out.set(seededBytes(seed, pfn, off, n), at);
+        if (seed !== undefined) seededBytesInto(seed, pfn, off, out, at, n);
       }
     });
     return out;

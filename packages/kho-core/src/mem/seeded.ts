@@ -50,14 +50,27 @@ export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void
 }
 
 /**
- * Bytes [off, off + len) of the seeded contents of page `pfn`, computing
- * only the words they touch (a small read of a huge fill stays cheap).
+ * Writes bytes [off, off + n) of the seeded contents of page `pfn` into
+ * `out` from `at`, computing only the words they touch (a small read of a
+ * huge fill stays cheap). Byte by byte, straight into `out`: a word array
+ * viewed as bytes would make V8 give the small array a backing store of
+ * its own, which cost more than the words (a sampled read per folio).
  */
+export function seededBytesInto(seed: number, pfn: number, off: number, out: Uint8Array, at: number, n: number): void {
+  const start = pageStart(seed, pfn);
+  let word = 0;
+  for (let i = 0; i < n; i++) {
+    const byte = off + i;
+    if (i === 0 || (byte & 3) === 0) word = fmix32((start + Math.imul(byte >>> 2, GOLDEN)) >>> 0);
+    out[at + i] = word >>> ((byte & 3) * 8);
+  }
+}
+
+/** Bytes [off, off + len) of the seeded contents of page `pfn`. */
 export function seededBytes(seed: number, pfn: number, off: number, len: number): Uint8Array {
-  const first = off >>> 2;
-  const words = new Uint32Array(((off + len + 3) >>> 2) - first);
-  fillWords(seed, pfn, first, words);
-  return new Uint8Array(words.buffer, off - first * 4, len);
+  const out = new Uint8Array(len);
+  seededBytesInto(seed, pfn, off, out, 0, len);
+  return out;
 }
 
 /** A run of page frames [start, end) that still holds the seeded fill of `seed`. */
