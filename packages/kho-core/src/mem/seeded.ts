@@ -52,18 +52,26 @@ export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void
 /**
  * Writes bytes [off, off + n) of the seeded contents of page `pfn` into
  * `out` from `at`, computing only the words they touch (a small read of a
- * huge fill stays cheap). Byte by byte, straight into `out`: a word array
- * viewed as bytes would make V8 give the small array a backing store of
- * its own, which cost more than the words (a sampled read per folio).
+ * huge fill stays cheap). Straight into `out`: a word array viewed as
+ * bytes would make V8 give the small array a backing store of its own,
+ * which cost more than the words (a sampled read per folio).
  */
 export function seededBytesInto(seed: number, pfn: number, off: number, out: Uint8Array, at: number, n: number): void {
   const start = pageStart(seed, pfn);
-  let word = 0;
-  for (let i = 0; i < n; i++) {
-    const byte = off + i;
-    if (i === 0 || (byte & 3) === 0) word = fmix32((start + Math.imul(byte >>> 2, GOLDEN)) >>> 0);
-    out[at + i] = word >>> ((byte & 3) * 8);
+  const wordAt = (w: number): number => fmix32((start + Math.imul(w, GOLDEN)) >>> 0);
+  const end = off + n;
+  let byte = off;
+  let o = at;
+  // The bytes before the first whole word, the whole words four bytes at a time, then the rest.
+  if (byte & 3) for (const w = wordAt(byte >>> 2); byte < end && byte & 3; byte++) out[o++] = w >>> ((byte & 3) * 8);
+  for (; byte + 4 <= end; byte += 4, o += 4) {
+    const w = wordAt(byte >>> 2);
+    out[o] = w;
+    out[o + 1] = w >>> 8;
+    out[o + 2] = w >>> 16;
+    out[o + 3] = w >>> 24;
   }
+  if (byte < end) for (const w = wordAt(byte >>> 2); byte < end; byte++) out[o++] = w >>> ((byte & 3) * 8);
 }
 
 /** Bytes [off, off + len) of the seeded contents of page `pfn`. */
