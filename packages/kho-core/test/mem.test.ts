@@ -263,7 +263,7 @@ describe("PfnBytes", () => {
             } else expect(bytes.delete(p)).toBe(model.delete(p));
           }
           expect(bytes.size).toBe(model.size);
-          for (const [p] of ops) expect(bytes.get(p)).toBe(model.get(p) ?? 0);
+          for (const [, p] of ops) expect(bytes.get(p)).toBe(model.get(p) ?? 0);
           expect(bytes.entries()).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));
         },
       ),
