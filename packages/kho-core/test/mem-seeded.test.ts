@@ -146,7 +146,7 @@ describe("PhysMem against a byte model", () => {
     fc.record({ kind: fc.constant("poison" as const), page: fc.nat(PAGES - 1), pages: fc.integer({ min: 1, max: 4 }) }),
   );
 
-  it("reads back what fills, writes, zeroes and poison left; compareSeeded agrees with a page-by-page scan (property)", () => {
+  it("reads back what fills, writes, zeroes and poison left; compareSeeded agrees with a scan (property)", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), fc.nat(PAGES - 1), fc.nat(3), (ops, probe, seed) => {
         const m = new PhysMem(PAGE, [{ start: 0, size: PAGES * PAGE, nid: 0 }]);
