@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isKhoError } from "../src/errors.js";
-import { PhysMem, seededBytes } from "../src/mem/index.js";
+import { PhysMem, seededBytes, seededPageInto } from "../src/mem/index.js";
 
 const PAGE = 4096;
 const GiB = 2 ** 30;
@@ -12,6 +13,23 @@ const mem = () =>
   ]);
 
 describe("seeded fill", () => {
+  it("any byte window equals the same bytes of the whole page as stored on first write (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(0xffffffff),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.nat(PAGE - 1),
+        fc.nat(PAGE),
+        (seed, pfn, off, len) => {
+          const n = Math.min(len, PAGE - off);
+          const page = new Uint8Array(PAGE);
+          seededPageInto(seed, pfn, page);
+          expect(seededBytes(seed, pfn, off, n)).toEqual(page.subarray(off, off + n));
+        },
+      ),
+    );
+  });
+
   it("gives 256 GiB contents that are a function of seed and address without host memory", () => {
     const m = mem();
     const before = process.memoryUsage().heapUsed;
@@ -97,5 +115,86 @@ describe("seeded fill", () => {
       }
     }
     expect(() => m.fillSeeded(1024 * GiB, PAGE, 1)).toThrowError(/not RAM/);
+  });
+});
+
+/** The first index where `a` and `b` differ within `a`'s length, or -1. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+describe("PhysMem against a byte model", () => {
+  const PAGES = 600; // more than one 2 MiB slab of 4 KiB pages
+  const op = fc.oneof(
+    fc.record({
+      kind: fc.constant("fill" as const),
+      page: fc.nat(PAGES - 1),
+      pages: fc.integer({ min: 1, max: 600 }),
+      seed: fc.nat(3),
+    }),
+    fc.record({
+      kind: fc.constant("write" as const),
+      at: fc.nat(PAGES * PAGE - 1),
+      len: fc.integer({ min: 1, max: 9000 }),
+    }),
+    fc.record({
+      kind: fc.constant("zero" as const),
+      at: fc.nat(PAGES * PAGE - 1),
+      len: fc.integer({ min: 1, max: 3 * PAGE }),
+    }),
+    fc.record({ kind: fc.constant("poison" as const), page: fc.nat(PAGES - 1), pages: fc.integer({ min: 1, max: 4 }) }),
+  );
+
+  it("reads back what fills, writes, zeroes and poison left; compareSeeded agrees with a scan (property)", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 25 }), fc.nat(PAGES - 1), fc.nat(3), (ops, probe, seed) => {
+        const m = new PhysMem(PAGE, [{ start: 0, size: PAGES * PAGE, nid: 0 }]);
+        const model = new Uint8Array(PAGES * PAGE);
+        const views: Uint8Array[] = [];
+        let stamp = 1;
+        for (const o of ops) {
+          if (o.kind === "fill") {
+            const pages = Math.min(o.pages, PAGES - o.page);
+            m.unpoison(o.page, pages);
+            m.fillSeeded(o.page * PAGE, pages * PAGE, o.seed);
+            for (let p = o.page; p < o.page + pages; p++) model.set(seededBytes(o.seed, p, 0, PAGE), p * PAGE);
+          } else if (o.kind === "poison") {
+            const pages = Math.min(o.pages, PAGES - o.page);
+            m.poison(o.page, pages, "test");
+            m.unpoison(o.page, pages);
+            model.fill(0, o.page * PAGE, (o.page + pages) * PAGE);
+          } else {
+            const len = Math.min(o.len, PAGES * PAGE - o.at);
+            const first = Math.floor(o.at / PAGE);
+            m.unpoison(first, Math.ceil((o.at + len) / PAGE) - first);
+            if (o.kind === "zero") {
+              m.zero(o.at, len);
+              model.fill(0, o.at, o.at + len);
+            } else {
+              const bytes = new Uint8Array(len).fill(stamp++ & 0xff);
+              m.write(o.at, bytes);
+              model.set(bytes, o.at);
+              views.push(m.page(first));
+            }
+          }
+        }
+        // Compared by hand: a deep equality of megabytes is far slower than the operations under test.
+        expect(firstDifference(m.read(0, PAGES * PAGE), model)).toBe(-1);
+        // Views handed out earlier never alias another page: writing through stale ones changes nothing readable
+        // except the page they still stand for.
+        for (const v of views) v.fill(0xee);
+        const stored = new Set(m.populatedPfns());
+        for (let p = 0; p < PAGES; p++)
+          if (!stored.has(p)) expect(firstDifference(m.read(p * PAGE, PAGE), model.subarray(p * PAGE))).toBe(-1);
+        // compareSeeded: the fast answer for a range still following its seed, else the first differing page.
+        const pages = Math.min(8, PAGES - probe);
+        let want = -1;
+        for (let p = probe; p < probe + pages && want < 0; p++)
+          if (firstDifference(m.read(p * PAGE, PAGE), seededBytes(seed, p, 0, PAGE)) >= 0) want = p * PAGE;
+        expect(m.compareSeeded(probe * PAGE, pages * PAGE, seed)).toBe(want);
+      }),
+      { numRuns: 15 },
+    );
   });
 });

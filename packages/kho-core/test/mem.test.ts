@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KhoError } from "../src/errors.js";
-import { ctz, getOrder, IntervalSet, ilog2, PageAllocator, PhysMem } from "../src/mem/index.js";
+import { ctz, getOrder, IntervalSet, ilog2, PageAllocator, PfnBytes, PhysMem } from "../src/mem/index.js";
 import { parseSize } from "../src/units.js";
 
 const GiB = 2 ** 30;
@@ -218,5 +218,69 @@ describe("IntervalSet", () => {
         for (let i = 1; i < iv.length; i++) expect(iv[i]![0]).toBeGreaterThan(iv[i - 1]![1]);
       }),
     );
+  });
+});
+
+describe("IntervalSet.firstAligned", () => {
+  it("is the first aligned run the interval-by-interval search finds (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(200), fc.nat(40))),
+        fc.nat(200),
+        fc.nat(200),
+        fc.constantFrom(1, 2, 4, 8, 16),
+        (ops, a, b, align) => {
+          const set = new IntervalSet();
+          for (const [add, s, len] of ops) add ? set.add(s, s + len) : set.remove(s, s + len);
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          let naive: number | undefined;
+          for (let x = Math.ceil(lo / align) * align; x + align <= hi && naive === undefined; x += align)
+            if (set.covers(x, x + align)) naive = x;
+          expect(set.firstAligned(lo, hi, align)).toBe(naive);
+        },
+      ),
+    );
+  });
+});
+
+describe("PfnBytes", () => {
+  it("behaves as a Map of frame numbers under random sets, gets and deletes (property)", () => {
+    // Frames clustered (runs an allocator hands out) and spread up to 52-bit frame numbers.
+    const pfn = fc.oneof(
+      fc.nat(300),
+      fc.integer({ min: 0, max: 2 ** 40 - 1 }).map((x) => x - (x % 7)),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("set", "delete"), pfn, fc.integer({ min: 1, max: 255 }))),
+        (ops) => {
+          const bytes = new PfnBytes();
+          const model = new Map<number, number>();
+          for (const [op, p, v] of ops) {
+            if (op === "set") {
+              bytes.set(p, v);
+              model.set(p, v);
+            } else expect(bytes.delete(p)).toBe(model.delete(p));
+          }
+          expect(bytes.size).toBe(model.size);
+          for (const [, p] of ops) expect(bytes.get(p)).toBe(model.get(p) ?? 0);
+          expect(bytes.entries()).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));
+        },
+      ),
+    );
+  });
+
+  it("reads a non-frame number as absent, and clear empties it", () => {
+    const bytes = new PfnBytes();
+    for (let p = 0; p < 100_000; p++) bytes.set(p, (p % 255) + 1);
+    expect(bytes.size).toBe(100_000);
+    expect(bytes.get(99_999)).toBe((99_999 % 255) + 1);
+    for (const odd of [-1, 0.5, Number.NaN]) {
+      expect(bytes.get(odd)).toBe(0);
+      expect(bytes.delete(odd)).toBe(false);
+    }
+    bytes.clear();
+    expect(bytes.size).toBe(0);
+    expect(bytes.get(5)).toBe(0);
   });
 });

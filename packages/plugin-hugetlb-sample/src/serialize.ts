@@ -74,15 +74,16 @@ export function serialize(
     }
     blocks.grow(folios.length);
     const it = blocks.iterator();
+    // Every field was checked when the pool made the folio (owner a u64, node and order from the
+    // allocator, flags from the pool's constants), so the layout writes the entries without validating
+    // each one again: that schema check was a third of writing 131 072 entries.
+    const entry = new Uint8Array(ENTRY_SIZE);
+    const view = new DataView(entry.buffer);
     for (const f of folios) {
       const slot = it.reserveEntry()!; // grow made room for every entry
-      hugetlb_sample_folio_ser.writeAt(mem, slot, {
-        pfn: BigInt(f.pa / mem.pageSize),
-        owner: f.owner,
-        node: f.node,
-        order: f.order,
-        flags: f.flags,
-      });
+      const value = { pfn: BigInt(f.pa / mem.pageSize), owner: f.owner, node: f.node, order: f.order, flags: f.flags };
+      hugetlb_sample_folio_ser.write(view, 0, value, hugetlb_sample_folio_ser.name);
+      mem.write(slot, entry);
     }
     hugetlb_sample_ser.writeAt(mem, serPa, header(mem.pageSize, folios, blocks.headPa));
   } catch (e) {
@@ -205,6 +206,25 @@ function noAlloc(): never {
   throw new KhoError("EINVAL", "an incoming block set cannot grow or unpreserve");
 }
 
+/**
+ * Decodes the entry at a slot from a copy of its page, taken once per page
+ * (170 entries of a 4 KiB block) instead of one checked read per entry. An
+ * entry across a page end is read on its own.
+ */
+function entryReader(mem: PhysMem): (slot: number) => ReturnType<typeof hugetlb_sample_folio_ser.decode> {
+  let pagePa = -1;
+  let page: Uint8Array = new Uint8Array(0);
+  return (slot) => {
+    const pa = slot - (slot % mem.pageSize);
+    if (slot + ENTRY_SIZE > pa + mem.pageSize) return hugetlb_sample_folio_ser.readAt(mem, slot);
+    if (pa !== pagePa) {
+      page = mem.read(pa, mem.pageSize);
+      pagePa = pa;
+    }
+    return hugetlb_sample_folio_ser.decode(page.subarray(slot - pa));
+  };
+}
+
 /** Every entry decoded and checked against the header and the memory layout; nothing restored yet. */
 function readEntries(
   mem: PhysMem,
@@ -218,19 +238,20 @@ function readEntries(
   const seen = new Map<number, bigint>();
   let pages = 0n;
   const it = blocks.iterator();
+  const entryAt = entryReader(mem);
   for (let slot = it.readEntry(); slot !== null; slot = it.readEntry()) {
-    const e = hugetlb_sample_folio_ser.readAt(mem, slot);
-    const at = `entry ${folios.length} (pfn ${hex(e.pfn)})`;
-    if (!want.has(e.order)) fail("EINVAL", `${at}: order ${e.order} is not in the header`, where, stranded);
-    if (e.flags & ~HUGETLB_SAMPLE_FOLIO_FLAGS) fail("EINVAL", `${at}: unknown flags ${hex(e.flags)}`, where, stranded);
+    const e = entryAt(slot);
+    // Named only when an entry is refused: a hex string per entry is a good part of reading 131 072 of them.
+    const bad = (why: string): never =>
+      fail("EINVAL", `entry ${folios.length} (pfn ${hex(e.pfn)}): ${why}`, where, stranded);
+    if (!want.has(e.order)) bad(`order ${e.order} is not in the header`);
+    if (e.flags & ~HUGETLB_SAMPLE_FOLIO_FLAGS) bad(`unknown flags ${hex(e.flags)}`);
     const span = 1n << BigInt(e.order);
-    if (e.pfn % span !== 0n) fail("EINVAL", `${at}: not aligned to order ${e.order}`, where, stranded);
-    if (e.pfn >= BigInt(Number.MAX_SAFE_INTEGER) / BigInt(mem.pageSize))
-      fail("EINVAL", `${at}: beyond physical memory`, where, stranded);
+    if (e.pfn % span !== 0n) bad(`not aligned to order ${e.order}`);
+    if (e.pfn >= BigInt(Number.MAX_SAFE_INTEGER) / BigInt(mem.pageSize)) bad("beyond physical memory");
     const pfn = Number(e.pfn);
     const node = mem.nidOf(pfn);
-    if (node !== e.node)
-      fail("EINVAL", `${at}: recorded on node ${e.node}, the memory is on node ${node}`, where, stranded);
+    if (node !== e.node) bad(`recorded on node ${e.node}, the memory is on node ${node}`);
     seen.set(e.order, (seen.get(e.order) ?? 0n) + 1n);
     pages += span;
     folios.push({ pa: pfn * mem.pageSize, order: e.order, node, owner: e.owner, flags: e.flags });

@@ -10,6 +10,7 @@ import { isKhoError, KhoError } from "../errors.js";
 import { checkHeaderRc, findProp, nodeCheckCompatibleRc, subnodeOffset } from "../fdt/ro.js";
 import type { ScopedLog } from "../log.js";
 import type { PageAllocator } from "../mem/alloc.js";
+import { PfnBytes } from "../mem/pfn-bytes.js";
 import type { PhysMem } from "../mem/phys.js";
 import { KhoRadixTree } from "../radix/tree.js";
 import { hex } from "../units.js";
@@ -110,8 +111,8 @@ export interface Ref<T> {
  * validation gives no KhoIn: the kernel boots as after a cold boot.
  */
 export class KhoIn {
-  /** page->private of stamped head pages: pfn -> order (magic implied). */
-  private readonly stamps = new Map<number, number>();
+  /** page->private of stamped head pages: pfn -> order + 1 (magic implied). */
+  private readonly stamps = new PfnBytes();
   private warnedRestore = false;
   /** The incoming radix tree's node pages: read by the walk, then free memory. */
   nodePages: readonly number[] = [];
@@ -250,13 +251,13 @@ export class KhoIn {
       log.note(`reserve of order-${order} block at ${hex(pa)}: size computed as ${computed} instead of ${hex(want)}`);
     }
     alloc.reserve(pa, sz);
-    this.stamps.set(pa / mem.pageSize, order);
+    this.stamps.set(pa / mem.pageSize, order + 1);
   }
 
   /** page->private of a page as the reserve walk left it (0 when not stamped). */
   pagePrivate(pfn: number): bigint {
-    const order = this.stamps.get(pfn);
-    return order === undefined ? 0n : (BigInt(KHO_PAGE_MAGIC) << 32n) | BigInt(order);
+    const stamp = this.stamps.get(pfn);
+    return stamp === 0 ? 0n : (BigInt(KHO_PAGE_MAGIC) << 32n) | BigInt(stamp - 1);
   }
 
   get stampedBlocks(): number {
@@ -268,8 +269,8 @@ export class KhoIn {
     const { mem, alloc, log } = this.env;
     const pfn = Math.floor(pa / mem.pageSize);
     if (!mem.pfnValid(pfn)) return null;
-    const order = this.stamps.get(pfn);
-    if (order === undefined) {
+    const stamp = this.stamps.get(pfn);
+    if (stamp === 0) {
       const why = `restore of ${hex(pa)}: page is not a preserved block head`;
       if (this.warnedRestore) log.note(why);
       else
@@ -283,8 +284,8 @@ export class KhoIn {
       return null;
     }
     this.stamps.delete(pfn);
-    alloc.adopt(pfn * mem.pageSize, order);
-    return order;
+    alloc.adopt(pfn * mem.pageSize, stamp - 1);
+    return stamp - 1;
   }
 
   /** kho_restore_folio: the folio at `pa` with its preserved order, or null. */

@@ -12,6 +12,7 @@ import { FdtSw, u64le } from "../fdt/sw.js";
 import type { ScopedLog } from "../log.js";
 import type { PageAllocator } from "../mem/alloc.js";
 import { getOrder } from "../mem/geometry.js";
+import { PfnBytes } from "../mem/pfn-bytes.js";
 import type { PhysMem } from "../mem/phys.js";
 import { KhoRadixTree } from "../radix/tree.js";
 import { hex } from "../units.js";
@@ -56,7 +57,9 @@ export class KhoOut {
   fdtFileLength: number | null = null;
   /** Who is preserving now; recorded per key for reports ("kernel" outside plugins). */
   actor = "kernel";
-  private readonly owners = new Map<number, string>();
+  /** Who preserved each key: per order, pfn -> 1 + index in `actors` (a million keys, few actors). */
+  private readonly owners: PfnBytes[] = [];
+  private readonly actors: string[] = [];
 
   private constructor(
     private readonly env: KhoEnv,
@@ -132,17 +135,33 @@ export class KhoOut {
 
   private add(pfn: number, order: number): void {
     this.tree.addPage(pfn, order);
-    this.owners.set(pfn * 64 + order, this.actor);
+    let byPfn = this.owners[order];
+    if (!byPfn) {
+      byPfn = new PfnBytes();
+      this.owners[order] = byPfn;
+    }
+    byPfn.set(pfn, this.actorId());
   }
 
   private del(pfn: number, order: number): void {
     this.tree.delPage(pfn, order);
-    this.owners.delete(pfn * 64 + order);
+    this.owners[order]?.delete(pfn);
+  }
+
+  /** `actor` as a PfnBytes value; the actor of the previous call is the likely one. */
+  private actorId(): number {
+    let i = this.actors.lastIndexOf(this.actor);
+    if (i < 0) {
+      if (this.actors.length === 255)
+        throw new KhoError("ENOSPC", `more than 255 plugins preserving memory: cannot record "${this.actor}"`);
+      i = this.actors.push(this.actor) - 1;
+    }
+    return i + 1;
   }
 
   /** Who preserved the block (pa, order): a plugin name, or "kernel". */
   ownerOf(pa: number, order: number): string {
-    return this.owners.get(this.pfn(pa) * 64 + order) ?? "kernel";
+    return this.actors[(this.owners[order]?.get(this.pfn(pa)) ?? 0) - 1] ?? "kernel";
   }
 
   unpreserveFolio(folio: Folio): void {

@@ -1,6 +1,7 @@
 import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import { IntervalSet } from "./intervals.js";
+import { PfnBytes } from "./pfn-bytes.js";
 import type { PhysMem } from "./phys.js";
 
 /** A physical range [start, start + size) in bytes. */
@@ -27,8 +28,8 @@ export interface AllocOptions {
 export class PageAllocator {
   private readonly free = new IntervalSet();
   private allowed: PhysRange[] | null = null;
-  /** Pages handed out and not freed (order recorded per head pfn). */
-  private readonly live = new Map<number, number>();
+  /** Blocks handed out and not freed: order + 1 per head pfn. */
+  private readonly live = new PfnBytes();
 
   constructor(readonly mem: PhysMem) {
     for (const r of mem.ranges) this.free.add(r.start / mem.pageSize, (r.start + r.size) / mem.pageSize);
@@ -44,7 +45,8 @@ export class PageAllocator {
 
   /** Order of a block this allocator handed out, or undefined. */
   orderOf(pa: number): number | undefined {
-    return this.live.get(pa / this.mem.pageSize);
+    const v = this.live.get(pa / this.mem.pageSize);
+    return v === 0 ? undefined : v - 1;
   }
 
   /** Limits allocation to `ranges` (null lifts the limit). */
@@ -75,20 +77,19 @@ export class PageAllocator {
   /** Allocates 2^order zeroed pages; ENOMEM when no aligned block fits. */
   alloc(order: number, opts: AllocOptions = {}): number {
     const count = 2 ** order;
-    const windows: [number, number][] = [];
     const ps = this.mem.pageSize;
     for (const r of this.mem.ranges) {
       if (opts.nid !== undefined && r.nid !== opts.nid) continue;
-      windows.push([r.start / ps, (r.start + r.size) / ps]);
-    }
-    for (const [ws, we] of windows) {
-      for (const a of this.allowed ?? [{ start: ws * ps, size: (we - ws) * ps }]) {
-        const lo = Math.max(ws, a.start / ps);
-        const hi = Math.min(we, (a.start + a.size) / ps);
-        for (const [s, e] of this.free.intervalsIn(lo, hi)) {
-          const head = Math.ceil(s / count) * count;
-          if (head + count <= e) return this.take(head, count, order);
-        }
+      const ws = r.start / ps;
+      const we = (r.start + r.size) / ps;
+      if (this.allowed === null) {
+        const head = this.free.firstAligned(ws, we, count);
+        if (head !== undefined) return this.take(head, count, order);
+        continue;
+      }
+      for (const a of this.allowed) {
+        const head = this.free.firstAligned(Math.max(ws, a.start / ps), Math.min(we, (a.start + a.size) / ps), count);
+        if (head !== undefined) return this.take(head, count, order);
       }
     }
     const where = this.allowed ? " in the allowed (scratch) ranges" : "";
@@ -100,7 +101,7 @@ export class PageAllocator {
 
   private take(pfn: number, count: number, order: number): number {
     this.free.remove(pfn, pfn + count);
-    this.live.set(pfn, order);
+    this.live.set(pfn, order + 1);
     this.mem.unpoison(pfn, count);
     const pa = pfn * this.mem.pageSize;
     this.mem.zero(pa, count * this.mem.pageSize);
@@ -110,7 +111,7 @@ export class PageAllocator {
   /** Frees a block this allocator handed out with the same order. */
   freeBlock(pa: number, order: number): void {
     const pfn = pa / this.mem.pageSize;
-    const had = this.live.get(pfn);
+    const had = this.orderOf(pa);
     if (had !== order)
       throw new KhoError(
         "EINVAL",
@@ -128,11 +129,11 @@ export class PageAllocator {
   adopt(pa: number, order: number): void {
     const pfn = pa / this.mem.pageSize;
     this.free.remove(pfn, pfn + 2 ** order);
-    this.live.set(pfn, order);
+    this.live.set(pfn, order + 1);
   }
 
   /** Every allocated block as [pa, order], ascending. */
   liveBlocks(): [number, number][] {
-    return [...this.live.entries()].sort((a, b) => a[0] - b[0]).map(([pfn, o]) => [pfn * this.mem.pageSize, o]);
+    return Array.from(this.live.entries(), ([pfn, o]) => [pfn * this.mem.pageSize, o - 1]);
   }
 }

@@ -7,5 +7,6 @@
 export * from "./alloc.js";
 export * from "./geometry.js";
 export * from "./intervals.js";
+export * from "./pfn-bytes.js";
 export * from "./phys.js";
 export * from "./seeded.js";

@@ -44,6 +44,21 @@ export class IntervalSet {
     return s < end ? s : undefined;
   }
 
+  /**
+   * The lowest multiple of `align` in [start, end) that begins a run of
+   * `align` members ending by `end`, or undefined: where the buddy
+   * allocator's lowest-address-first search lands (no iterator, it runs
+   * once per allocated page).
+   */
+  firstAligned(start: number, end: number, align: number): number | undefined {
+    for (let i = this.firstEndAbove(start); i < this.starts.length && this.starts[i]! < end; i++) {
+      const s = Math.max(start, this.starts[i]!);
+      const head = Math.ceil(s / align) * align;
+      if (head + align <= Math.min(end, this.ends[i]!)) return head;
+    }
+    return undefined;
+  }
+
   /** True when every integer of [start, end) is in the set. */
   covers(start: number, end: number): boolean {
     if (end <= start) return true;
@@ -56,6 +71,17 @@ export class IntervalSet {
     // Intervals touching or overlapping [start, end) merge into one.
     let i = this.firstEndAbove(start - 1);
     if (i > 0 && this.ends[i - 1] === start) i--;
+    // Extending one interval, or appending past the last (ascending adds: a walk's blocks), needs no splice.
+    if (i === this.starts.length) {
+      this.starts.push(start);
+      this.ends.push(end);
+      return;
+    }
+    if (this.starts[i]! <= end && (i + 1 === this.starts.length || this.starts[i + 1]! > end)) {
+      this.starts[i] = Math.min(this.starts[i]!, start);
+      this.ends[i] = Math.max(this.ends[i]!, end);
+      return;
+    }
     let j = i;
     let s = start;
     let e = end;
@@ -71,19 +97,37 @@ export class IntervalSet {
   remove(start: number, end: number): void {
     if (end <= start) return;
     const i = this.firstEndAbove(start);
+    // Most removals touch nothing (unpoisoning owned memory) or one interval (a page allocated or
+    // reserved): those are done in place, without building the general splice's arrays.
+    if (i >= this.starts.length || this.starts[i]! >= end) return;
+    const s = this.starts[i]!;
+    const e = this.ends[i]!;
+    if (e >= end || i + 1 === this.starts.length || this.starts[i + 1]! >= end) {
+      if (s < start && e > end) {
+        this.ends[i] = start;
+        this.starts.splice(i + 1, 0, end);
+        this.ends.splice(i + 1, 0, e);
+      } else if (s < start) this.ends[i] = start;
+      else if (e > end) this.starts[i] = end;
+      else {
+        this.starts.splice(i, 1);
+        this.ends.splice(i, 1);
+      }
+      return;
+    }
+    // [start, end) spans several intervals: keep the part of the first before it and of the last after it.
     let j = i;
+    while (j < this.starts.length && this.starts[j]! < end) j++;
+    const lastEnd = this.ends[j - 1]!;
     const keepS: number[] = [];
     const keepE: number[] = [];
-    while (j < this.starts.length && this.starts[j]! < end) {
-      if (this.starts[j]! < start) {
-        keepS.push(this.starts[j]!);
-        keepE.push(start);
-      }
-      if (this.ends[j]! > end) {
-        keepS.push(end);
-        keepE.push(this.ends[j]!);
-      }
-      j++;
+    if (s < start) {
+      keepS.push(s);
+      keepE.push(start);
+    }
+    if (lastEnd > end) {
+      keepS.push(end);
+      keepE.push(lastEnd);
     }
     this.starts.splice(i, j - i, ...keepS);
     this.ends.splice(i, j - i, ...keepE);

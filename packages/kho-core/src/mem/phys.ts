@@ -2,7 +2,7 @@ import { KhoError } from "../errors.js";
 import { hex } from "../units.js";
 import { type PageGeometry, type PageSize, pageGeometry } from "./geometry.js";
 import { IntervalSet } from "./intervals.js";
-import { checkSeed, SeededRegions, type SeededRun, seededBytes, seededPageInto } from "./seeded.js";
+import { checkSeed, SeededRegions, type SeededRun, seededBytes, seededBytesInto, seededPageInto } from "./seeded.js";
 
 /** A range of RAM on one NUMA node. `start` and `size` are page aligned. */
 export interface RamRange {
@@ -13,6 +13,9 @@ export interface RamRange {
 
 /** The 52-bit physical address space the simulator supports (exact in a JS number). */
 export const MAX_PHYS_BITS = 52;
+
+/** Host memory for stored pages is taken in slabs of this many bytes (a multiple of every page size). */
+const SLAB_BYTES = 2 << 20;
 
 /**
  * Simulated physical memory: RAM ranges with NUMA node ids and sparse page
@@ -40,6 +43,9 @@ export class PhysMem implements PageGeometry {
   /** Who is touching memory now; named in poison errors. */
   actor = "kernel";
   private readonly pages = new Map<number, Uint8Array>();
+  /** The slab new pages are carved from, and how much of it is handed out. */
+  private slab: ArrayBuffer | null = null;
+  private slabUsed = SLAB_BYTES;
   /** Poisoned page frames, and why (newest note first wins). */
   private readonly poisoned = new IntervalSet();
   private poisonNotes: { start: number; end: number; reason: string }[] = [];
@@ -141,13 +147,33 @@ export class PhysMem implements PageGeometry {
 
   /** Gives page `pfn` host storage: zeros, or its seeded fill (which it then no longer follows). */
   private store(pfn: number): Uint8Array {
-    const p = new Uint8Array(this.pageSize);
+    const p = this.freshPage();
     const seed = this.seeded.empty ? undefined : this.seeded.seedOf(pfn);
     if (seed !== undefined) {
       seededPageInto(seed, pfn, p);
       this.seeded.remove(pfn, pfn + 1);
     }
     this.pages.set(pfn, p);
+    return p;
+  }
+
+  /**
+   * A zeroed page of host memory: the next page of a 2 MiB slab. One
+   * ArrayBuffer per page made the collector track a backing store per page
+   * (a quarter of the time of a sparse radix tree's adds); a view of a slab
+   * is a plain object. A fresh slab is zeroed by the host, so nothing is
+   * cleared here. Slots are never reused: a caller may still hold the view
+   * of a page that was since zeroed or poisoned, and it must not alias
+   * another page. A slab goes back to the host once none of its views is
+   * stored or held.
+   */
+  private freshPage(): Uint8Array {
+    if (this.slab === null || this.slabUsed === SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const p = new Uint8Array(this.slab, this.slabUsed, this.pageSize);
+    this.slabUsed += this.pageSize;
     return p;
   }
 
@@ -160,7 +186,7 @@ export class PhysMem implements PageGeometry {
       if (p) out.set(p.subarray(off, off + n), at);
       else if (!this.seeded.empty) {
         const seed = this.seeded.seedOf(pfn);
-        if (seed !== undefined) out.set(seededBytes(seed, pfn, off, n), at);
+        if (seed !== undefined) seededBytesInto(seed, pfn, off, out, at, n);
       }
     });
     return out;
@@ -182,16 +208,26 @@ export class PhysMem implements PageGeometry {
     const end = Math.ceil((pa + len) / this.pageSize);
     if (!this.seeded.empty) {
       // A page zeroed in part keeps the rest of its fill: store it first. Whole pages just lose the fill.
-      for (const edge of new Set([first, end - 1]))
-        if (!this.pages.has(edge) && this.seeded.seedOf(edge) !== undefined) this.store(edge);
+      if (pa % this.pageSize && !this.pages.has(first) && this.seeded.seedOf(first) !== undefined) this.store(first);
+      const tail = end - 1;
+      if ((pa + len) % this.pageSize && !this.pages.has(tail) && this.seeded.seedOf(tail) !== undefined)
+        this.store(tail);
       this.seeded.remove(first, end);
     }
+    this.eachStored(first, end, (pfn) => this.zeroIn(pfn, pa, len));
+  }
+
+  /**
+   * Calls `fn` for each stored page of [first, end): by frame for a range
+   * smaller than what is stored (one page being allocated), else by the
+   * stored pages (a fresh 16 GiB memmap, a poisoned node). `fn` may drop the page.
+   */
+  private eachStored(first: number, end: number, fn: (pfn: number) => void): void {
     if (end - first > this.pages.size) {
-      // A range larger than what is stored (a fresh 16 GiB memmap): visit only stored pages.
-      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.zeroIn(pfn, pa, len);
+      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) fn(pfn);
       return;
     }
-    for (let pfn = first; pfn < end; pfn++) if (this.pages.has(pfn)) this.zeroIn(pfn, pa, len);
+    for (let pfn = first; pfn < end; pfn++) if (this.pages.has(pfn)) fn(pfn);
   }
 
   private zeroIn(pfn: number, pa: number, len: number): void {
@@ -278,7 +314,7 @@ export class PhysMem implements PageGeometry {
     this.poisoned.add(pfn, pfn + count);
     this.poisonNotes.push({ start: pfn, end: pfn + count, reason });
     this.seeded.remove(pfn, pfn + count);
-    for (const p of [...this.pages.keys()]) if (p >= pfn && p < pfn + count) this.pages.delete(p);
+    this.eachStored(pfn, pfn + count, (p) => this.pages.delete(p));
   }
 
   /** Gives pages back to the running kernel (it allocated them). */
@@ -320,9 +356,7 @@ export class PhysMem implements PageGeometry {
       throw new KhoError("EINVAL", `seeded fill ${hex(pa)}+${hex(len)} is not page aligned`, hex(pa));
     const first = pa / this.pageSize;
     const end = first + len / this.pageSize;
-    if (end - first > this.pages.size) {
-      for (const pfn of [...this.pages.keys()]) if (pfn >= first && pfn < end) this.pages.delete(pfn);
-    } else for (let pfn = first; pfn < end; pfn++) this.pages.delete(pfn);
+    this.eachStored(first, end, (pfn) => this.pages.delete(pfn));
     this.seeded.set(first, end, seed);
   }
 
@@ -364,6 +398,12 @@ export class PhysMem implements PageGeometry {
 
   /** The first address of [pa, pa + len) that does not hold the seeded fill of `seed`, or -1. */
   compareSeeded(pa: number, len: number, seed: number): number {
+    // A range that still follows the seed throughout (a folio untouched since its fill) matches by construction.
+    if (pa % this.pageSize === 0 && len % this.pageSize === 0 && len > 0) {
+      checkSeed(seed);
+      this.check(pa, len);
+      if (this.seeded.covers(pa / this.pageSize, (pa + len) / this.pageSize, seed)) return -1;
+    }
     for (const at of this.seededDiffs(pa, len, seed)) return at;
     return -1;
   }

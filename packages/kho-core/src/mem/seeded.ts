@@ -50,14 +50,35 @@ export function seededPageInto(seed: number, pfn: number, out: Uint8Array): void
 }
 
 /**
- * Bytes [off, off + len) of the seeded contents of page `pfn`, computing
- * only the words they touch (a small read of a huge fill stays cheap).
+ * Writes bytes [off, off + n) of the seeded contents of page `pfn` into
+ * `out` from `at`, computing only the words they touch (a small read of a
+ * huge fill stays cheap). Straight into `out`: a word array viewed as
+ * bytes would make V8 give the small array a backing store of its own,
+ * which cost more than the words (a sampled read per folio).
  */
+export function seededBytesInto(seed: number, pfn: number, off: number, out: Uint8Array, at: number, n: number): void {
+  const start = pageStart(seed, pfn);
+  const wordAt = (w: number): number => fmix32((start + Math.imul(w, GOLDEN)) >>> 0);
+  const end = off + n;
+  let byte = off;
+  let o = at;
+  // The bytes before the first whole word, the whole words four bytes at a time, then the rest.
+  if (byte & 3) for (const w = wordAt(byte >>> 2); byte < end && byte & 3; byte++) out[o++] = w >>> ((byte & 3) * 8);
+  for (; byte + 4 <= end; byte += 4, o += 4) {
+    const w = wordAt(byte >>> 2);
+    out[o] = w;
+    out[o + 1] = w >>> 8;
+    out[o + 2] = w >>> 16;
+    out[o + 3] = w >>> 24;
+  }
+  if (byte < end) for (const w = wordAt(byte >>> 2); byte < end; byte++) out[o++] = w >>> ((byte & 3) * 8);
+}
+
+/** Bytes [off, off + len) of the seeded contents of page `pfn`. */
 export function seededBytes(seed: number, pfn: number, off: number, len: number): Uint8Array {
-  const first = off >>> 2;
-  const words = new Uint32Array(((off + len + 3) >>> 2) - first);
-  fillWords(seed, pfn, first, words);
-  return new Uint8Array(words.buffer, off - first * 4, len);
+  const out = new Uint8Array(len);
+  seededBytesInto(seed, pfn, off, out, 0, len);
+  return out;
 }
 
 /** A run of page frames [start, end) that still holds the seeded fill of `seed`. */
@@ -96,6 +117,11 @@ export class SeededRegions {
       set.remove(start, end);
       if (set.intervalCount === 0) this.bySeed.delete(seed);
     }
+  }
+
+  /** True when every frame of [start, end) holds the fill of `seed`. */
+  covers(start: number, end: number, seed: number): boolean {
+    return this.bySeed.get(seed)?.covers(start, end) ?? false;
   }
 
   seedOf(pfn: number): number | undefined {
