@@ -2,6 +2,7 @@ import { KhoError } from "../errors.js";
 import type { PhysMem } from "../mem/phys.js";
 import { hex } from "../units.js";
 import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
+import { type RadixBatchSink, WALK_BATCH, WalkBatch } from "./walk-batch.js";
 
 /**
  * Where node pages come from. PageAllocator fits as is: `alloc(0)` returns
@@ -55,6 +56,16 @@ class RadixTable {
     this.tables = level > 1 ? new Array<RadixTable | undefined>(slots) : null;
     this.leaves = level === 1 ? new Array<Uint32Array | undefined>(slots) : null;
   }
+}
+
+/**
+ * The key bits from bit s up, of a key given as its 32-bit halves (hi, lo):
+ * the table index at a level starting at bit s before masking. A level at
+ * or past bit 64 takes none (0), as the reference defines it.
+ */
+function tableIndex(hi: number, lo: number, s: number): number {
+  if (s < 32) return (lo >>> s) | (hi << (32 - s));
+  return s < 64 ? hi >>> (s - 32) : 0;
 }
 
 /**
@@ -118,6 +129,8 @@ export class KhoRadixTree {
   private lastLeafHi = -1;
   private lastLeafLo = -1;
   private lastLeaf: Uint32Array | null = null;
+  /** A walk's batch, kept for the next walk (see walkBatches). */
+  private spareBatch: WalkBatch | null = null;
   /** The table level where the last descend without `create` found no node (for delPage's warning). */
   private missLevel = 0;
 
@@ -218,13 +231,6 @@ export class KhoRadixTree {
     return this.pow2[this.geometry.order0Log2 - order]! + Math.floor(pfn * this.invPow2[order]!);
   }
 
-  /** Table index at level l of the key whose high and low words are hi and lo. */
-  private index(hi: number, lo: number, l: number): number {
-    const s = this.shifts[l]!;
-    if (s < 32) return ((lo >>> s) | (hi << (32 - s))) & this.tableMask;
-    return s < 64 ? (hi >>> (s - 32)) & this.tableMask : 0;
-  }
-
   /**
    * Adds the block of 2^order pages at `pfn` (kho_radix_add_page). Adding a
    * present key changes nothing. When a node page cannot be allocated every
@@ -234,8 +240,8 @@ export class KhoRadixTree {
   addPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
     const lo = key >>> 0;
-    const hi = (key - lo) / TWO_32;
-    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, true)!;
+    const hi = ((key - lo) / TWO_32) | 0;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.linkedLeaf(hi, lo) ?? this.descend(hi, lo, true)!;
     const bit = lo & this.leafMask;
     leaf[bit >>> 5]! |= 1 << (bit & 31);
   }
@@ -248,8 +254,8 @@ export class KhoRadixTree {
   delPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
     const lo = key >>> 0;
-    const hi = (key - lo) / TWO_32;
-    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, false);
+    const hi = ((key - lo) / TWO_32) | 0;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.linkedLeaf(hi, lo) ?? this.descend(hi, lo, false);
     if (leaf === null) {
       this.warn(
         `kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`,
@@ -270,6 +276,33 @@ export class KhoRadixTree {
   }
 
   /**
+   * The leaf of the key when every slot on its path still holds the node
+   * it was linked to, else undefined, and descend() takes the path with its
+   * checks and allocations. This is every add once the key's region of the
+   * tree exists: kept small, so that it is inlined into addPage and
+   * delPage, and free of allocations (descend, with its unwinding on
+   * failure, is neither; a call to it cost 50 ns per add where adds jump
+   * between leaves).
+   */
+  private linkedLeaf(hi: number, lo: number): Uint32Array | undefined {
+    let node = this.rootNode;
+    for (let l = this.depth - 1; ; l--) {
+      const i = tableIndex(hi, lo, this.shifts[l]!) & this.tableMask;
+      const words = node.words;
+      const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
+      if (pa === 0 || node.kidPa[i] !== pa) return undefined;
+      if (l === 1) {
+        const leaf = node.leaves![i]!;
+        this.lastLeafHi = hi;
+        this.lastLeafLo = lo >>> this.bitmapLog2;
+        this.lastLeaf = leaf;
+        return leaf;
+      }
+      node = node.tables![i]!;
+    }
+  }
+
+  /**
    * Finds the leaf of the key from the root and remembers it as the last
    * leaf touched. With `create`, missing tables and the leaf are allocated on
    * the way, and a failed allocation undoes them before rethrowing. Without
@@ -283,7 +316,7 @@ export class KhoRadixTree {
     // Pages allocated by this call, made only when one is: most descents allocate none.
     let fresh: number[] | null = null;
     for (let l = this.depth - 1; ; l--) {
-      const i = this.index(hi, lo, l);
+      const i = tableIndex(hi, lo, this.shifts[l]!) & this.tableMask;
       const clo = node.words[i << 1]!;
       const chi = node.words[(i << 1) | 1]!;
       let pa = chi * TWO_32 + clo;
@@ -341,8 +374,38 @@ export class KhoRadixTree {
    * stops the walk with a KhoError.
    */
   walk(cb: RadixWalkCallback): number {
+    return this.walkBatches({
+      batch(phys, orders, n) {
+        for (let i = 0; i < n; i++) {
+          const r = cb(phys[i]!, orders[i]!);
+          if (r !== 0) return r;
+        }
+        return 0;
+      },
+    });
+  }
+
+  /**
+   * walk() with the blocks handed over in batches (see WalkBatch): the same
+   * blocks in the same order, the same checks at the same points. A consumer
+   * with a tight loop of its own (the walk digest) runs it over a batch with
+   * its state in locals instead of paying a call and a state reload per block.
+   */
+  walkBatches(sink: RadixBatchSink): number {
     const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
-    return this.walkTable(this.rootNode, this.depth - 1, 0, visited, cb);
+    // The batch of the last walk is reused (a walk from inside a sink gets a new one): no 36 KiB per walk, and
+    // the batch's hidden class outlives every walk, so code optimised for it is not dropped between walks.
+    const out = this.spareBatch ?? new WalkBatch();
+    this.spareBatch = null;
+    out.n = 0;
+    out.sink = sink;
+    try {
+      const r = this.walkTable(this.rootNode, this.depth - 1, 0, visited, out);
+      return r !== 0 ? r : out.flush();
+    } finally {
+      out.sink = null;
+      this.spareBatch = out;
+    }
   }
 
   /**
@@ -383,7 +446,7 @@ export class KhoRadixTree {
     return node.leaves![i]!;
   }
 
-  private walkTable(node: RadixTable, l: number, prefix: number, visited: Set<number>, cb: RadixWalkCallback): number {
+  private walkTable(node: RadixTable, l: number, prefix: number, visited: Set<number>, out: WalkBatch): number {
     const words = node.words;
     const s = this.shifts[l]!;
     // A level past bit 63 takes no key bits (its index is always 0), as the reference defines it.
@@ -398,6 +461,9 @@ export class KhoRadixTree {
         continue;
       }
       if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
+      // The blocks found so far go to the sink before the next node is checked or read (see WalkBatch).
+      const r0 = out.flush();
+      if (r0 !== 0) return r0;
       if (i >= limit)
         throw new KhoError(
           "EINVAL",
@@ -408,31 +474,35 @@ export class KhoRadixTree {
       const p = prefix + i * step;
       const r =
         l === 1
-          ? this.walkLeaf(this.leafAt(node, i, pa), p, cb)
-          : this.walkTable(this.tableAt(node, i, pa, l), l - 1, p, visited, cb);
+          ? this.walkLeaf(this.leafAt(node, i, pa), p, out)
+          : this.walkTable(this.tableAt(node, i, pa, l), l - 1, p, visited, out);
       if (r !== 0) return r;
     }
     return 0;
   }
 
   /**
-   * Calls `cb` for each set bit of one leaf: groups of four empty u64 words
-   * are skipped with one test (isZero4), set bits are found with clz32 of
-   * the lowest set bit of each u32 word.
+   * Adds the blocks of one leaf to the batch: groups of four empty u64 words
+   * are skipped with one test (isZero4), set bits are found with clz32 of the
+   * lowest set bit of each u32 word. Every key of a leaf with a non-zero
+   * prefix shares its highest bit, so its order and the scale from key to
+   * address are taken once per leaf; only the leaf of prefix 0 (the largest
+   * orders) decodes each key on its own (leafZeroBlock).
    */
-  private walkLeaf(bits: Uint32Array, prefix: number, cb: RadixWalkCallback): number {
-    const g = this.geometry;
-    // Every key in this leaf above bit 0 of the prefix shares its highest bit, hence its order.
+  private walkLeaf(bits: Uint32Array, prefix: number, out: WalkBatch): number {
     let order = 0;
     let base = 0;
     let scale = 0;
     if (prefix !== 0) {
       const hi = Math.floor(prefix / TWO_32);
       const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
-      order = g.order0Log2 - msb;
+      order = this.geometry.order0Log2 - msb;
       base = prefix - this.pow2[msb]!;
       scale = this.pow2[64 - msb]!;
     }
+    const phys = out.phys;
+    const orders = out.orders;
+    let n = out.n;
     const wide = doubles(bits);
     for (let q = 0; q < wide.length; q += 4) {
       if (isZero4(wide, q)) continue;
@@ -442,18 +512,35 @@ export class KhoRadixTree {
         while (word !== 0) {
           const b = first | (31 - Math.clz32(word & -word));
           word &= word - 1;
-          let r: number;
-          if (prefix !== 0) r = cb((base + b) * scale, order);
-          else if (b === 0) r = cb(0, g.order0Log2 + 1);
-          else {
-            const msb = 31 - Math.clz32(b);
-            r = cb((b - this.pow2[msb]!) * this.pow2[64 - msb]!, g.order0Log2 - msb);
+          if (n === WALK_BATCH) {
+            out.n = n;
+            const r = out.flush();
+            if (r !== 0) return r;
+            n = 0;
           }
-          if (r !== 0) return r;
+          if (prefix !== 0) {
+            phys[n] = (base + b) * scale;
+            orders[n] = order;
+          } else this.leafZeroBlock(b, phys, orders, n);
+          n++;
         }
       }
     }
+    out.n = n;
     return 0;
+  }
+
+  /** Stores block n of a batch for bit b of the leaf of prefix 0, decoded as decodeKey does. */
+  private leafZeroBlock(b: number, phys: Float64Array, orders: Uint8Array, n: number): void {
+    const g = this.geometry;
+    if (b === 0) {
+      phys[n] = 0;
+      orders[n] = g.order0Log2 + 1;
+      return;
+    }
+    const msb = 31 - Math.clz32(b);
+    phys[n] = (b - this.pow2[msb]!) * this.pow2[64 - msb]!;
+    orders[n] = g.order0Log2 - msb;
   }
 
   /** Node pages reachable from the root (the root included). */
