@@ -32,15 +32,19 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("khosi
  * One table page as the tree reaches it: its address, its words (a view of
  * the page's storage in PhysMem) and what its slots led to when they were
  * last followed. Memory stays the truth: a remembered child is used only
- * while the slot still holds the address it came from (kidPa), so these
+ * while the slot still holds the address it came from (kidWords), so these
  * links only save the address-to-view lookup, never change what is read.
  * A level-1 table links straight to its leaves' words: a leaf is reached
  * with one pointer less, which is one cache miss less when adds and
  * deletes jump between leaves.
  */
 class RadixTable {
-  /** kidPa[i] is the address slot i held when it was last followed (0: never). */
-  readonly kidPa: Float64Array;
+  /**
+   * kidWords[2i] and kidWords[2i + 1] are the words slot i held when it was
+   * last followed (both 0: never). Words, not an address as a double: the
+   * check is two integer compares on the path of every add.
+   */
+  readonly kidWords: Uint32Array;
   /** Levels 2 and up: the tables the slots led to. */
   readonly tables: (RadixTable | undefined)[] | null;
   /** Level 1: the words of the leaves the slots led to. */
@@ -52,9 +56,29 @@ class RadixTable {
     level: number,
   ) {
     const slots = words.length >>> 1;
-    this.kidPa = new Float64Array(slots);
+    this.kidWords = new Uint32Array(words.length);
     this.tables = level > 1 ? new Array<RadixTable | undefined>(slots) : null;
     this.leaves = level === 1 ? new Array<Uint32Array | undefined>(slots) : null;
+  }
+
+  /** Whether slot i holds a child and the same one as when it was last followed. */
+  linked(i: number): boolean {
+    const j = i << 1;
+    const lo = this.words[j]!;
+    const hi = this.words[j | 1]!;
+    return (lo | hi) !== 0 && lo === this.kidWords[j] && hi === this.kidWords[j | 1];
+  }
+
+  /** Records that slot i was followed to the node at `pa`. */
+  remember(i: number, pa: number): void {
+    this.kidWords[i << 1] = pa >>> 0;
+    this.kidWords[(i << 1) | 1] = Math.floor(pa / TWO_32);
+  }
+
+  /** Forgets what slot i led to. */
+  forget(i: number): void {
+    this.kidWords[i << 1] = 0;
+    this.kidWords[(i << 1) | 1] = 0;
   }
 }
 
@@ -129,6 +153,18 @@ export class KhoRadixTree {
   private lastLeafHi = -1;
   private lastLeafLo = -1;
   private lastLeaf: Uint32Array | null = null;
+  /**
+   * The last path linkedLeaf took: pathTables[l] is the table it reached at
+   * level l, pathHi[l] and pathLo[l] the key bits above that table (the key
+   * masked with pathHiMask[l] and pathLoMask[l]). Keys that jump between
+   * the leaves of a few tables, as random ones do, start at the lowest
+   * table they share with the last key instead of at the root.
+   */
+  private readonly pathTables: (RadixTable | null)[];
+  private readonly pathHi: Int32Array;
+  private readonly pathLo: Int32Array;
+  private readonly pathHiMask: Int32Array;
+  private readonly pathLoMask: Int32Array;
   /** A walk's batch, kept for the next walk (see walkBatches). */
   private spareBatch: WalkBatch | null = null;
   /** The table level where the last descend without `create` found no node (for delPage's warning). */
@@ -151,6 +187,14 @@ export class KhoRadixTree {
     this.pow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** i);
     this.invPow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** -i);
     this.pfnLimit = 2 ** g.order0Log2;
+    // A table at level l covers the key bits below level l + 1's shift; the root covers all of them.
+    const above = (l: number): number => (l < g.depth - 1 ? this.shifts[l + 1]! : 64);
+    this.pathLoMask = Int32Array.from({ length: g.depth }, (_, l) => (above(l) < 32 ? -1 << above(l) : 0));
+    this.pathHiMask = Int32Array.from({ length: g.depth }, (_, l) =>
+      above(l) <= 32 ? -1 : above(l) < 64 ? -1 << (above(l) - 32) : 0,
+    );
+    this.pathHi = new Int32Array(g.depth);
+    this.pathLo = new Int32Array(g.depth);
     if (root === null) {
       const pa = this.newPage();
       this.rootNode = new RadixTable(pa, this.viewOf(pa), g.depth - 1);
@@ -158,6 +202,7 @@ export class KhoRadixTree {
       this.checkNodeAddress(root, "radix root");
       this.rootNode = new RadixTable(root, this.viewOf(root), g.depth - 1);
     }
+    this.pathTables = Array.from({ length: g.depth }, (_, l) => (l === g.depth - 1 ? this.rootNode : null));
   }
 
   /** A new tree whose root page is allocated now (kho_init). */
@@ -206,7 +251,7 @@ export class KhoRadixTree {
    * and returns the child's table, or null for a leaf (then in leaves[i]).
    */
   private link(table: RadixTable, i: number, pa: number, l: number): RadixTable | null {
-    table.kidPa[i] = pa;
+    table.remember(i, pa);
     if (l === 1) {
       table.leaves![i] = this.viewOf(pa);
       return null;
@@ -285,21 +330,31 @@ export class KhoRadixTree {
    * between leaves).
    */
   private linkedLeaf(hi: number, lo: number): Uint32Array | undefined {
-    let node = this.rootNode;
-    for (let l = this.depth - 1; ; l--) {
+    const path = this.pathTables;
+    // The lowest remembered table whose key bits above it are the key's: the root's masks are 0, so it matches.
+    let l = 1;
+    while (
+      path[l] === null ||
+      (hi & this.pathHiMask[l]!) !== this.pathHi[l] ||
+      (lo & this.pathLoMask[l]!) !== this.pathLo[l]
+    )
+      l++;
+    let node = path[l]!;
+    for (; l > 1; l--) {
       const i = tableIndex(hi, lo, this.shifts[l]!) & this.tableMask;
-      const words = node.words;
-      const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
-      if (pa === 0 || node.kidPa[i] !== pa) return undefined;
-      if (l === 1) {
-        const leaf = node.leaves![i]!;
-        this.lastLeafHi = hi;
-        this.lastLeafLo = lo >>> this.bitmapLog2;
-        this.lastLeaf = leaf;
-        return leaf;
-      }
+      if (!node.linked(i)) return undefined;
       node = node.tables![i]!;
+      path[l - 1] = node;
+      this.pathHi[l - 1] = hi & this.pathHiMask[l - 1]!;
+      this.pathLo[l - 1] = lo & this.pathLoMask[l - 1]!;
     }
+    const i = tableIndex(hi, lo, this.bitmapLog2) & this.tableMask;
+    if (!node.linked(i)) return undefined;
+    const leaf = node.leaves![i]!;
+    this.lastLeafHi = hi;
+    this.lastLeafLo = lo >>> this.bitmapLog2;
+    this.lastLeaf = leaf;
+    return leaf;
   }
 
   /**
@@ -320,7 +375,7 @@ export class KhoRadixTree {
       const clo = node.words[i << 1]!;
       const chi = node.words[(i << 1) | 1]!;
       let pa = chi * TWO_32 + clo;
-      const known = pa !== 0 && node.kidPa[i] === pa;
+      const known = node.linked(i);
       if (pa === 0) {
         if (!create) {
           this.missLevel = l;
@@ -358,7 +413,7 @@ export class KhoRadixTree {
       firstNew.words[slot << 1] = 0;
       firstNew.words[(slot << 1) | 1] = 0;
       // The freed page may come back from the allocator for this very slot: forget the old view of it.
-      firstNew.kidPa[slot] = 0;
+      firstNew.forget(slot);
       if (firstNew.tables !== null) firstNew.tables[slot] = undefined;
       else firstNew.leaves![slot] = undefined;
     }
@@ -417,7 +472,7 @@ export class KhoRadixTree {
   private child(node: RadixTable, i: number, visited: Set<number>): number {
     const words = node.words;
     const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
-    if (node.kidPa[i] !== pa) {
+    if (!node.linked(i)) {
       const where = `slot ${i} of radix node ${hex(node.pa)}`;
       if (pa % this.mem.pageSize !== 0)
         throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node.pa));
@@ -437,12 +492,12 @@ export class KhoRadixTree {
 
   /** The table below slot i of `node` (at level l >= 2), whose address `pa` child() checked. */
   private tableAt(node: RadixTable, i: number, pa: number, l: number): RadixTable {
-    return node.kidPa[i] === pa ? node.tables![i]! : this.link(node, i, pa, l)!;
+    return node.linked(i) ? node.tables![i]! : this.link(node, i, pa, l)!;
   }
 
   /** The leaf below slot i of level-1 table `node`, whose address `pa` child() checked. */
   private leafAt(node: RadixTable, i: number, pa: number): Uint32Array {
-    if (node.kidPa[i] !== pa) this.link(node, i, pa, 1);
+    if (!node.linked(i)) this.link(node, i, pa, 1);
     return node.leaves![i]!;
   }
 
