@@ -1,6 +1,7 @@
 import { KhoError } from "../errors.js";
 import type { PhysMem } from "../mem/phys.js";
 import { hex } from "../units.js";
+import { FrameMarks } from "./frame-marks.js";
 import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
 import { type RadixBatchSink, WALK_BATCH, WalkBatch } from "./walk-batch.js";
 
@@ -447,7 +448,7 @@ export class KhoRadixTree {
    * its state in locals instead of paying a call and a state reload per block.
    */
   walkBatches(sink: RadixBatchSink): number {
-    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
+    const visited = new FrameMarks(this.rootNode.pa / this.mem.pageSize);
     // The batch of the last walk is reused (a walk from inside a sink gets a new one): no 36 KiB per walk, and
     // the batch's hidden class outlives every walk, so code optimised for it is not dropped between walks.
     const out = this.spareBatch ?? new WalkBatch();
@@ -465,11 +466,10 @@ export class KhoRadixTree {
 
   /**
    * The address in slot i of table `node`, checked as an untrusted pointer:
-   * page aligned, RAM, and not reached before in this traversal. `visited`
-   * holds page frame numbers: small integers hash faster than addresses
-   * above 2^32, and a sparse tree has a node per block.
+   * page aligned, RAM, and not reached before in this traversal (`visited`,
+   * by page frame: a sparse tree has a node per block).
    */
-  private child(node: RadixTable, i: number, visited: Set<number>): number {
+  private child(node: RadixTable, i: number, visited: FrameMarks): number {
     const words = node.words;
     const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
     if (!node.linked(i)) {
@@ -480,13 +480,12 @@ export class KhoRadixTree {
         throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node.pa));
     }
     const pfn = pa / this.mem.pageSize;
-    if (visited.has(pfn))
+    if (!visited.mark(pfn))
       throw new KhoError(
         "EINVAL",
         `child ${hex(pa)} in slot ${i} of radix node ${hex(node.pa)} is already part of the tree (loop or shared node)`,
         hex(node.pa),
       );
-    visited.add(pfn);
     return pa;
   }
 
@@ -501,7 +500,7 @@ export class KhoRadixTree {
     return node.leaves![i]!;
   }
 
-  private walkTable(node: RadixTable, l: number, prefix: number, visited: Set<number>, out: WalkBatch): number {
+  private walkTable(node: RadixTable, l: number, prefix: number, visited: FrameMarks, out: WalkBatch): number {
     const words = node.words;
     const s = this.shifts[l]!;
     // A level past bit 63 takes no key bits (its index is always 0), as the reference defines it.
@@ -541,20 +540,17 @@ export class KhoRadixTree {
    * are skipped with one test (isZero4), set bits are found with clz32 of the
    * lowest set bit of each u32 word. Every key of a leaf with a non-zero
    * prefix shares its highest bit, so its order and the scale from key to
-   * address are taken once per leaf; only the leaf of prefix 0 (the largest
-   * orders) decodes each key on its own (leafZeroBlock).
+   * address are taken once per leaf, and the loop per bit is integer work,
+   * one multiply and two stores. The leaf of prefix 0 (the largest orders)
+   * decodes each key on its own (walkLeafZero).
    */
   private walkLeaf(bits: Uint32Array, prefix: number, out: WalkBatch): number {
-    let order = 0;
-    let base = 0;
-    let scale = 0;
-    if (prefix !== 0) {
-      const hi = Math.floor(prefix / TWO_32);
-      const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
-      order = this.geometry.order0Log2 - msb;
-      base = prefix - this.pow2[msb]!;
-      scale = this.pow2[64 - msb]!;
-    }
+    if (prefix === 0) return this.walkLeafZero(bits, out);
+    const hi = Math.floor(prefix / TWO_32);
+    const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
+    const order = this.geometry.order0Log2 - msb;
+    const base = prefix - this.pow2[msb]!;
+    const scale = this.pow2[64 - msb]!;
     const phys = out.phys;
     const orders = out.orders;
     let n = out.n;
@@ -573,10 +569,8 @@ export class KhoRadixTree {
             if (r !== 0) return r;
             n = 0;
           }
-          if (prefix !== 0) {
-            phys[n] = (base + b) * scale;
-            orders[n] = order;
-          } else this.leafZeroBlock(b, phys, orders, n);
+          phys[n] = (base + b) * scale;
+          orders[n] = order;
           n++;
         }
       }
@@ -585,22 +579,28 @@ export class KhoRadixTree {
     return 0;
   }
 
-  /** Stores block n of a batch for bit b of the leaf of prefix 0, decoded as decodeKey does. */
-  private leafZeroBlock(b: number, phys: Float64Array, orders: Uint8Array, n: number): void {
+  /** walkLeaf for the leaf of prefix 0, whose keys each have an order of their own (decoded as decodeKey does). */
+  private walkLeafZero(bits: Uint32Array, out: WalkBatch): number {
     const g = this.geometry;
-    if (b === 0) {
-      phys[n] = 0;
-      orders[n] = g.order0Log2 + 1;
-      return;
+    for (let w = 0; w < bits.length; w++) {
+      for (let word = bits[w]!; word !== 0; word &= word - 1) {
+        const b = (w << 5) | (31 - Math.clz32(word & -word));
+        if (out.n === WALK_BATCH) {
+          const r = out.flush();
+          if (r !== 0) return r;
+        }
+        const msb = b === 0 ? -1 : 31 - Math.clz32(b);
+        out.phys[out.n] = b === 0 ? 0 : (b - this.pow2[msb]!) * this.pow2[64 - msb]!;
+        out.orders[out.n] = g.order0Log2 - msb;
+        out.n++;
+      }
     }
-    const msb = 31 - Math.clz32(b);
-    phys[n] = (b - this.pow2[msb]!) * this.pow2[64 - msb]!;
-    orders[n] = g.order0Log2 - msb;
+    return 0;
   }
 
   /** Node pages reachable from the root (the root included). */
   get nodePages(): number {
-    return this.reachable().size;
+    return this.reachable().length;
   }
 
   /**
@@ -608,12 +608,16 @@ export class KhoRadixTree {
    * ascending. KHO keeps these out of poison at kexec. Bounded like walk().
    */
   nodePagePAs(): number[] {
-    return [...this.reachable()].sort((a, b) => a - b).map((pfn) => pfn * this.mem.pageSize);
+    return this.reachable()
+      .sort((a, b) => a - b)
+      .map((pfn) => pfn * this.mem.pageSize);
   }
 
   /** Page frame numbers of the node pages reachable from the root. */
-  private reachable(): Set<number> {
-    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
+  private reachable(): number[] {
+    const first = this.rootNode.pa / this.mem.pageSize;
+    const visited = new FrameMarks(first);
+    const pfns = [first];
     const scan = (node: RadixTable, l: number): void => {
       const words = node.words;
       const wide = doubles(words);
@@ -624,10 +628,11 @@ export class KhoRadixTree {
         }
         if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
         const pa = this.child(node, i, visited);
+        pfns.push(pa / this.mem.pageSize);
         if (l > 1) scan(this.tableAt(node, i, pa, l), l - 1);
       }
     };
     scan(this.rootNode, this.depth - 1);
-    return visited;
+    return pfns;
   }
 }
