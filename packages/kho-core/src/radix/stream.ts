@@ -108,19 +108,6 @@ export function keyStream(spec: KeyStreamSpec): KeyStream {
   }
 }
 
-/** The FNV-1a prime 0x100000001b3 is 2^40 + FNV_LOW: x * prime is x * FNV_LOW plus x << 40. */
-const FNV_LOW = 0x1b3;
-
-/**
- * High word of x * 0x100000001b3 mod 2^64 for x = (xhi, xlo) as int32
- * halves. The carry out of the low word of xlo * FNV_LOW is taken on 16-bit
- * halves, so nothing leaves int32; the low word is Math.imul(xlo, FNV_LOW).
- */
-function fnvMulHi(xhi: number, xlo: number): number {
-  const carry = ((xlo >>> 16) * FNV_LOW + (((xlo & 0xffff) * FNV_LOW) >>> 16)) >>> 16;
-  return (Math.imul(xhi, FNV_LOW) + carry + (xlo << 8)) | 0;
-}
-
 /**
  * The reference's order-sensitive walk digest, mod 2^64 on two 32-bit
  * halves: for each (phys, order), h = (h ^ v) * 0x100000001b3 then
@@ -143,18 +130,24 @@ export class WalkHash implements RadixBatchSink {
     this.walked += n;
     let hi = this.hi;
     let lo = this.lo;
+    // The prime 0x100000001b3 is 2^40 + 0x1b3, so x * prime is x * 0x1b3 plus x << 40 (xlo << 8 in the high
+    // word). The carry out of the low word of xlo * 0x1b3 is taken on 16-bit halves, so nothing leaves int32.
+    // Both steps of a block are written out, with the constant as a literal: a loop over the two steps, or a
+    // helper function, runs markedly slower (the helper's identity is checked on every pass).
     for (let i = 0; i < n; i++) {
       const p = phys[i]!;
-      // The two steps are written out: a loop over them runs half as fast. ToInt32 (| 0) of an exact
-      // integer keeps its low 32 bits; of p / 2^32 it keeps the high word. The order has no high word.
+      // ToInt32 (| 0) of an exact integer keeps its low 32 bits; of p / 2^32 it keeps the high word.
       let xlo = lo ^ (p | 0);
-      let mhi = fnvMulHi(hi ^ ((p / 4294967296) | 0), xlo);
-      let mlo = Math.imul(xlo, FNV_LOW);
-      // (h ^ h >> 29) ^ order, grouped so the term that waits for the carry comes last.
+      let xhi = hi ^ ((p / 4294967296) | 0);
+      let carry = ((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16;
+      let mhi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
+      let mlo = Math.imul(xlo, 0x1b3);
+      // h ^= h >> 29, then the order (it has no high word), grouped so the term that waits for the carry is last.
       xlo = mlo ^ (mlo >>> 29) ^ orders[i]! ^ (mhi << 3);
-      hi = mhi ^ (mhi >>> 29);
-      mhi = fnvMulHi(hi, xlo);
-      mlo = Math.imul(xlo, FNV_LOW);
+      xhi = mhi ^ (mhi >>> 29);
+      carry = ((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16;
+      mhi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
+      mlo = Math.imul(xlo, 0x1b3);
       lo = mlo ^ (mlo >>> 29) ^ (mhi << 3);
       hi = mhi ^ (mhi >>> 29);
     }
