@@ -72,7 +72,7 @@ describe("radix add: the remembered leaf and path (kho_radix_add_page, kho_radix
 });
 
 describe("radix walk in batches", () => {
-  it("hands over the blocks of a per-block walk, in order, in batches of at most WALK_BATCH", () => {
+  it("hands over the blocks of a per-block walk, in order, in several batches of at most WALK_BATCH", () => {
     const { tree } = machine(4096);
     // More set bits in one leaf than a batch holds, then blocks in other leaves and tables.
     const pfns = [...Array.from({ length: WALK_BATCH + 700 }, (_, i) => i), 2 ** 20 + 5, 2 ** 33 + 7];
@@ -88,7 +88,8 @@ describe("radix walk in batches", () => {
     });
     expect(r).toBe(0);
     expect(seen).toEqual(pfns.map((pfn) => [pfn * 4096, 0]));
-    expect(Math.max(...sizes)).toBe(WALK_BATCH);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(WALK_BATCH);
+    expect(sizes.length).toBeGreaterThan(2);
     expect(walkAll(tree)).toEqual(seen);
   });
 
