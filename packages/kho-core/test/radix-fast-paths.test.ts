@@ -36,7 +36,7 @@ function walkAll(tree: KhoRadixTree): [number, number][] {
 }
 
 describe("radix add: the remembered leaf and path (kho_radix_add_page, kho_radix_del_page)", () => {
-  it("property: adds and deletes that jump between leaves and tables change the bit a descent from the root reads", () => {
+  it("property: adds and deletes across leaves and tables change the bit a root-to-leaf descent reads", () => {
     const op = fc.record({
       add: fc.boolean(),
       order: fc.integer({ min: 0, max: 3 }),
