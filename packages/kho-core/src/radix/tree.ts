@@ -134,7 +134,11 @@ function isZero4(f: Float64Array, i: number): boolean {
  * shifts and masks, so the hot paths do integer work on typed arrays only.
  * PhysMem.page checks poison and RAM when a node is first reached; the views
  * assume nobody else frees or re-zeroes a node page while the tree is in use
- * (KHO keeps them).
+ * (KHO keeps them). Adds and deletes start at the remembered leaf or at the
+ * lowest remembered table on the key's path, and so also assume nobody
+ * rewrites a slot above those while the tree is in use; every slot they
+ * follow below is checked against memory. Walks trust nothing remembered
+ * beyond the address-to-view lookup.
  */
 export class KhoRadixTree {
   readonly geometry: RadixGeometry;
