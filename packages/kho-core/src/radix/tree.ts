@@ -558,12 +558,14 @@ export class KhoRadixTree {
     const phys = out.phys;
     const orders = out.orders;
     let n = out.n;
+    // Read once: an imported constant is a module binding, loaded and checked for initialisation at each use.
+    const full = WALK_BATCH - 256;
     const wide = doubles(bits);
     for (let q = 0; q < wide.length; q += 4) {
       if (isZero4(wide, q)) continue;
       // Room for every bit of the group is made before it, not tested per bit: in a leaf a few percent full
       // (random keys) the loops below are half the time of the walk, and each test per bit is a branch more.
-      if (n > WALK_BATCH - 256) {
+      if (n > full) {
         out.n = n;
         const r = out.flush();
         if (r !== 0) return r;
