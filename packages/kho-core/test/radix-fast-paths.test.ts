@@ -93,6 +93,22 @@ describe("radix walk in batches", () => {
     expect(walkAll(tree)).toEqual(seen);
   });
 
+  it("a walk from inside a callback gets a batch of its own: both see every block", () => {
+    const { tree } = machine(4096);
+    const pfns = Array.from({ length: 3 * WALK_BATCH }, (_, i) => 7 * i);
+    for (const pfn of pfns) tree.addPage(pfn, 0);
+    const want = pfns.map((pfn) => [pfn * 4096, 0]);
+    const outer: [number, number][] = [];
+    let inner: [number, number][] = [];
+    tree.walk((phys, order) => {
+      outer.push([phys, order]);
+      if (outer.length === 5) inner = walkAll(tree);
+      return 0;
+    });
+    expect(outer).toEqual(want);
+    expect(inner).toEqual(want);
+  });
+
   it("a callback that stops the walk is called up to the block that stopped it, and its result is the walk's", () => {
     const { tree } = machine(4096);
     for (let pfn = 0; pfn < 9 * WALK_BATCH; pfn += 3) tree.addPage(pfn, 0);

@@ -3,7 +3,7 @@ import type { PhysMem } from "../mem/phys.js";
 import { hex } from "../units.js";
 import { FrameMarks } from "./frame-marks.js";
 import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
-import { type RadixBatchSink, WALK_BATCH, WalkBatch } from "./walk-batch.js";
+import { type RadixBatchSink, returnWalkBatch, takeWalkBatch, WALK_BATCH, type WalkBatch } from "./walk-batch.js";
 
 /**
  * Where node pages come from. PageAllocator fits as is: `alloc(0)` returns
@@ -170,8 +170,6 @@ export class KhoRadixTree {
   private readonly pathLo: Int32Array;
   private readonly pathHiMask: Int32Array;
   private readonly pathLoMask: Int32Array;
-  /** A walk's batch, kept for the next walk (see walkBatches). */
-  private spareBatch: WalkBatch | null = null;
   /** The table level where the last descend without `create` found no node (for delPage's warning). */
   private missLevel = 0;
 
@@ -453,18 +451,12 @@ export class KhoRadixTree {
    */
   walkBatches(sink: RadixBatchSink): number {
     const visited = new FrameMarks(this.rootNode.pa / this.mem.pageSize);
-    // The batch of the last walk is reused (a walk from inside a sink gets a new one): no 36 KiB per walk, and
-    // the batch's hidden class outlives every walk, so code optimised for it is not dropped between walks.
-    const out = this.spareBatch ?? new WalkBatch();
-    this.spareBatch = null;
-    out.n = 0;
-    out.sink = sink;
+    const out = takeWalkBatch(sink);
     try {
       const r = this.walkTable(this.rootNode, this.depth - 1, 0, visited, out);
       return r !== 0 ? r : out.flush();
     } finally {
-      out.sink = null;
-      this.spareBatch = out;
+      returnWalkBatch(out);
     }
   }
 

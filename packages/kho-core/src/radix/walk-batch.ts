@@ -36,3 +36,27 @@ export class WalkBatch {
     return this.sink!.batch(this.phys, this.orders, n);
   }
 }
+
+/**
+ * The batch of the last walk, kept for the next one, whichever tree it
+ * walks: no 36 KiB allocated per walk (a short walk of a fresh tree paid for
+ * it), and the batch's hidden class outlives every walk, so code optimised
+ * for it is not dropped between walks. A walk from inside a sink finds none
+ * and makes its own.
+ */
+let spare: WalkBatch | null = null;
+
+/** A batch for a walk into `sink`: the spare one if no walk holds it. */
+export function takeWalkBatch(sink: RadixBatchSink): WalkBatch {
+  const out = spare ?? new WalkBatch();
+  spare = null;
+  out.n = 0;
+  out.sink = sink;
+  return out;
+}
+
+/** Gives a walk's batch back once the walk is over. */
+export function returnWalkBatch(out: WalkBatch): void {
+  out.sink = null;
+  spare = out;
+}
