@@ -7,3 +7,4 @@
 export * from "./geometry.js";
 export * from "./stream.js";
 export * from "./tree.js";
+export { type RadixBatchSink, WALK_BATCH } from "./walk-batch.js";

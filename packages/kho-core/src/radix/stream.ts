@@ -2,7 +2,8 @@ import { KhoError } from "../errors.js";
 import { PageAllocator } from "../mem/alloc.js";
 import { PhysMem } from "../mem/phys.js";
 import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
-import { KhoRadixTree } from "./tree.js";
+import { KhoRadixTree, type RadixNodeAllocator } from "./tree.js";
+import type { RadixBatchSink } from "./walk-batch.js";
 
 /**
  * The key streams of the C reference (shared/reference/radix_ref.c), so the
@@ -112,28 +113,47 @@ export function keyStream(spec: KeyStreamSpec): KeyStream {
  * halves: for each (phys, order), h = (h ^ v) * 0x100000001b3 then
  * h ^= h >> 29, first with v = phys, then with v = order. The halves are
  * kept as int32 so every step is integer arithmetic (Math.imul and shifts).
+ *
+ * It takes a walk's batches (KhoRadixTree.walkBatches): the digest is a
+ * chain of dependent multiplies, and with the state in locals of one loop
+ * nothing but that chain is on its critical path, where a call per block
+ * would store and reload the state each time.
  */
-export class WalkHash {
+export class WalkHash implements RadixBatchSink {
   private hi = 0xcbf29ce4 | 0;
   private lo = 0x84222325 | 0;
+  /** Blocks added. */
+  walked = 0;
 
-  private mix(vhi: number, vlo: number): void {
-    const xhi = this.hi ^ vhi;
-    const xlo = this.lo ^ vlo;
-    // The prime is 2^40 + 0x1b3: x * 0x1b3 plus x << 40. The carry out of the
-    // low word of x * 0x1b3 is taken on 16-bit halves so nothing leaves int32.
-    const carry = (((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16) | 0;
-    const lo = Math.imul(xlo, 0x1b3);
-    const hi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
-    this.lo = lo ^ ((lo >>> 29) | (hi << 3));
-    this.hi = hi ^ (hi >>> 29);
-  }
-
-  /** Adds one walked block; `phys` is any exact integer below 2^64. */
-  add(phys: number, order: number): void {
-    // ToInt32 (| 0) of an exact integer keeps its low 32 bits; of phys / 2^32 it keeps the high word.
-    this.mix((phys / 4294967296) | 0, phys | 0);
-    this.mix(0, order | 0);
+  /** Adds blocks 0 .. n-1 of a walk batch (a phys is any exact integer below 2^64); never stops the walk. */
+  batch(phys: Float64Array, orders: Uint8Array, n: number): number {
+    this.walked += n;
+    let hi = this.hi;
+    let lo = this.lo;
+    // The prime 0x100000001b3 is 2^40 + 0x1b3, so x * prime is x * 0x1b3 plus x << 40 (xlo << 8 in the high
+    // word). The carry out of the low word of xlo * 0x1b3 is taken on 16-bit halves, so nothing leaves int32.
+    // Both steps of a block are written out, with the constant as a literal: a loop over the two steps, or a
+    // helper function, runs markedly slower (the helper's identity is checked on every pass).
+    for (let i = 0; i < n; i++) {
+      const p = phys[i]!;
+      // ToInt32 (| 0) of an exact integer keeps its low 32 bits; of p / 2^32 it keeps the high word.
+      let xlo = lo ^ (p | 0);
+      let xhi = hi ^ ((p / 4294967296) | 0);
+      let carry = ((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16;
+      let mhi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
+      let mlo = Math.imul(xlo, 0x1b3);
+      // h ^= h >> 29, then the order (it has no high word), grouped so the term that waits for the carry is last.
+      xlo = mlo ^ (mlo >>> 29) ^ orders[i]! ^ (mhi << 3);
+      xhi = mhi ^ (mhi >>> 29);
+      carry = ((xlo >>> 16) * 0x1b3 + (((xlo & 0xffff) * 0x1b3) >>> 16)) >>> 16;
+      mhi = (Math.imul(xhi, 0x1b3) + carry + (xlo << 8)) | 0;
+      mlo = Math.imul(xlo, 0x1b3);
+      lo = mlo ^ (mlo >>> 29) ^ (mhi << 3);
+      hi = mhi ^ (mhi >>> 29);
+    }
+    this.hi = hi;
+    this.lo = lo;
+    return 0;
   }
 
   /** `0x` and 16 lowercase hex digits, as the reference prints it. */
@@ -170,17 +190,32 @@ export interface CountResult {
 const ARENA_BASE = 2 ** 32;
 const ARENA_SIZE = 2 ** 44;
 
-/** A fresh tree on an otherwise empty machine, sized for any count run; `onAlloc` hears of each node page. */
-export function scratchTree(pageShift: number, onAlloc: () => void = () => {}): KhoRadixTree {
+/**
+ * Node pages of a scratch tree, counted. A class, not an object literal of
+ * closures: optimised tree code that calls the allocator may bind to the
+ * functions it saw, and closures made per tree die with it and throw that
+ * code away; methods on a prototype are the same for every tree.
+ */
+class ScratchNodeAllocator implements RadixNodeAllocator {
+  allocated = 0;
+
+  constructor(private readonly pages: PageAllocator) {}
+
+  alloc(order: number): number {
+    this.allocated++;
+    return this.pages.alloc(order);
+  }
+
+  freeBlock(pa: number, order: number): void {
+    this.pages.freeBlock(pa, order);
+  }
+}
+
+/** A fresh tree on an otherwise empty machine, sized for any count run, and its node-page counter. */
+export function scratchTree(pageShift: number): { readonly tree: KhoRadixTree; readonly nodes: ScratchNodeAllocator } {
   const mem = new PhysMem(2 ** pageShift, [{ start: ARENA_BASE, size: ARENA_SIZE, nid: 0 }]);
-  const pages = new PageAllocator(mem);
-  return KhoRadixTree.create(mem, {
-    alloc(order) {
-      onAlloc();
-      return pages.alloc(order);
-    },
-    freeBlock: (pa, order) => pages.freeBlock(pa, order),
-  });
+  const nodes = new ScratchNodeAllocator(new PageAllocator(mem));
+  return { tree: KhoRadixTree.create(mem, nodes), nodes };
 }
 
 /**
@@ -220,34 +255,28 @@ export function countTree(spec: CountSpec): CountResult {
   const budget = Math.max(Math.floor((spec.windowBytes ?? COUNT_WINDOW_BYTES) / g.pageSize), g.depth);
   const keyAt = (i: number): number => encodePfnKey(g, stream.pfnAt(i), order);
   const hash = new WalkHash();
-  let walked = 0;
   let deleted = 0;
   let treePages = 0;
   let windows = 0;
   let i = 0;
   do {
     const start = i;
-    let allocated = 0;
-    const tree = scratchTree(spec.pageShift, () => allocated++);
-    for (; i < pages && (!stream.ascending || allocated + g.depth - 1 <= budget); i++)
+    const { tree, nodes } = scratchTree(spec.pageShift);
+    for (; i < pages && (!stream.ascending || nodes.allocated + g.depth - 1 <= budget); i++)
       tree.addPage(stream.pfnAt(i), order);
     if (deleteEvery > 0)
       for (let j = Math.ceil(start / deleteEvery) * deleteEvery; j < i; j += deleteEvery) {
         tree.delPage(stream.pfnAt(j), order);
         deleted++;
       }
-    tree.walk((phys, o) => {
-      walked++;
-      hash.add(phys, o);
-      return 0;
-    });
+    tree.walkBatches(hash);
     treePages += tree.nodePages - (start > 0 ? sharedNodes(g, keyAt(start - 1), keyAt(start)) : 0);
     windows++;
   } while (i < pages);
   // Streams never repeat a block, so each delete removed one key.
-  if (walked !== pages - deleted)
-    throw new KhoError("EPROTO", `walked ${walked} keys, expected ${pages - deleted}`, "walk");
-  return { treePages, walked, walkHash: hash.toString(), windows };
+  if (hash.walked !== pages - deleted)
+    throw new KhoError("EPROTO", `walked ${hash.walked} keys, expected ${pages - deleted}`, "walk");
+  return { treePages, walked: hash.walked, walkHash: hash.toString(), windows };
 }
 
 /** The reference's JSON line for `count` (with or without the hash). */

@@ -1,7 +1,9 @@
 import { KhoError } from "../errors.js";
 import type { PhysMem } from "../mem/phys.js";
 import { hex } from "../units.js";
+import { FrameMarks } from "./frame-marks.js";
 import { encodePfnKey, type RadixGeometry, radixGeometry } from "./geometry.js";
+import { type RadixBatchSink, returnWalkBatch, takeWalkBatch, WALK_BATCH, type WalkBatch } from "./walk-batch.js";
 
 /**
  * Where node pages come from. PageAllocator fits as is: `alloc(0)` returns
@@ -31,15 +33,19 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("khosi
  * One table page as the tree reaches it: its address, its words (a view of
  * the page's storage in PhysMem) and what its slots led to when they were
  * last followed. Memory stays the truth: a remembered child is used only
- * while the slot still holds the address it came from (kidPa), so these
+ * while the slot still holds the address it came from (kidWords), so these
  * links only save the address-to-view lookup, never change what is read.
  * A level-1 table links straight to its leaves' words: a leaf is reached
  * with one pointer less, which is one cache miss less when adds and
  * deletes jump between leaves.
  */
 class RadixTable {
-  /** kidPa[i] is the address slot i held when it was last followed (0: never). */
-  readonly kidPa: Float64Array;
+  /**
+   * kidWords[2i] and kidWords[2i + 1] are the words slot i held when it was
+   * last followed (both 0: never). Words, not an address as a double: the
+   * check is two integer compares on the path of every add.
+   */
+  readonly kidWords: Uint32Array;
   /** Levels 2 and up: the tables the slots led to. */
   readonly tables: (RadixTable | undefined)[] | null;
   /** Level 1: the words of the leaves the slots led to. */
@@ -51,10 +57,40 @@ class RadixTable {
     level: number,
   ) {
     const slots = words.length >>> 1;
-    this.kidPa = new Float64Array(slots);
+    this.kidWords = new Uint32Array(words.length);
     this.tables = level > 1 ? new Array<RadixTable | undefined>(slots) : null;
     this.leaves = level === 1 ? new Array<Uint32Array | undefined>(slots) : null;
   }
+
+  /** Whether slot i holds a child and the same one as when it was last followed. */
+  linked(i: number): boolean {
+    const j = i << 1;
+    const lo = this.words[j]!;
+    const hi = this.words[j | 1]!;
+    return (lo | hi) !== 0 && lo === this.kidWords[j] && hi === this.kidWords[j | 1];
+  }
+
+  /** Records that slot i was followed to the node at `pa`. */
+  remember(i: number, pa: number): void {
+    this.kidWords[i << 1] = pa >>> 0;
+    this.kidWords[(i << 1) | 1] = Math.floor(pa / TWO_32);
+  }
+
+  /** Forgets what slot i led to. */
+  forget(i: number): void {
+    this.kidWords[i << 1] = 0;
+    this.kidWords[(i << 1) | 1] = 0;
+  }
+}
+
+/**
+ * The key bits from bit s up, of a key given as its 32-bit halves (hi, lo):
+ * the table index at a level starting at bit s before masking. A level at
+ * or past bit 64 takes none (0), as the reference defines it.
+ */
+function tableIndex(hi: number, lo: number, s: number): number {
+  if (s < 32) return (lo >>> s) | (hi << (32 - s));
+  return s < 64 ? hi >>> (s - 32) : 0;
 }
 
 /**
@@ -98,7 +134,11 @@ function isZero4(f: Float64Array, i: number): boolean {
  * shifts and masks, so the hot paths do integer work on typed arrays only.
  * PhysMem.page checks poison and RAM when a node is first reached; the views
  * assume nobody else frees or re-zeroes a node page while the tree is in use
- * (KHO keeps them).
+ * (KHO keeps them). Adds and deletes start at the remembered leaf or at the
+ * lowest remembered table on the key's path, and so also assume nobody
+ * rewrites a slot above those while the tree is in use; every slot they
+ * follow below is checked against memory. Walks trust nothing remembered
+ * beyond the address-to-view lookup.
  */
 export class KhoRadixTree {
   readonly geometry: RadixGeometry;
@@ -118,6 +158,18 @@ export class KhoRadixTree {
   private lastLeafHi = -1;
   private lastLeafLo = -1;
   private lastLeaf: Uint32Array | null = null;
+  /**
+   * The last path linkedLeaf took: pathTables[l] is the table it reached at
+   * level l, pathHi[l] and pathLo[l] the key bits above that table (the key
+   * masked with pathHiMask[l] and pathLoMask[l]). Keys that jump between
+   * the leaves of a few tables, as random ones do, start at the lowest
+   * table they share with the last key instead of at the root.
+   */
+  private readonly pathTables: (RadixTable | null)[];
+  private readonly pathHi: Int32Array;
+  private readonly pathLo: Int32Array;
+  private readonly pathHiMask: Int32Array;
+  private readonly pathLoMask: Int32Array;
   /** The table level where the last descend without `create` found no node (for delPage's warning). */
   private missLevel = 0;
 
@@ -138,6 +190,14 @@ export class KhoRadixTree {
     this.pow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** i);
     this.invPow2 = Float64Array.from({ length: 65 }, (_, i) => 2 ** -i);
     this.pfnLimit = 2 ** g.order0Log2;
+    // A table at level l covers the key bits below level l + 1's shift; the root covers all of them.
+    const above = (l: number): number => (l < g.depth - 1 ? this.shifts[l + 1]! : 64);
+    this.pathLoMask = Int32Array.from({ length: g.depth }, (_, l) => (above(l) < 32 ? -1 << above(l) : 0));
+    this.pathHiMask = Int32Array.from({ length: g.depth }, (_, l) =>
+      above(l) <= 32 ? -1 : above(l) < 64 ? -1 << (above(l) - 32) : 0,
+    );
+    this.pathHi = new Int32Array(g.depth);
+    this.pathLo = new Int32Array(g.depth);
     if (root === null) {
       const pa = this.newPage();
       this.rootNode = new RadixTable(pa, this.viewOf(pa), g.depth - 1);
@@ -145,6 +205,7 @@ export class KhoRadixTree {
       this.checkNodeAddress(root, "radix root");
       this.rootNode = new RadixTable(root, this.viewOf(root), g.depth - 1);
     }
+    this.pathTables = Array.from({ length: g.depth }, (_, l) => (l === g.depth - 1 ? this.rootNode : null));
   }
 
   /** A new tree whose root page is allocated now (kho_init). */
@@ -193,7 +254,7 @@ export class KhoRadixTree {
    * and returns the child's table, or null for a leaf (then in leaves[i]).
    */
   private link(table: RadixTable, i: number, pa: number, l: number): RadixTable | null {
-    table.kidPa[i] = pa;
+    table.remember(i, pa);
     if (l === 1) {
       table.leaves![i] = this.viewOf(pa);
       return null;
@@ -218,13 +279,6 @@ export class KhoRadixTree {
     return this.pow2[this.geometry.order0Log2 - order]! + Math.floor(pfn * this.invPow2[order]!);
   }
 
-  /** Table index at level l of the key whose high and low words are hi and lo. */
-  private index(hi: number, lo: number, l: number): number {
-    const s = this.shifts[l]!;
-    if (s < 32) return ((lo >>> s) | (hi << (32 - s))) & this.tableMask;
-    return s < 64 ? (hi >>> (s - 32)) & this.tableMask : 0;
-  }
-
   /**
    * Adds the block of 2^order pages at `pfn` (kho_radix_add_page). Adding a
    * present key changes nothing. When a node page cannot be allocated every
@@ -234,8 +288,8 @@ export class KhoRadixTree {
   addPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
     const lo = key >>> 0;
-    const hi = (key - lo) / TWO_32;
-    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, true)!;
+    const hi = ((key - lo) / TWO_32) | 0;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.linkedLeaf(hi, lo) ?? this.descend(hi, lo, true)!;
     const bit = lo & this.leafMask;
     leaf[bit >>> 5]! |= 1 << (bit & 31);
   }
@@ -248,8 +302,8 @@ export class KhoRadixTree {
   delPage(pfn: number, order: number): void {
     const key = this.key(pfn, order);
     const lo = key >>> 0;
-    const hi = (key - lo) / TWO_32;
-    const leaf = this.cachedLeaf(hi, lo) ?? this.descend(hi, lo, false);
+    const hi = ((key - lo) / TWO_32) | 0;
+    const leaf = this.cachedLeaf(hi, lo) ?? this.linkedLeaf(hi, lo) ?? this.descend(hi, lo, false);
     if (leaf === null) {
       this.warn(
         `kho radix: delete of pfn ${hex(pfn)} order ${order}: no node at level ${this.missLevel} (key ${hex(key)})`,
@@ -270,6 +324,43 @@ export class KhoRadixTree {
   }
 
   /**
+   * The leaf of the key when every slot on its path still holds the node
+   * it was linked to, else undefined, and descend() takes the path with its
+   * checks and allocations. This is every add once the key's region of the
+   * tree exists: kept small, so that it is inlined into addPage and
+   * delPage, and free of allocations (descend, with its unwinding on
+   * failure, is neither; a call to it cost 50 ns per add where adds jump
+   * between leaves).
+   */
+  private linkedLeaf(hi: number, lo: number): Uint32Array | undefined {
+    const path = this.pathTables;
+    // The lowest remembered table whose key bits above it are the key's: the root's masks are 0, so it matches.
+    let l = 1;
+    while (
+      path[l] === null ||
+      (hi & this.pathHiMask[l]!) !== this.pathHi[l] ||
+      (lo & this.pathLoMask[l]!) !== this.pathLo[l]
+    )
+      l++;
+    let node = path[l]!;
+    for (; l > 1; l--) {
+      const i = tableIndex(hi, lo, this.shifts[l]!) & this.tableMask;
+      if (!node.linked(i)) return undefined;
+      node = node.tables![i]!;
+      path[l - 1] = node;
+      this.pathHi[l - 1] = hi & this.pathHiMask[l - 1]!;
+      this.pathLo[l - 1] = lo & this.pathLoMask[l - 1]!;
+    }
+    const i = tableIndex(hi, lo, this.bitmapLog2) & this.tableMask;
+    if (!node.linked(i)) return undefined;
+    const leaf = node.leaves![i]!;
+    this.lastLeafHi = hi;
+    this.lastLeafLo = lo >>> this.bitmapLog2;
+    this.lastLeaf = leaf;
+    return leaf;
+  }
+
+  /**
    * Finds the leaf of the key from the root and remembers it as the last
    * leaf touched. With `create`, missing tables and the leaf are allocated on
    * the way, and a failed allocation undoes them before rethrowing. Without
@@ -283,11 +374,11 @@ export class KhoRadixTree {
     // Pages allocated by this call, made only when one is: most descents allocate none.
     let fresh: number[] | null = null;
     for (let l = this.depth - 1; ; l--) {
-      const i = this.index(hi, lo, l);
+      const i = tableIndex(hi, lo, this.shifts[l]!) & this.tableMask;
       const clo = node.words[i << 1]!;
       const chi = node.words[(i << 1) | 1]!;
       let pa = chi * TWO_32 + clo;
-      const known = pa !== 0 && node.kidPa[i] === pa;
+      const known = node.linked(i);
       if (pa === 0) {
         if (!create) {
           this.missLevel = l;
@@ -325,7 +416,7 @@ export class KhoRadixTree {
       firstNew.words[slot << 1] = 0;
       firstNew.words[(slot << 1) | 1] = 0;
       // The freed page may come back from the allocator for this very slot: forget the old view of it.
-      firstNew.kidPa[slot] = 0;
+      firstNew.forget(slot);
       if (firstNew.tables !== null) firstNew.tables[slot] = undefined;
       else firstNew.leaves![slot] = undefined;
     }
@@ -341,20 +432,43 @@ export class KhoRadixTree {
    * stops the walk with a KhoError.
    */
   walk(cb: RadixWalkCallback): number {
-    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
-    return this.walkTable(this.rootNode, this.depth - 1, 0, visited, cb);
+    return this.walkBatches({
+      batch(phys, orders, n) {
+        for (let i = 0; i < n; i++) {
+          const r = cb(phys[i]!, orders[i]!);
+          if (r !== 0) return r;
+        }
+        return 0;
+      },
+    });
+  }
+
+  /**
+   * walk() with the blocks handed over in batches (see WalkBatch): the same
+   * blocks in the same order, the same checks at the same points. A consumer
+   * with a tight loop of its own (the walk digest) runs it over a batch with
+   * its state in locals instead of paying a call and a state reload per block.
+   */
+  walkBatches(sink: RadixBatchSink): number {
+    const visited = new FrameMarks(this.rootNode.pa / this.mem.pageSize);
+    const out = takeWalkBatch(sink);
+    try {
+      const r = this.walkTable(this.rootNode, this.depth - 1, 0, visited, out);
+      return r !== 0 ? r : out.flush();
+    } finally {
+      returnWalkBatch(out);
+    }
   }
 
   /**
    * The address in slot i of table `node`, checked as an untrusted pointer:
-   * page aligned, RAM, and not reached before in this traversal. `visited`
-   * holds page frame numbers: small integers hash faster than addresses
-   * above 2^32, and a sparse tree has a node per block.
+   * page aligned, RAM, and not reached before in this traversal (`visited`,
+   * by page frame: a sparse tree has a node per block).
    */
-  private child(node: RadixTable, i: number, visited: Set<number>): number {
+  private child(node: RadixTable, i: number, visited: FrameMarks): number {
     const words = node.words;
     const pa = words[(i << 1) | 1]! * TWO_32 + words[i << 1]!;
-    if (node.kidPa[i] !== pa) {
+    if (!node.linked(i)) {
       const where = `slot ${i} of radix node ${hex(node.pa)}`;
       if (pa % this.mem.pageSize !== 0)
         throw new KhoError("EINVAL", `child ${hex(pa)} in ${where} is not page aligned`, hex(node.pa));
@@ -362,28 +476,27 @@ export class KhoRadixTree {
         throw new KhoError("EFAULT", `child ${hex(pa)} in ${where} is not RAM`, hex(node.pa));
     }
     const pfn = pa / this.mem.pageSize;
-    if (visited.has(pfn))
+    if (!visited.mark(pfn))
       throw new KhoError(
         "EINVAL",
         `child ${hex(pa)} in slot ${i} of radix node ${hex(node.pa)} is already part of the tree (loop or shared node)`,
         hex(node.pa),
       );
-    visited.add(pfn);
     return pa;
   }
 
   /** The table below slot i of `node` (at level l >= 2), whose address `pa` child() checked. */
   private tableAt(node: RadixTable, i: number, pa: number, l: number): RadixTable {
-    return node.kidPa[i] === pa ? node.tables![i]! : this.link(node, i, pa, l)!;
+    return node.linked(i) ? node.tables![i]! : this.link(node, i, pa, l)!;
   }
 
   /** The leaf below slot i of level-1 table `node`, whose address `pa` child() checked. */
   private leafAt(node: RadixTable, i: number, pa: number): Uint32Array {
-    if (node.kidPa[i] !== pa) this.link(node, i, pa, 1);
+    if (!node.linked(i)) this.link(node, i, pa, 1);
     return node.leaves![i]!;
   }
 
-  private walkTable(node: RadixTable, l: number, prefix: number, visited: Set<number>, cb: RadixWalkCallback): number {
+  private walkTable(node: RadixTable, l: number, prefix: number, visited: FrameMarks, out: WalkBatch): number {
     const words = node.words;
     const s = this.shifts[l]!;
     // A level past bit 63 takes no key bits (its index is always 0), as the reference defines it.
@@ -398,6 +511,9 @@ export class KhoRadixTree {
         continue;
       }
       if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
+      // The blocks found so far go to the sink before the next node is checked or read (see WalkBatch).
+      const r0 = out.flush();
+      if (r0 !== 0) return r0;
       if (i >= limit)
         throw new KhoError(
           "EINVAL",
@@ -408,49 +524,75 @@ export class KhoRadixTree {
       const p = prefix + i * step;
       const r =
         l === 1
-          ? this.walkLeaf(this.leafAt(node, i, pa), p, cb)
-          : this.walkTable(this.tableAt(node, i, pa, l), l - 1, p, visited, cb);
+          ? this.walkLeaf(this.leafAt(node, i, pa), p, out)
+          : this.walkTable(this.tableAt(node, i, pa, l), l - 1, p, visited, out);
       if (r !== 0) return r;
     }
     return 0;
   }
 
   /**
-   * Calls `cb` for each set bit of one leaf: groups of four empty u64 words
-   * are skipped with one test (isZero4), set bits are found with clz32 of
-   * the lowest set bit of each u32 word.
+   * Adds the blocks of one leaf to the batch: groups of four empty u64 words
+   * are skipped with one test (isZero4), set bits are found with clz32 of the
+   * lowest set bit of each u32 word. Every key of a leaf with a non-zero
+   * prefix shares its highest bit, so its order and the scale from key to
+   * address are taken once per leaf, and the loop per bit is integer work,
+   * one multiply and two stores. The leaf of prefix 0 (the largest orders)
+   * decodes each key on its own (walkLeafZero).
    */
-  private walkLeaf(bits: Uint32Array, prefix: number, cb: RadixWalkCallback): number {
-    const g = this.geometry;
-    // Every key in this leaf above bit 0 of the prefix shares its highest bit, hence its order.
-    let order = 0;
-    let base = 0;
-    let scale = 0;
-    if (prefix !== 0) {
-      const hi = Math.floor(prefix / TWO_32);
-      const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
-      order = g.order0Log2 - msb;
-      base = prefix - this.pow2[msb]!;
-      scale = this.pow2[64 - msb]!;
-    }
+  private walkLeaf(bits: Uint32Array, prefix: number, out: WalkBatch): number {
+    if (prefix === 0) return this.walkLeafZero(bits, out);
+    const hi = Math.floor(prefix / TWO_32);
+    const msb = hi !== 0 ? 63 - Math.clz32(hi) : 31 - Math.clz32(prefix >>> 0);
+    const order = this.geometry.order0Log2 - msb;
+    const base = prefix - this.pow2[msb]!;
+    const scale = this.pow2[64 - msb]!;
+    const phys = out.phys;
+    const orders = out.orders;
+    let n = out.n;
+    // Read once: an imported constant is a module binding, loaded and checked for initialisation at each use.
+    const full = WALK_BATCH - 256;
     const wide = doubles(bits);
     for (let q = 0; q < wide.length; q += 4) {
       if (isZero4(wide, q)) continue;
+      // Room for every bit of the group is made before it, not tested per bit: in a leaf a few percent full
+      // (random keys) the loops below are half the time of the walk, and each test per bit is a branch more.
+      if (n > full) {
+        out.n = n;
+        const r = out.flush();
+        if (r !== 0) return r;
+        n = 0;
+      }
       for (let w = q << 1; w < (q + 4) << 1; w++) {
         let word = bits[w]!;
+        if (word === 0) continue;
         const first = w << 5;
-        while (word !== 0) {
-          const b = first | (31 - Math.clz32(word & -word));
+        do {
+          phys[n] = (base + (first | (31 - Math.clz32(word & -word)))) * scale;
+          orders[n] = order;
+          n++;
           word &= word - 1;
-          let r: number;
-          if (prefix !== 0) r = cb((base + b) * scale, order);
-          else if (b === 0) r = cb(0, g.order0Log2 + 1);
-          else {
-            const msb = 31 - Math.clz32(b);
-            r = cb((b - this.pow2[msb]!) * this.pow2[64 - msb]!, g.order0Log2 - msb);
-          }
+        } while (word !== 0);
+      }
+    }
+    out.n = n;
+    return 0;
+  }
+
+  /** walkLeaf for the leaf of prefix 0, whose keys each have an order of their own (decoded as decodeKey does). */
+  private walkLeafZero(bits: Uint32Array, out: WalkBatch): number {
+    const g = this.geometry;
+    for (let w = 0; w < bits.length; w++) {
+      for (let word = bits[w]!; word !== 0; word &= word - 1) {
+        const b = (w << 5) | (31 - Math.clz32(word & -word));
+        if (out.n === WALK_BATCH) {
+          const r = out.flush();
           if (r !== 0) return r;
         }
+        const msb = b === 0 ? -1 : 31 - Math.clz32(b);
+        out.phys[out.n] = b === 0 ? 0 : (b - this.pow2[msb]!) * this.pow2[64 - msb]!;
+        out.orders[out.n] = g.order0Log2 - msb;
+        out.n++;
       }
     }
     return 0;
@@ -458,7 +600,7 @@ export class KhoRadixTree {
 
   /** Node pages reachable from the root (the root included). */
   get nodePages(): number {
-    return this.reachable().size;
+    return this.reachable().length;
   }
 
   /**
@@ -466,12 +608,16 @@ export class KhoRadixTree {
    * ascending. KHO keeps these out of poison at kexec. Bounded like walk().
    */
   nodePagePAs(): number[] {
-    return [...this.reachable()].sort((a, b) => a - b).map((pfn) => pfn * this.mem.pageSize);
+    return this.reachable()
+      .sort((a, b) => a - b)
+      .map((pfn) => pfn * this.mem.pageSize);
   }
 
   /** Page frame numbers of the node pages reachable from the root. */
-  private reachable(): Set<number> {
-    const visited = new Set<number>([this.rootNode.pa / this.mem.pageSize]);
+  private reachable(): number[] {
+    const first = this.rootNode.pa / this.mem.pageSize;
+    const visited = new FrameMarks(first);
+    const pfns = [first];
     const scan = (node: RadixTable, l: number): void => {
       const words = node.words;
       const wide = doubles(words);
@@ -482,10 +628,11 @@ export class KhoRadixTree {
         }
         if ((words[i << 1]! | words[(i << 1) | 1]!) === 0) continue;
         const pa = this.child(node, i, visited);
+        pfns.push(pa / this.mem.pageSize);
         if (l > 1) scan(this.tableAt(node, i, pa, l), l - 1);
       }
     };
     scan(this.rootNode, this.depth - 1);
-    return visited;
+    return pfns;
   }
 }
