@@ -6,6 +6,7 @@ import { decodeKey, encodePfnKey, keyPath } from "../src/radix/geometry.js";
 import { WalkHash } from "../src/radix/stream.js";
 import { KhoRadixTree } from "../src/radix/tree.js";
 import { WALK_BATCH } from "../src/radix/walk-batch.js";
+import { walkAll } from "./helpers/radix-walk.js";
 
 const GiB = 2 ** 30;
 const SIZES = [4096, 16384, 65536] as const;
@@ -24,15 +25,6 @@ function bitInMemory(mem: PhysMem, tree: KhoRadixTree, key: number): boolean {
     if (node === 0) return false;
   }
   return ((mem.readU8(node + (leafIndex >>> 3)) >>> (leafIndex & 7)) & 1) === 1;
-}
-
-function walkAll(tree: KhoRadixTree): [number, number][] {
-  const out: [number, number][] = [];
-  tree.walk((phys, order) => {
-    out.push([phys, order]);
-    return 0;
-  });
-  return out;
 }
 
 describe("radix add: the remembered leaf and path (kho_radix_add_page, kho_radix_del_page)", () => {

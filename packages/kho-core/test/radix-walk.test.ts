@@ -4,21 +4,13 @@ import { PageAllocator } from "../src/mem/alloc.js";
 import { PhysMem } from "../src/mem/phys.js";
 import { encodePfnKey, keyPath } from "../src/radix/geometry.js";
 import { KhoRadixTree } from "../src/radix/tree.js";
+import { walkAll } from "./helpers/radix-walk.js";
 
 const GiB = 2 ** 30;
 
 function machine() {
   const mem = new PhysMem(4096, [{ start: GiB, size: 4 * GiB, nid: 0 }]);
   return { mem, tree: KhoRadixTree.create(mem, new PageAllocator(mem)) };
-}
-
-function walkAll(tree: KhoRadixTree): [number, number][] {
-  const out: [number, number][] = [];
-  tree.walk((phys, order) => {
-    out.push([phys, order]);
-    return 0;
-  });
-  return out;
 }
 
 // The walk skips empty u64 words four at a time by reading them as doubles; the one non-zero

@@ -11,6 +11,7 @@ import {
   type RadixNodeAllocator,
   radixGeometry,
 } from "../src/radix/index.js";
+import { walkAll } from "./helpers/radix-walk.js";
 
 const GiB = 2 ** 30;
 const SIZES = [4096, 16384, 65536] as const;
@@ -21,15 +22,6 @@ function machine(pageSize: number, opts: { legacyDepth?: boolean; warn?: (m: str
   const alloc = new PageAllocator(mem);
   const tree = KhoRadixTree.create(mem, alloc, opts);
   return { mem, alloc, tree };
-}
-
-function walkAll(tree: KhoRadixTree): [number, number][] {
-  const out: [number, number][] = [];
-  tree.walk((phys, order) => {
-    out.push([phys, order]);
-    return 0;
-  });
-  return out;
 }
 
 /** Every node page's bytes, to prove a call left memory untouched. */
