@@ -32,6 +32,7 @@ import { PageAllocator } from "../mem/alloc.js";
 import { PhysMem } from "../mem/phys.js";
 import { type BenchCase, type BenchContext, type BenchRow, type BenchTimer, benchRow, benchTimer } from "./case.js";
 import { largeDtb } from "./fdt-shapes.js";
+import { compileC } from "./reference.js";
 
 /** The harness source: beside src/ and dist/ alike. */
 const HARNESS_SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../bench-c/fdt_bench.c");
@@ -46,34 +47,17 @@ const GiB = 2 ** 30;
 /** Runs back to back in one round, on each side; a round's time is their mean. */
 const REPS = 5;
 
-/** Harness binaries built in this process, by compiler. */
-const built = new Map<string, string>();
-
 /**
- * Compiles the harness with `CC` (else cc), once per process and compiler,
- * and returns the binary. Throws what is missing: a C compiler, libfdt's
- * header or its library.
+ * Compiles the harness (compileC) and returns the binary. Throws what is
+ * missing: a C compiler, libfdt's header or its library.
  */
 export function libfdtHarness(): string {
-  const cc = process.env.CC ?? "cc";
-  const done = built.get(cc);
-  if (done !== undefined) return done;
-  const dir = mkdtempSync(join(tmpdir(), "khosim-fdt-bench-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const bin = join(dir, "fdt_bench");
-  try {
-    execFileSync(cc, ["-O2", "-Wall", "-Wextra", "-std=gnu11", HARNESS_SRC, "-lfdt", "-o", bin], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  } catch (e) {
-    const { code, stderr } = e as { code?: string; stderr?: Buffer };
-    const out = stderr?.toString() ?? "";
-    if (code === "ENOENT") throw new Error(`no C compiler ${cc} (set CC) to build the libfdt harness`);
-    if (/libfdt\.h|-lfdt/.test(out)) throw new Error("libfdt is missing (install libfdt-dev)");
-    throw new Error(`cannot build ${HARNESS_SRC} with ${cc}: ${out.split("\n")[0] ?? ""}`);
-  }
-  built.set(cc, bin);
-  return bin;
+  return compileC({
+    name: "fdt_bench",
+    what: "the libfdt harness",
+    args: () => ["-O2", "-Wall", "-Wextra", "-std=gnu11", HARNESS_SRC, "-lfdt"],
+    explain: (stderr) => (/libfdt\.h|-lfdt/.test(stderr) ? "libfdt is missing (install libfdt-dev)" : null),
+  });
 }
 
 /** The harness's `key=value` answer as numbers (hex digests as their text in `text`). */

@@ -13,44 +13,61 @@ export function referenceSource(): string {
   return process.env.KHOSIM_REFERENCE_SRC ?? resolve(here, "../../../../../shared/reference/radix_ref.c");
 }
 
-export interface ReferenceBuild {
-  /** The binary's file name; also names the temporary folder (khosim-<name>-). */
-  readonly name: string;
-  /** What was being built, for the error message. */
-  readonly what: string;
-  /** Files written into the build folder before compiling, by file name. */
-  readonly files?: Readonly<Record<string, string>>;
+/** A program built from the reference's source: its arguments also get the source's path. */
+export interface ReferenceBuild extends Omit<CBuild, "args"> {
   /** Compiler arguments before `-o <binary>`, given the reference source and the build folder. */
   readonly args: (src: string, dir: string) => readonly string[];
 }
 
 const builds = new Map<string, string>();
 
+/** A C program the bench compiles for itself (the radix reference, the libfdt harness). */
+export interface CBuild {
+  /** The binary's file name; also names the temporary folder (khosim-<name>-). */
+  readonly name: string;
+  /** What is being built, for error messages. */
+  readonly what: string;
+  /** Files written into the build folder before compiling, by file name. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Compiler arguments before `-o <binary>`, given the build folder. */
+  readonly args: (dir: string) => readonly string[];
+  /** A plainer reason for a failed build, from the compiler's stderr (e.g. a missing library), or null. */
+  readonly explain?: (stderr: string) => string | null;
+}
+
 /**
- * Compiles a program built from the C reference into a temporary folder
- * (once per process and name, removed at exit) and returns the binary's
- * path. Throws with the compiler's output when there is no source or no
- * working C compiler: comparisons against the reference must fail, not pass
- * vacuously.
+ * Compiles a C program with `CC` (else cc) into a temporary folder, once
+ * per process, compiler and name (removed at exit), and returns the
+ * binary's path. Throws what is missing (the compiler, or what `explain`
+ * finds) or the compiler's first line of output: comparisons against an
+ * independent implementation must fail, not pass vacuously.
  */
-export function buildReference(b: ReferenceBuild): string {
-  const done = builds.get(b.name);
+export function compileC(b: CBuild): string {
+  const cc = process.env.CC ?? "cc";
+  const key = `${cc}\0${b.name}`;
+  const done = builds.get(key);
   if (done !== undefined) return done;
-  const src = referenceSource();
-  if (!existsSync(src)) throw new Error(`C reference not found at ${src} (set KHOSIM_REFERENCE_SRC)`);
   const dir = mkdtempSync(join(tmpdir(), `khosim-${b.name.replaceAll("_", "-")}-`));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   for (const [file, text] of Object.entries(b.files ?? {})) writeFileSync(join(dir, file), text);
   const out = join(dir, b.name);
-  const cc = process.env.CC ?? "cc";
   try {
-    execFileSync(cc, [...b.args(src, dir), "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(cc, [...b.args(dir), "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot build ${b.what} with ${cc}: ${detail}`);
+    const { code, stderr } = e as { code?: string; stderr?: Buffer };
+    const text = stderr?.toString() ?? "";
+    if (code === "ENOENT") throw new Error(`no C compiler ${cc} (set CC) to build ${b.what}`);
+    throw new Error(b.explain?.(text) ?? `cannot build ${b.what} with ${cc}: ${text.split("\n")[0] ?? ""}`);
   }
-  builds.set(b.name, out);
+  builds.set(key, out);
   return out;
+}
+
+/** Builds a program from the C reference's source (see compileC); throws when the source is missing. */
+export function buildReference(b: ReferenceBuild): string {
+  const src = referenceSource();
+  if (!existsSync(src)) throw new Error(`C reference not found at ${src} (set KHOSIM_REFERENCE_SRC)`);
+  return compileC({ ...b, args: (dir) => b.args(src, dir) });
 }
 
 /** The reference program itself (its `count` and `keys` commands); see buildReference. */
