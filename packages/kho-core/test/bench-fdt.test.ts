@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { compareRoot, compareSeen, libfdtRows, type TreeSeen } from "../src/bench/fdt-libfdt.js";
+import { compareRoot, compareSeen, libfdtRows, roWalk, type TreeSeen, treeSeen } from "../src/bench/fdt-libfdt.js";
+import { largeDtb, manyPropsDtb, wideDtb } from "../src/bench/fdt-shapes.js";
+import { parseFdt } from "../src/fdt/parse.js";
+import { getPropByOffsetRc } from "../src/fdt/ro.js";
 
 const QUICK = { quick: true, rounds: 1, clock: "cpu" } as const;
 
@@ -17,6 +20,7 @@ describe("issue 14: the FDT cases against libfdt", () => {
     expect(rows.map((r) => [r.case, r.unit, r.check])).toEqual([
       ["fdt root add/pack n=100 64K", "ms", "ok"],
       ["fdt check_full 64 KiB", "ms", "ok"],
+      ["fdt check_full+walk 64 KiB", "ms", "ok"],
       ["fdt parse+check 64 KiB", "ms", "ok"],
     ]);
     for (const r of rows) {
@@ -33,6 +37,18 @@ describe("issue 14: the FDT cases against libfdt", () => {
     stale[63] = 0;
     expect(compareRoot(page, stale)).toBe("root FDT differs from libfdt's at byte 63");
     expect(compareRoot(page, page.subarray(0, 60))).toBe("root FDT page is 64 bytes, libfdt's 60");
+  });
+
+  it("the walk through this project's libfdt calls sees what the parsed tree holds, in the same order", () => {
+    const blob64 = largeDtb(64 * 1024);
+    for (const blob of [blob64, wideDtb(300), manyPropsDtb(500)])
+      expect(roWalk(blob, true)).toEqual(treeSeen(parseFdt(blob).root));
+    // fdt_getprop_by_offset refuses an offset that is not a property's, as libfdt does (-FDT_ERR_BADOFFSET).
+    expect(getPropByOffsetRc(blob64, 0)).toBe(-4);
+    expect(getPropByOffsetRc(blob64, 2)).toBe(-4);
+    // Without the digest the counts are the same.
+    const blob = largeDtb(16 * 1024);
+    expect({ ...roWalk(blob, false), digest: "" }).toEqual({ ...treeSeen(parseFdt(blob).root), digest: "" });
   });
 
   it("a walk that saw other nodes, properties or bytes than libfdt's fails the check", () => {

@@ -39,6 +39,7 @@ describe("issue 14: npm run bench", () => {
     // CLI come from the workspace packages that register them (their package.json), so this needs them built.
     const families: [string, "libfdt" | null][] = [
       ["fdt root add/pack n=", "libfdt"],
+      ["fdt check_full+walk ", "libfdt"],
       ["fdt parse+check ", "libfdt"],
       ["luo 2000 sessions x 10 files: total serialise+restore", null],
       ["live update 64 GiB: 8 GiB in 4096 folios + 16384 order-0 pages: total", null],

@@ -26,6 +26,15 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkFull } from "../fdt/check.js";
 import { type FdtNode, parseFdt } from "../fdt/parse.js";
+import {
+  E_NOTFOUND,
+  firstPropertyOffsetRc,
+  getNameRc,
+  getPropByOffsetRc,
+  getStringRc,
+  nextNodeRc,
+  nextPropertyOffsetRc,
+} from "../fdt/ro.js";
 import { KhoOut } from "../kho/out.js";
 import { KernelLog } from "../log.js";
 import { PageAllocator } from "../mem/alloc.js";
@@ -168,6 +177,46 @@ export function treeSeen(root: FdtNode): TreeSeen {
   return seen;
 }
 
+/** Bytes [pos, pos + len) of the blob, for the digest. */
+const span = (blob: Uint8Array, at: { pos: number; len: number }): Uint8Array => blob.subarray(at.pos, at.pos + at.len);
+
+function rc<T>(r: T | number, what: string): T {
+  if (typeof r === "number") throw new Error(`${what} failed with ${r}`);
+  return r;
+}
+
+/**
+ * The harness's walk through this project's libfdt calls: fdt_next_node,
+ * fdt_get_name, fdt_first/next_property_offset, fdt_getprop_by_offset and
+ * the property's name (fdt_get_string), counting what they return; the
+ * digest only when asked (the timed rounds, like the harness's, skip it).
+ */
+export function roWalk(blob: Uint8Array, digest: boolean): TreeSeen {
+  const seen = { nodes: 0, props: 0, name_bytes: 0, value_bytes: 0, digest: "" };
+  let h = 2166136261;
+  const depth = { d: 0 };
+  let node: number;
+  for (node = nextNodeRc(blob, -1, depth); node >= 0; node = nextNodeRc(blob, node, depth)) {
+    const name = rc(getNameRc(blob, node), "fdt_get_name");
+    seen.nodes++;
+    seen.name_bytes += name.len;
+    if (digest) h = fnv(h, span(blob, name));
+    let prop: number;
+    for (prop = firstPropertyOffsetRc(blob, node); prop >= 0; prop = nextPropertyOffsetRc(blob, prop)) {
+      const p = rc(getPropByOffsetRc(blob, prop), "fdt_getprop_by_offset");
+      const pname = rc(getStringRc(blob, p.nameoff), "fdt_get_string");
+      seen.props++;
+      seen.name_bytes += pname.len;
+      seen.value_bytes += p.len;
+      if (digest) h = fnv(fnv(h, span(blob, pname)), blob.subarray(p.valuePos, p.valuePos + p.len));
+    }
+    if (prop !== E_NOTFOUND) throw new Error(`fdt_next_property_offset failed with ${prop}`);
+  }
+  if (node !== E_NOTFOUND) throw new Error(`fdt_next_node failed with ${node}`);
+  seen.digest = `0x${h.toString(16).padStart(8, "0")}`;
+  return seen;
+}
+
 /** What differs between this project's view of the tree and the harness's answer, "ok" when nothing does. */
 export function compareSeen(ts: TreeSeen, c: Record<string, string>): string {
   const bad = (Object.keys(ts) as (keyof TreeSeen)[])
@@ -200,9 +249,11 @@ function walkRows(ctx: BenchContext, dir: string): BenchRow[] {
   writeFileSync(file, blob);
   const now = benchTimer(ctx.clock);
   const clock = ctx.clock === "wall" ? ["--wall"] : [];
-  const best = { check: Infinity, parse: Infinity, cCheck: Infinity, cWalk: Infinity };
+  const best = { check: Infinity, walk: Infinity, parse: Infinity, cCheck: Infinity, cWalk: Infinity };
   if (!ctx.quick) meanOf(20, now, () => parseFdt(blob));
-  const check = compareSeen(treeSeen(parseFdt(blob).root), harness([...clock, "walk", file, "1"]).text);
+  const c1 = harness([...clock, "walk", file, "1"]).text;
+  const check = compareSeen(treeSeen(parseFdt(blob).root), c1);
+  const walkCheck = compareSeen(roWalk(blob, true), c1);
   for (let r = 0; r < ctx.rounds; r++) {
     const c = harness([...clock, "walk", file, String(REPS)]);
     best.cCheck = Math.min(best.cCheck, c.num.check_ns!);
@@ -211,6 +262,13 @@ function walkRows(ctx: BenchContext, dir: string): BenchRow[] {
       best.check,
       meanOf(REPS, now, () => checkFull(blob)),
     );
+    best.walk = Math.min(
+      best.walk,
+      meanOf(REPS, now, () => {
+        checkFull(blob);
+        roWalk(blob, false);
+      }),
+    );
     best.parse = Math.min(
       best.parse,
       meanOf(REPS, now, () => parseFdt(blob)),
@@ -218,6 +276,13 @@ function walkRows(ctx: BenchContext, dir: string): BenchRow[] {
   }
   return [
     benchRow({ case: `fdt check_full ${what}`, unit: "ms", ts: best.check / 1e6, ref: best.cCheck / 1e6, check }),
+    benchRow({
+      case: `fdt check_full+walk ${what}`,
+      unit: "ms",
+      ts: best.walk / 1e6,
+      ref: best.cWalk / 1e6,
+      check: walkCheck,
+    }),
     benchRow({ case: `fdt parse+check ${what}`, unit: "ms", ts: best.parse / 1e6, ref: best.cWalk / 1e6, check }),
   ];
 }

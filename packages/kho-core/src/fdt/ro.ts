@@ -417,7 +417,7 @@ export function pathOffsetRc(fdt: Uint8Array, path: Uint8Array, depthGuard = 0):
   return offset;
 }
 
-interface RawProp {
+export interface RawProp {
   /** Struct offset of the PROP tag. */
   offset: number;
   /** Absolute position of the PROP tag. */
@@ -456,6 +456,12 @@ function rawPropAt(fdt: Uint8Array, offset: number): RawProp {
   let valuePos = pos + FDT_PROP_HEADER_SIZE;
   if (hword(fdt, HDR.version) < 0x10 && (offset + FDT_PROP_HEADER_SIZE) % 8 !== 0 && len >= 8) valuePos += 4;
   return { offset, pos, len, nameoff: be32(fdt, pos + 8) | 0, valuePos };
+}
+
+/** fdt_get_property_by_offset: the property at a property offset, or FDT_ERR_BADOFFSET. */
+export function getPropByOffsetRc(fdt: Uint8Array, offset: number): RawProp | number {
+  const o = checkPropOffset(fdt, offset);
+  return o < 0 ? o : rawPropAt(fdt, offset);
 }
 
 /** fdt_get_property_namelen / fdt_getprop_namelen in one: the property or a negative code. */
