@@ -43,16 +43,38 @@ function holdsCompat(bytes: Uint8Array, raw: Uint8Array): boolean {
   return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[COMPAT_AT + raw.length] === 0;
 }
 
-export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
+/** The little-endian u32 at `off` of `bytes`. */
+function u32(bytes: Uint8Array, off: number): number {
+  return (bytes[off]! | (bytes[off + 1]! << 8) | (bytes[off + 2]! << 16) | (bytes[off + 3]! << 24)) >>> 0;
+}
+
+/**
+ * The entry at `at` without a bigint or an object: `words` receives the
+ * token and serialized_data as u32 halves (token low, token high, data low,
+ * data high) and the compatible is returned. A million handed-over files
+ * are read this way and kept in columns until one is retrieved.
+ */
+export function readFileEntryWords(mem: PhysMem, at: number, words: Uint32Array): string {
   // In place when the slot lies in one page (always, for blocks a kernel made), else a copy.
   const bytes = slotBytes(mem, at, SIZE) ?? mem.read(at, SIZE);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
-  return {
-    at,
-    compatible: compatibleOf(bytes),
-    data: view.getBigUint64(DATA_AT, true),
-    token: view.getBigUint64(TOKEN_AT, true),
-  };
+  words[0] = u32(bytes, TOKEN_AT);
+  words[1] = u32(bytes, TOKEN_AT + 4);
+  words[2] = u32(bytes, DATA_AT);
+  words[3] = u32(bytes, DATA_AT + 4);
+  return compatibleOf(bytes);
+}
+
+/** Two u32 halves as the u64 they make. */
+export function u64Of(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+const entryWords = new Uint32Array(4);
+
+export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
+  const compatible = readFileEntryWords(mem, at, entryWords);
+  const [tokenLo, tokenHi, dataLo, dataHi] = entryWords;
+  return { at, compatible, data: u64Of(dataLo!, dataHi!), token: u64Of(tokenLo!, tokenHi!) };
 }
 
 /**
