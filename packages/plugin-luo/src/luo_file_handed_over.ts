@@ -34,7 +34,8 @@ export class HandedOverFiles {
   append(fh: LiveupdateFileHandler, words: Uint32Array): number {
     const i = this.#length++;
     if (i === this.#status.length) this.#grow();
-    this.#words.set(words.subarray(0, WORDS), WORDS * i);
+    // Word by word: a subarray per entry would be a million views for the collector.
+    for (let k = 0; k < WORDS; k++) this.#words[WORDS * i + k] = words[k]!;
     this.#fh.push(fh);
     this.#file.push(null);
     this.#privateData.push(undefined);

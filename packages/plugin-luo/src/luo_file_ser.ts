@@ -77,6 +77,9 @@ export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
   return { at, compatible, data: u64Of(dataLo!, dataHi!), token: u64Of(tokenLo!, tokenHi!) };
 }
 
+const u64Bytes = new Uint8Array(8);
+const u64View = new DataView(u64Bytes.buffer);
+
 /**
  * Fills the slot at `at`: the handler's compatible as strscpy stores it
  * (`compat`, NUL included; later bytes of the field stay as they are),
@@ -86,8 +89,10 @@ export function writeFileEntry(mem: PhysMem, at: number, compat: Uint8Array, dat
   const live = slotBytes(mem, at, SIZE);
   const bytes = live ?? mem.read(at, SIZE);
   bytes.set(compat, COMPAT_AT);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
-  view.setBigUint64(DATA_AT, data, true);
-  view.setBigUint64(TOKEN_AT, token, true);
+  // Through one scratch u64 and its view: a DataView per entry is a million objects per kexec.
+  u64View.setBigUint64(0, data, true);
+  bytes.set(u64Bytes, DATA_AT);
+  u64View.setBigUint64(0, token, true);
+  bytes.set(u64Bytes, TOKEN_AT);
   if (!live) mem.write(at, bytes);
 }
