@@ -4,7 +4,7 @@
  * it back, so a million files cannot afford a copy and a codec per field.
  */
 import type { PhysMem } from "@khosim/kho-core";
-import { slotBytes } from "@khosim/kho-core/block";
+import { slotPage } from "@khosim/kho-core/block";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser } from "./abi/index.js";
 
 const SIZE = luo_file_ser.size;
@@ -25,22 +25,24 @@ const decoder = new TextDecoder();
 let lastCompat = { raw: new Uint8Array(0), text: "" };
 
 /**
- * The compatible field as a string: the bytes up to the first NUL, all
- * LIVEUPDATE_HNDL_COMPAT_LENGTH when there is none (strncmp's view).
+ * The compatible field of the entry at `base` of `bytes` as a string: the
+ * bytes up to the first NUL, all LIVEUPDATE_HNDL_COMPAT_LENGTH when there
+ * is none (strncmp's view).
  */
-function compatibleOf(bytes: Uint8Array): string {
-  if (holdsCompat(bytes, lastCompat.raw)) return lastCompat.text;
-  const field = bytes.subarray(COMPAT_AT, COMPAT_AT + LIVEUPDATE_HNDL_COMPAT_LENGTH);
+function compatibleOf(bytes: Uint8Array, base: number): string {
+  const at = base + COMPAT_AT;
+  if (holdsCompat(bytes, at, lastCompat.raw)) return lastCompat.text;
+  const field = bytes.subarray(at, at + LIVEUPDATE_HNDL_COMPAT_LENGTH);
   const end = field.indexOf(0);
   const raw = field.subarray(0, end < 0 ? field.length : end);
   lastCompat = { raw: raw.slice(), text: decoder.decode(raw) };
   return lastCompat.text;
 }
 
-/** Whether the field holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
-function holdsCompat(bytes: Uint8Array, raw: Uint8Array): boolean {
-  for (let i = 0; i < raw.length; i++) if (bytes[COMPAT_AT + i] !== raw[i]) return false;
-  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[COMPAT_AT + raw.length] === 0;
+/** Whether the field at `at` holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
+function holdsCompat(bytes: Uint8Array, at: number, raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) if (bytes[at + i] !== raw[i]) return false;
+  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[at + raw.length] === 0;
 }
 
 /** The little-endian u32 at `off` of `bytes`. */
@@ -55,13 +57,16 @@ function u32(bytes: Uint8Array, off: number): number {
  * are read this way and kept in columns until one is retrieved.
  */
 export function readFileEntryWords(mem: PhysMem, at: number, words: Uint32Array): string {
-  // In place when the slot lies in one page (always, for blocks a kernel made), else a copy.
-  const bytes = slotBytes(mem, at, SIZE) ?? mem.read(at, SIZE);
-  words[0] = u32(bytes, TOKEN_AT);
-  words[1] = u32(bytes, TOKEN_AT + 4);
-  words[2] = u32(bytes, DATA_AT);
-  words[3] = u32(bytes, DATA_AT + 4);
-  return compatibleOf(bytes);
+  // In the slot's page (always, for blocks a kernel made), indexed from the slot: no view per entry.
+  // A slot across two pages is read from a copy.
+  const page = slotPage(mem, at, SIZE);
+  const bytes = page ?? mem.read(at, SIZE);
+  const base = page ? at % mem.pageSize : 0;
+  words[0] = u32(bytes, base + TOKEN_AT);
+  words[1] = u32(bytes, base + TOKEN_AT + 4);
+  words[2] = u32(bytes, base + DATA_AT);
+  words[3] = u32(bytes, base + DATA_AT + 4);
+  return compatibleOf(bytes, base);
 }
 
 /** Two u32 halves as the u64 they make. */
@@ -86,13 +91,14 @@ const u64View = new DataView(u64Bytes.buffer);
  * serialized_data and the token.
  */
 export function writeFileEntry(mem: PhysMem, at: number, compat: Uint8Array, data: bigint, token: bigint): void {
-  const live = slotBytes(mem, at, SIZE);
-  const bytes = live ?? mem.read(at, SIZE);
-  bytes.set(compat, COMPAT_AT);
+  const page = slotPage(mem, at, SIZE);
+  const bytes = page ?? mem.read(at, SIZE);
+  const base = page ? at % mem.pageSize : 0;
+  bytes.set(compat, base + COMPAT_AT);
   // Through one scratch u64 and its view: a DataView per entry is a million objects per kexec.
   u64View.setBigUint64(0, data, true);
-  bytes.set(u64Bytes, DATA_AT);
+  bytes.set(u64Bytes, base + DATA_AT);
   u64View.setBigUint64(0, token, true);
-  bytes.set(u64Bytes, TOKEN_AT);
-  if (!live) mem.write(at, bytes);
+  bytes.set(u64Bytes, base + TOKEN_AT);
+  if (!page) mem.write(at, bytes);
 }
