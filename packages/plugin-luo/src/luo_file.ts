@@ -358,8 +358,8 @@ export class LuoFileSet {
       }
       return this.#entryByToken.get(token) ?? -1;
     }
-    const [lo, hi] = u32Halves(token);
-    return this.handlers.handedOver.find(this.#first, this.#left, lo, hi);
+    // Not wrapped to 64 bits: a token outside u64 has a high half no u32 word holds, so it matches nothing.
+    return this.handlers.handedOver.find(this.#first, this.#left, Number(token & 0xffff_ffffn), Number(token >> 32n));
   }
 
   /** The op arguments for handed-over entry `i`. */

@@ -60,6 +60,15 @@ describe("handed-over files kept as columns behave as luo_file.c's records", () 
     );
   });
 
+  it("a token outside u64 matches no entry, even one holding its low 64 bits", () => {
+    const fh = tokenHandler("col-wide-v1");
+    const core = luo(boot({ plugins: [handlerPlugin("col-wide", fh)] })).core;
+    const set = new LuoFileSet(core.env, core.handlers, core.flbs);
+    set.adopt([{ at: 0x1000, compatible: fh.compatible, token: 5n, data: 6n }]);
+    for (const t of [2n ** 64n + 5n, -(2n ** 64n) + 5n, 5n - 2n ** 32n]) expectErrno(() => set.retrieve(t), "ENOENT");
+    expect(set.retrieve(5n)).toEqual(new TokenFile(6n));
+  });
+
   it("a failed retrieve is kept by entry: the same error again, the handler not called again", () => {
     const calls: string[] = [];
     const fh = tokenHandler("col-fail-v1", { calls, retrieveFails: true });
