@@ -7,6 +7,7 @@ import {
   readBlockHeader,
   readBlockNext,
   slotBytes,
+  slotPage,
   writeBlockCount,
   writeBlockHeader,
 } from "../src/block/index.js";
@@ -110,6 +111,22 @@ describe("slotBytes: entries in place", () => {
         expect([...m.read(pa, len)]).toEqual(new Array(len).fill(0xa5));
         m.write(pa, new Uint8Array(len).fill(7));
         expect([...view!]).toEqual(new Array(len).fill(7));
+      }),
+    );
+  });
+
+  it("slotPage is the page slotBytes views, with the slot at pa % pageSize; null across pages", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: PAGE, max: 100 * PAGE }), fc.integer({ min: 1, max: 128 }), (pa, len) => {
+        const m = mem();
+        const page = slotPage(m, pa, len);
+        const view = slotBytes(m, pa, len);
+        expect(page === null).toBe(view === null);
+        if (!page) return;
+        expect(page).toHaveLength(PAGE);
+        page.fill(0x3c, pa % PAGE, (pa % PAGE) + len);
+        expect([...m.read(pa, len)]).toEqual(new Array(len).fill(0x3c));
+        expect([...view!]).toEqual(new Array(len).fill(0x3c));
       }),
     );
   });

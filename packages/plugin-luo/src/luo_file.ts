@@ -1,7 +1,8 @@
 import { hex, isKhoError, type KhoBlockSet, KhoError } from "@khosim/kho-core";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser, luo_file_set_ser } from "./abi/index.js";
 import { cStringBytes, type LuoEnv, luoBlockSet, utf8Length } from "./env.js";
-import { type LuoFileEntry, readFileEntry, writeFileEntry } from "./luo_file_ser.js";
+import { HandedOverFiles, u32Halves } from "./luo_file_handed_over.js";
+import { type LuoFileEntry, readFileEntryWords, writeFileEntry } from "./luo_file_ser.js";
 import type { LuoFlbRegistry } from "./luo_flb.js";
 
 export type { LuoFileEntry } from "./luo_file_ser.js";
@@ -70,6 +71,8 @@ export interface LuoFile {
 export class LuoFileHandlers {
   readonly list: LiveupdateFileHandler[] = [];
   readonly preservedIds = new Set<unknown>();
+  /** Every file the previous kernel handed over, each session's a range of it. */
+  readonly handedOver = new HandedOverFiles();
   /** Each handler's compatible as its entries store it, encoded once: every frozen file writes it. */
   readonly #compatBytes = new Map<LiveupdateFileHandler, Uint8Array>();
 
@@ -94,7 +97,8 @@ export class LuoFileHandlers {
   }
 
   find(compatible: string): LiveupdateFileHandler | undefined {
-    return this.list.find((h) => h.compatible === compatible);
+    for (const h of this.list) if (h.compatible === compatible) return h;
+    return undefined;
   }
 }
 
@@ -103,21 +107,30 @@ function idOf(fh: LiveupdateFileHandler, file: LiveFile): unknown {
   return fh.ops.getId ? fh.ops.getId(file) : file;
 }
 
+/** The entry words `deserialize` reads into, one entry at a time. */
+const entryWords = new Uint32Array(4);
+
 /**
- * The files of one session (struct luo_file_set): a list in preservation
- * order and a block set of `struct luo_file_ser` sized to it.
+ * The files of one session (struct luo_file_set) and a block set of
+ * `struct luo_file_ser` sized to them. An outgoing set keeps a record per
+ * file in preservation order; an incoming one is a range of the kernel's
+ * `HandedOverFiles` (`#first`, `#handed` entries, of which `#left` are not
+ * finished yet).
  */
 export class LuoFileSet {
   readonly files: LuoFile[] = [];
-  /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
-  readonly handedOver: LuoFile[] = [];
   #blocks: KhoBlockSet | null = null;
+  #first = -1;
+  #handed = 0;
+  #left = 0;
   /**
    * Token index, made once the set holds TOKEN_INDEX_FROM files: the kernel
    * scans the list, which 100 000 files cannot afford; a map for each of
    * 100 000 ten-file sessions would cost more than the scan it saves.
    */
   #byToken: Map<bigint, LuoFile> | null = null;
+  /** The same index for an incoming set, by entry. */
+  #entryByToken: Map<bigint, number> | null = null;
 
   constructor(
     private readonly env: LuoEnv,
@@ -132,7 +145,13 @@ export class LuoFileSet {
   }
 
   get count(): number {
-    return this.files.length;
+    return this.#first < 0 ? this.files.length : this.#left;
+  }
+
+  /** Every file the previous kernel handed over in this session, kept after finish (for reports). */
+  get handedOver(): LuoFile[] {
+    const table = this.handlers.handedOver;
+    return Array.from({ length: this.#handed }, (_, k) => table.record(this.#first + k));
   }
 
   /** The first file with `token`, as a list scan finds it (a chain from another kernel may repeat a token). */
@@ -153,11 +172,6 @@ export class LuoFileSet {
       this.#byToken = new Map();
       for (const each of this.files) this.#index(each);
     }
-  }
-
-  #adoptOne(f: LuoFile): void {
-    this.#push(f);
-    this.handedOver.push(f);
   }
 
   #pop(): void {
@@ -280,36 +294,85 @@ export class LuoFileSet {
   }
 
   /**
-   * luo_file_deserialize: adopts the file chain and makes one record per
-   * entry; the number of entries must equal the serialised count (EINVAL).
+   * luo_file_deserialize: adopts the file chain and makes one entry per
+   * slot; the number of entries must equal the serialised count (EINVAL),
+   * and every entry needs a handler of its exact compatible (ENOENT).
    */
   deserialize(filesPa: number, count: bigint): void {
     if (filesPa === 0 && count === 0n) return;
     this.blocks.restore(filesPa);
     const it = this.blocks.iterator();
-    const entries: LuoFileEntry[] = [];
-    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry())
-      entries.push(readFileEntry(this.env.mem, slot));
-    if (BigInt(entries.length) !== count)
-      throw new KhoError("EINVAL", `File count mismatch: file_set_ser.count ${count}, chain holds ${entries.length}`);
-    this.adopt(entries);
+    const table = this.handlers.handedOver;
+    const first = table.length;
+    let n = 0;
+    let missing: { at: number; compatible: string } | null = null;
+    let compatible = "";
+    let fh: LiveupdateFileHandler | undefined;
+    for (let slot = it.readEntry(); slot !== null; slot = it.readEntry(), n++) {
+      const c = readFileEntryWords(this.env.mem, slot, entryWords);
+      // The files of a session mostly share a handler: look it up when the compatible changes.
+      if (c !== compatible || !fh) [compatible, fh] = [c, this.handlers.find(c)];
+      if (fh) table.append(fh, entryWords);
+      else missing ??= { at: slot, compatible: c };
+    }
+    if (BigInt(n) !== count)
+      throw new KhoError("EINVAL", `File count mismatch: file_set_ser.count ${count}, chain holds ${n}`);
+    if (missing) throw new KhoError("ENOENT", `no file handler "${missing.compatible}"`, hex(missing.at));
+    this.#handOver(first, n);
   }
 
-  /** One record per handed-over entry, its handler found by exact compatible (ENOENT). */
+  /** One entry per handed-over file of an older form, its handler found by exact compatible (ENOENT). */
   adopt(entries: readonly LuoFileEntry[]): void {
-    for (const e of entries) {
+    const table = this.handlers.handedOver;
+    const fhs = entries.map((e) => {
       const fh = this.handlers.find(e.compatible);
       if (!fh) throw new KhoError("ENOENT", `no file handler "${e.compatible}"`, hex(e.at));
-      this.#adoptOne({
-        fh,
-        token: e.token,
-        file: null,
-        serializedData: e.data,
-        privateData: undefined,
-        retrieveStatus: 0,
-        retrieveError: null,
-      });
+      return fh;
+    });
+    const first = table.length;
+    entries.forEach((e, k) => {
+      [entryWords[0], entryWords[1]] = u32Halves(e.token);
+      [entryWords[2], entryWords[3]] = u32Halves(e.data);
+      table.append(fhs[k]!, entryWords);
+    });
+    this.#handOver(first, entries.length);
+  }
+
+  #handOver(first: number, n: number): void {
+    if (this.#first >= 0 || this.files.length > 0)
+      throw new KhoError("EEXIST", "file set already holds files; a session is handed over once");
+    this.#first = first;
+    this.#handed = n;
+    this.#left = n;
+  }
+
+  /** The first handed-over entry with `token`, as a list scan finds it (a chain may repeat a token), or -1. */
+  #findEntry(token: bigint): number {
+    if (this.#entryByToken) return this.#entryByToken.get(token) ?? -1;
+    if (this.#left >= TOKEN_INDEX_FROM) {
+      const table = this.handlers.handedOver;
+      this.#entryByToken = new Map();
+      for (let i = this.#first; i < this.#first + this.#left; i++) {
+        const t = table.token(i);
+        if (!this.#entryByToken.has(t)) this.#entryByToken.set(t, i);
+      }
+      return this.#entryByToken.get(token) ?? -1;
     }
+    // Not wrapped to 64 bits: a token outside u64 has a high half no u32 word holds, so it matches nothing.
+    return this.handlers.handedOver.find(this.#first, this.#left, Number(token & 0xffff_ffffn), Number(token >> 32n));
+  }
+
+  /** The op arguments for handed-over entry `i`. */
+  #entryArgs(i: number): LiveupdateFileOpArgs {
+    const table = this.handlers.handedOver;
+    return {
+      handler: table.handler(i),
+      env: this.env,
+      retrieveStatus: table.status(i),
+      file: table.file(i),
+      serializedData: table.serializedData(i),
+      privateData: table.privateData(i),
+    };
   }
 
   /**
@@ -318,23 +381,22 @@ export class LuoFileSet {
    * returned again.
    */
   retrieve(token: bigint): LiveFile {
-    const f = this.#find(token);
-    if (!f) throw new KhoError("ENOENT", `no file with token ${hex(token)}`);
-    if (f.retrieveError) throw f.retrieveError;
-    if (f.retrieveStatus === 1) return f.file!;
-    const args = this.#args(f);
+    const i = this.#first < 0 ? -1 : this.#findEntry(token);
+    if (i < 0) throw new KhoError("ENOENT", `no file with token ${hex(token)}`);
+    const table = this.handlers.handedOver;
+    const failed = table.error(i);
+    if (failed) throw failed;
+    if (table.status(i) === 1) return table.file(i)!;
+    const args = this.#entryArgs(i);
     try {
-      f.fh.ops.retrieve(args);
+      args.handler.ops.retrieve(args);
     } catch (e) {
       if (!isKhoError(e)) throw e;
-      f.retrieveError = e;
-      f.retrieveStatus = e.errno;
+      table.failed(i, e);
       throw e;
     }
-    f.file = args.file;
-    f.privateData = args.privateData;
-    f.retrieveStatus = 1;
-    return f.file!;
+    table.retrieved(i, args.file, args.privateData);
+    return args.file!;
   }
 
   /**
@@ -344,16 +406,22 @@ export class LuoFileSet {
    */
   finish(): void {
     if (this.count === 0) return;
-    for (const f of this.files)
-      if (f.fh.ops.canFinish && !f.fh.ops.canFinish(this.#args(f)))
-        throw new KhoError("EBUSY", `file with token ${hex(f.token)} cannot finish yet`);
-    while (this.files.length > 0) {
-      const f = this.files.at(-1)!;
-      f.fh.ops.finish(this.#args(f));
-      this.flbs.fileFinish(f.fh);
-      this.#pop();
-      this.blocks.shrink(this.count);
+    const table = this.handlers.handedOver;
+    const last = this.#first + this.#left - 1;
+    for (let i = this.#first; i <= last; i++) {
+      const fh = table.handler(i);
+      if (fh.ops.canFinish && !fh.ops.canFinish(this.#entryArgs(i)))
+        throw new KhoError("EBUSY", `file with token ${hex(table.token(i))} cannot finish yet`);
     }
+    for (let i = last; i >= this.#first; i--) {
+      const fh = table.handler(i);
+      fh.ops.finish(this.#entryArgs(i));
+      this.flbs.fileFinish(fh);
+      this.#left--;
+      this.blocks.shrink(this.#left);
+    }
+    // Finished: the token index has nothing left to find.
+    this.#entryByToken = null;
     this.#blocks?.destroy();
   }
 }

@@ -4,7 +4,7 @@
  * it back, so a million files cannot afford a copy and a codec per field.
  */
 import type { PhysMem } from "@khosim/kho-core";
-import { slotBytes } from "@khosim/kho-core/block";
+import { slotPage } from "@khosim/kho-core/block";
 import { LIVEUPDATE_HNDL_COMPAT_LENGTH, luo_file_ser } from "./abi/index.js";
 
 const SIZE = luo_file_ser.size;
@@ -25,35 +25,65 @@ const decoder = new TextDecoder();
 let lastCompat = { raw: new Uint8Array(0), text: "" };
 
 /**
- * The compatible field as a string: the bytes up to the first NUL, all
- * LIVEUPDATE_HNDL_COMPAT_LENGTH when there is none (strncmp's view).
+ * The compatible field of the entry at `base` of `bytes` as a string: the
+ * bytes up to the first NUL, all LIVEUPDATE_HNDL_COMPAT_LENGTH when there
+ * is none (strncmp's view).
  */
-function compatibleOf(bytes: Uint8Array): string {
-  if (holdsCompat(bytes, lastCompat.raw)) return lastCompat.text;
-  const field = bytes.subarray(COMPAT_AT, COMPAT_AT + LIVEUPDATE_HNDL_COMPAT_LENGTH);
+function compatibleOf(bytes: Uint8Array, base: number): string {
+  const at = base + COMPAT_AT;
+  if (holdsCompat(bytes, at, lastCompat.raw)) return lastCompat.text;
+  const field = bytes.subarray(at, at + LIVEUPDATE_HNDL_COMPAT_LENGTH);
   const end = field.indexOf(0);
   const raw = field.subarray(0, end < 0 ? field.length : end);
   lastCompat = { raw: raw.slice(), text: decoder.decode(raw) };
   return lastCompat.text;
 }
 
-/** Whether the field holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
-function holdsCompat(bytes: Uint8Array, raw: Uint8Array): boolean {
-  for (let i = 0; i < raw.length; i++) if (bytes[COMPAT_AT + i] !== raw[i]) return false;
-  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[COMPAT_AT + raw.length] === 0;
+/** Whether the field at `at` holds exactly `raw` (which has no NUL), compared in place: no view per entry. */
+function holdsCompat(bytes: Uint8Array, at: number, raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) if (bytes[at + i] !== raw[i]) return false;
+  return raw.length === LIVEUPDATE_HNDL_COMPAT_LENGTH || bytes[at + raw.length] === 0;
 }
 
-export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
-  // In place when the slot lies in one page (always, for blocks a kernel made), else a copy.
-  const bytes = slotBytes(mem, at, SIZE) ?? mem.read(at, SIZE);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
-  return {
-    at,
-    compatible: compatibleOf(bytes),
-    data: view.getBigUint64(DATA_AT, true),
-    token: view.getBigUint64(TOKEN_AT, true),
-  };
+/** The little-endian u32 at `off` of `bytes`. */
+function u32(bytes: Uint8Array, off: number): number {
+  return (bytes[off]! | (bytes[off + 1]! << 8) | (bytes[off + 2]! << 16) | (bytes[off + 3]! << 24)) >>> 0;
 }
+
+/**
+ * The entry at `at` without a bigint or an object: `words` receives the
+ * token and serialized_data as u32 halves (token low, token high, data low,
+ * data high) and the compatible is returned. A million handed-over files
+ * are read this way and kept in columns until one is retrieved.
+ */
+export function readFileEntryWords(mem: PhysMem, at: number, words: Uint32Array): string {
+  // In the slot's page (always, for blocks a kernel made), indexed from the slot: no view per entry.
+  // A slot across two pages is read from a copy.
+  const page = slotPage(mem, at, SIZE);
+  const bytes = page ?? mem.read(at, SIZE);
+  const base = page ? at % mem.pageSize : 0;
+  words[0] = u32(bytes, base + TOKEN_AT);
+  words[1] = u32(bytes, base + TOKEN_AT + 4);
+  words[2] = u32(bytes, base + DATA_AT);
+  words[3] = u32(bytes, base + DATA_AT + 4);
+  return compatibleOf(bytes, base);
+}
+
+/** Two u32 halves as the u64 they make. */
+export function u64Of(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+const entryWords = new Uint32Array(4);
+
+export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
+  const compatible = readFileEntryWords(mem, at, entryWords);
+  const [tokenLo, tokenHi, dataLo, dataHi] = entryWords;
+  return { at, compatible, data: u64Of(dataLo!, dataHi!), token: u64Of(tokenLo!, tokenHi!) };
+}
+
+const u64Bytes = new Uint8Array(8);
+const u64View = new DataView(u64Bytes.buffer);
 
 /**
  * Fills the slot at `at`: the handler's compatible as strscpy stores it
@@ -61,11 +91,14 @@ export function readFileEntry(mem: PhysMem, at: number): LuoFileEntry {
  * serialized_data and the token.
  */
 export function writeFileEntry(mem: PhysMem, at: number, compat: Uint8Array, data: bigint, token: bigint): void {
-  const live = slotBytes(mem, at, SIZE);
-  const bytes = live ?? mem.read(at, SIZE);
-  bytes.set(compat, COMPAT_AT);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, SIZE);
-  view.setBigUint64(DATA_AT, data, true);
-  view.setBigUint64(TOKEN_AT, token, true);
-  if (!live) mem.write(at, bytes);
+  const page = slotPage(mem, at, SIZE);
+  const bytes = page ?? mem.read(at, SIZE);
+  const base = page ? at % mem.pageSize : 0;
+  bytes.set(compat, base + COMPAT_AT);
+  // Through one scratch u64 and its view: a DataView per entry is a million objects per kexec.
+  u64View.setBigUint64(0, data, true);
+  bytes.set(u64Bytes, base + DATA_AT);
+  u64View.setBigUint64(0, token, true);
+  bytes.set(u64Bytes, base + TOKEN_AT);
+  if (!page) mem.write(at, bytes);
 }

@@ -46,6 +46,7 @@ function nameIn(bytes: Uint8Array): string {
 
 /** What an open file descriptor of the simulated process refers to. */
 type Open = { kind: "device" } | { kind: "session"; session: LuoSession } | { kind: "file"; file: LiveFile };
+type OpenKind = Open["kind"];
 
 /**
  * The userspace side of /dev/liveupdate (include/uapi/linux/liveupdate.h),
@@ -53,32 +54,47 @@ type Open = { kind: "device" } | { kind: "session"; session: LuoSession } | { ki
  * process. Every misuse throws the KhoError carrying the kernel's errno.
  */
 export class LiveupdateUapi {
-  /** Indexed by fd: numbers are handed out in increasing order and never reused, so an array fits. */
-  readonly #fds: (Open | undefined)[] = [];
+  /**
+   * The fd table, indexed by fd (numbers are handed out in increasing order
+   * and never reused, so arrays fit): each fd's kind (undefined once
+   * closed) and its session or file. Two arrays rather than an `Open` per
+   * fd: a live update of a million files opens a million fds in each kernel.
+   */
+  readonly #kinds: (OpenKind | undefined)[] = [];
+  readonly #targets: (LuoSession | LiveFile | null)[] = [];
   #nextFd = 3;
 
   constructor(private readonly luo: LuoCore) {}
 
-  #install(o: Open): number {
+  #install(kind: OpenKind, target: LuoSession | LiveFile | null): number {
     const fd = this.#nextFd++;
-    this.#fds[fd] = o;
+    this.#kinds[fd] = kind;
+    this.#targets[fd] = target;
     return fd;
   }
 
+  #kind(fd: number): OpenKind {
+    const kind = this.#kinds[fd];
+    if (!kind) throw new KhoError("EBADF", `fd ${fd} is not open`);
+    return kind;
+  }
+
+  /** The fd as an `Open`, for the paths that take every kind. */
   #get(fd: number): Open {
-    const o = this.#fds[fd];
-    if (!o) throw new KhoError("EBADF", `fd ${fd} is not open`);
-    return o;
+    const kind = this.#kind(fd);
+    if (kind === "device") return { kind };
+    if (kind === "session") return { kind, session: this.#session(fd) };
+    return { kind, file: this.file(fd) };
   }
 
   #device(fd: number): void {
-    if (this.#get(fd).kind !== "device") throw new KhoError("ENOTTY", `fd ${fd} is not /dev/liveupdate`);
+    if (this.#kind(fd) !== "device") throw new KhoError("ENOTTY", `fd ${fd} is not /dev/liveupdate`);
   }
 
   #session(fd: number): LuoSession {
-    const o = this.#get(fd);
-    if (o.kind !== "session") throw new KhoError("ENOTTY", `fd ${fd} is not a session`);
-    return o.session;
+    if (this.#kind(fd) !== "session") throw new KhoError("ENOTTY", `fd ${fd} is not a session`);
+    // #install stores a session under the "session" kind only.
+    return this.#targets[fd] as LuoSession;
   }
 
   /** The device's ioctls (luo_ioctl_ops), indexed from LIVEUPDATE_CMD_BASE. */
@@ -169,14 +185,14 @@ export class LiveupdateUapi {
 
   /** Gives the process a file (memfd_create, open) and returns its fd. */
   installFile(file: LiveFile): number {
-    return this.#install({ kind: "file", file });
+    return this.#install("file", file);
   }
 
   /** The file behind an fd (what read/write on it would reach). */
   file(fd: number): LiveFile {
-    const o = this.#get(fd);
-    if (o.kind !== "file") throw new KhoError("EBADF", `fd ${fd} is not a file`);
-    return o.file;
+    if (this.#kind(fd) !== "file") throw new KhoError("EBADF", `fd ${fd} is not a file`);
+    // #install stores a file under the "file" kind only.
+    return this.#targets[fd] as LiveFile;
   }
 
   /**
@@ -194,7 +210,7 @@ export class LiveupdateUapi {
       throw new KhoError("EIO", `incoming sessions could not be deserialised: ${e.message}`);
     }
     this.luo.deviceOpen = true;
-    return this.#install({ kind: "device" });
+    return this.#install("device", null);
   }
 
   /** LIVEUPDATE_IOCTL_CREATE_SESSION: a name of 1 to 63 bytes (EINVAL), unique (EEXIST). */
@@ -204,14 +220,14 @@ export class LiveupdateUapi {
     const len = utf8Length(name);
     if (len === 0 || len >= LIVEUPDATE_SESSION_NAME_LENGTH || name.includes("\0"))
       throw new KhoError("EINVAL", `session name of ${len} bytes`, name);
-    return this.#install({ kind: "session", session: this.luo.sessions.create(name) });
+    return this.#install("session", this.luo.sessions.create(name));
   }
 
   /** LIVEUPDATE_IOCTL_RETRIEVE_SESSION: ENOENT unknown, EINVAL already retrieved. */
   retrieveSession(devFd: number, name: string): number {
     this.#device(devFd);
     this.luo.sessions.readLock();
-    return this.#install({ kind: "session", session: this.luo.sessions.retrieve(name) });
+    return this.#install("session", this.luo.sessions.retrieve(name));
   }
 
   /** LIVEUPDATE_SESSION_PRESERVE_FD: outgoing sessions only (EINVAL). */
@@ -219,10 +235,7 @@ export class LiveupdateUapi {
     const s = this.#session(sessionFd);
     this.luo.sessions.readLock();
     if (s.incoming) throw new KhoError("EINVAL", "PRESERVE_FD on a retrieved session", s.name);
-    s.files.preserve(token, () => {
-      const o = this.#fds[fd];
-      return o?.kind === "file" ? o.file : null;
-    });
+    s.files.preserve(token, () => (this.#kinds[fd] === "file" ? this.#targets[fd]! : null));
   }
 
   /** LIVEUPDATE_SESSION_RETRIEVE_FD: incoming sessions only (EINVAL); a new fd to the file. */
@@ -262,7 +275,8 @@ export class LiveupdateUapi {
       if (!o.session.incoming) this.luo.sessions.close(o.session);
       else if (this.luo.sessions.incoming.get(o.session.name) === o.session) this.luo.sessions.finish(o.session);
     } finally {
-      this.#fds[fd] = undefined;
+      this.#kinds[fd] = undefined;
+      this.#targets[fd] = null;
     }
   }
 }

@@ -11,9 +11,20 @@ import type { PhysMem } from "../mem/phys.js";
  * storage, so it must not be kept.
  */
 export function slotBytes(mem: PhysMem, pa: number, len: number): Uint8Array | null {
+  const off = pa % mem.pageSize;
+  return slotPage(mem, pa, len)?.subarray(off, off + len) ?? null;
+}
+
+/**
+ * `slotBytes` without the view: the whole page holding the `len` bytes at
+ * `pa` (they start at `pa % pageSize` in it), or null when they cross a
+ * page boundary. For callers that touch a slot per preserved file and
+ * index the page themselves: a view per slot is a million objects per
+ * kexec. The same rule holds: the page is for the access at hand.
+ */
+export function slotPage(mem: PhysMem, pa: number, len: number): Uint8Array | null {
   const pfn = Math.floor(pa / mem.pageSize);
-  const off = pa - pfn * mem.pageSize;
-  if (off + len > mem.pageSize) return null;
+  if (pa - pfn * mem.pageSize + len > mem.pageSize) return null;
   // page() checks the address and poison, as read and write would.
-  return mem.page(pfn).subarray(off, off + len);
+  return mem.page(pfn);
 }
