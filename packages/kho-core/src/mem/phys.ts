@@ -161,8 +161,12 @@ export class PhysMem implements PageGeometry {
    * A zeroed page of host memory: the next page of a 2 MiB slab. One
    * ArrayBuffer per page made the collector track a backing store per page
    * (a quarter of the time of a sparse radix tree's adds); a view of a slab
-   * is a plain object. A fresh slab is zeroed by the host, so nothing is
-   * cleared here. Slots are never reused: a caller may still hold the view
+   * is a plain object. A fresh slab is zeroed by the host, but the host
+   * maps its pages only when they are first touched; it is written once
+   * here (as the C reference populates its chunks, MAP_POPULATE), so that
+   * a radix walk scanning a 16 or 64 KiB leaf whose tail was never written
+   * reads memory instead of taking a fault per host page (the sparse walks
+   * at 16 KiB were twice as slow). Slots are never reused: a caller may still hold the view
    * of a page that was since zeroed or poisoned, and it must not alias
    * another page. A slab goes back to the host once none of its views is
    * stored or held.
@@ -170,6 +174,7 @@ export class PhysMem implements PageGeometry {
   private freshPage(): Uint8Array {
     if (this.slab === null || this.slabUsed === SLAB_BYTES) {
       this.slab = new ArrayBuffer(SLAB_BYTES);
+      new Uint8Array(this.slab).fill(0);
       this.slabUsed = 0;
     }
     const p = new Uint8Array(this.slab, this.slabUsed, this.pageSize);
