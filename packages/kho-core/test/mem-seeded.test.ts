@@ -198,3 +198,19 @@ describe("PhysMem against a byte model", () => {
     );
   });
 });
+
+describe("PhysMem.readInto", () => {
+  it("gives what read gives over stored, seeded and never-written pages, whatever the buffer held before", () => {
+    const mem = new PhysMem(4096, [{ start: 0, size: 64 * 4096, nid: 0 }]);
+    mem.fillSeeded(4 * 4096, 8 * 4096, 99);
+    mem.write(6 * 4096 + 100, new Uint8Array([1, 2, 3]));
+    mem.write(20 * 4096, new Uint8Array(4096).fill(0xaa));
+    const out = new Uint8Array(3 * 4096);
+    for (const pa of [0, 3 * 4096, 5 * 4096 + 7, 10 * 4096, 19 * 4096 + 1, 30 * 4096]) {
+      out.fill(0x5c);
+      expect(mem.readInto(pa, out)).toBe(out);
+      expect(out).toEqual(mem.read(pa, out.length));
+    }
+    expect(() => mem.readInto(63 * 4096, out)).toThrow(/not RAM/);
+  });
+});

@@ -453,8 +453,9 @@ export class LiveUpdateHost {
       });
     };
     const now = new Uint32Array(PAGE_DIGEST_WORDS);
+    const page = new Uint8Array(mem.pageSize);
     s.stored.forEach((pfn, i) => {
-      pageDigestInto(mem.read(pfn * mem.pageSize, mem.pageSize), now, 0);
+      pageDigestInto(mem.readInto(pfn * mem.pageSize, page), now, 0);
       const at = i * PAGE_DIGEST_WORDS;
       if (now[0] === s.digests[at] && now[1] === s.digests[at + 1]) same++;
       else changed(pfn * mem.pageSize);

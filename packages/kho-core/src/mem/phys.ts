@@ -166,10 +166,10 @@ export class PhysMem implements PageGeometry {
    * here (as the C reference populates its chunks, MAP_POPULATE), so that
    * a radix walk scanning a 16 or 64 KiB leaf whose tail was never written
    * reads memory instead of taking a fault per host page (the sparse walks
-   * at 16 KiB were twice as slow). Slots are never reused: a caller may still hold the view
-   * of a page that was since zeroed or poisoned, and it must not alias
-   * another page. A slab goes back to the host once none of its views is
-   * stored or held.
+   * at 16 KiB were twice as slow). Slots are never reused: a caller may
+   * still hold the view of a page that was since zeroed or poisoned, and
+   * it must not alias another page. A slab goes back to the host once none
+   * of its views is stored or held.
    */
   private freshPage(): Uint8Array {
     if (this.slab === null || this.slabUsed === SLAB_BYTES) {
@@ -184,14 +184,22 @@ export class PhysMem implements PageGeometry {
 
   /** Copies `len` bytes starting at `pa` (may cross pages). */
   read(pa: number, len: number): Uint8Array {
-    this.check(pa, len);
-    const out = new Uint8Array(len);
-    this.eachChunk(pa, len, (pfn, off, n, at) => {
+    return this.readInto(pa, new Uint8Array(len));
+  }
+
+  /**
+   * Copies `out.length` bytes starting at `pa` into `out` and returns it:
+   * `read` without a new buffer, for callers that read page after page.
+   */
+  readInto(pa: number, out: Uint8Array): Uint8Array {
+    this.check(pa, out.length);
+    this.eachChunk(pa, out.length, (pfn, off, n, at) => {
       const p = this.pages.get(pfn);
       if (p) out.set(p.subarray(off, off + n), at);
-      else if (!this.seeded.empty) {
-        const seed = this.seeded.seedOf(pfn);
+      else {
+        const seed = this.seeded.empty ? undefined : this.seeded.seedOf(pfn);
         if (seed !== undefined) seededBytesInto(seed, pfn, off, out, at, n);
+        else out.fill(0, at, at + n);
       }
     });
     return out;
