@@ -134,13 +134,15 @@ export class KhoOut {
   }
 
   private add(pfn: number, order: number): void {
+    // The owner's id first: when there is no room for a new owner, no key is left behind.
+    const owner = this.actorId();
     this.tree.addPage(pfn, order);
     let byPfn = this.owners[order];
     if (!byPfn) {
       byPfn = new PfnBytes();
       this.owners[order] = byPfn;
     }
-    byPfn.set(pfn, this.actorId());
+    byPfn.set(pfn, owner);
   }
 
   private del(pfn: number, order: number): void {
