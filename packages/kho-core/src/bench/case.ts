@@ -64,6 +64,15 @@ export function benchRow(c: Omit<BenchRow, "ratio" | "rss_mib"> & { readonly rss
   };
 }
 
+/**
+ * A full collection when the process runs with --expose-gc (the runner
+ * starts its children so), else nothing: a timed phase that starts after
+ * it pays for its own garbage, not for what came before it.
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** A clock reading in nanoseconds from an arbitrary origin, for differences. */
 export type BenchTimer = () => number;
 

@@ -39,7 +39,15 @@ import { KhoOut } from "../kho/out.js";
 import { KernelLog } from "../log.js";
 import { PageAllocator } from "../mem/alloc.js";
 import { PhysMem } from "../mem/phys.js";
-import { type BenchCase, type BenchContext, type BenchRow, type BenchTimer, benchRow, benchTimer } from "./case.js";
+import {
+  type BenchCase,
+  type BenchContext,
+  type BenchRow,
+  type BenchTimer,
+  benchRow,
+  benchTimer,
+  collectGarbage,
+} from "./case.js";
 import { largeDtb } from "./fdt-shapes.js";
 import { compileC } from "./reference.js";
 
@@ -226,14 +234,9 @@ export function compareSeen(ts: TreeSeen, c: Record<string, string>): string {
 }
 
 /**
- * A full collection first (the runner starts its children with --expose-gc), so that a round does not pay
- * for garbage left by the one before or by the other case in this process: the collector's work on the
- * round's own allocations still falls inside it.
+ * The mean time of `reps` runs back to back after a full collection: the
+ * collector's work on the runs' own garbage counts, not on what came before.
  */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 function meanOf(reps: number, now: BenchTimer, f: () => void): number {
   collectGarbage();
   const t0 = now();

@@ -7,7 +7,15 @@
 import { execFileSync } from "node:child_process";
 import { type KeyPattern, type KeyStream, keyStream, scratchTree, WalkHash } from "../radix/stream.js";
 import type { KhoRadixTree } from "../radix/tree.js";
-import { type BenchCase, type BenchContext, type BenchRow, type BenchTimer, benchRow, benchTimer } from "./case.js";
+import {
+  type BenchCase,
+  type BenchContext,
+  type BenchRow,
+  type BenchTimer,
+  benchRow,
+  benchTimer,
+  collectGarbage,
+} from "./case.js";
 import { referenceBinary, referenceCpuBinary, runReferenceMeasured } from "./reference.js";
 
 export interface RadixScenario {
@@ -21,11 +29,6 @@ export interface RadixScenario {
 const DELETE_EVERY = 4;
 const SEED = 1n;
 const WARMUP_PASSES = 3;
-
-/** A full collection when the process runs with --expose-gc (the runner starts its children so), else nothing. */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
 
 /**
  * Peak RSS (MiB) of a fresh process that runs the scenario once, as the

@@ -11,7 +11,7 @@
  * compare with (`ref` is null); the check is that every folio and page
  * came back with its contents, and that the host verified every guest byte.
  */
-import { type BenchCase, benchRow, benchTimer } from "@khosim/kho-core/bench";
+import { type BenchCase, benchRow, benchTimer, collectGarbage } from "@khosim/kho-core/bench";
 import { LIVE_UPDATE_1T, runScale, type ScaleResult } from "./scale.js";
 
 const QUICK = { ...LIVE_UPDATE_1T, nodeRam: "32GiB", folios: 4096, smallPages: 16384 };
@@ -26,7 +26,7 @@ export const benchCases: readonly BenchCase[] = [
         x.ms.prepare + x.ms.handover + x.ms.boot + x.ms.restore + x.ms.verify;
       let r: ScaleResult | null = null;
       for (let round = 0; round < ctx.rounds; round++) {
-        globalThis.gc?.();
+        collectGarbage();
         const got = runScale(spec, () => timer() / 1e6);
         if (r === null || liveUpdate(got) < liveUpdate(r)) r = got;
       }

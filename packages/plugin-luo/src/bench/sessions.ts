@@ -6,7 +6,7 @@
  * and file and finishes them. Each phase is timed on its own clock reading.
  */
 import { composeKernel, definePlugin, KhoError, LiveUpdateHost, Machine } from "@khosim/kho-core";
-import type { BenchTimer } from "@khosim/kho-core/bench";
+import { type BenchTimer, collectGarbage } from "@khosim/kho-core/bench";
 import { kexecMetadataPlugin } from "@khosim/plugin-kexec-metadata";
 import { LUO_REGISTRY, luoPlugin } from "../plugin.js";
 import { TokenFile, tokenHandler } from "./token-file.js";
@@ -46,11 +46,6 @@ const sessionName = (i: number) => `session-${i}`;
 const TOKEN_BASE = 2n ** 60n;
 const tokenOf = (i: number, j: number, perSession: number) => TOKEN_BASE + BigInt(i * perSession + j);
 const fileValue = (token: bigint) => token ^ 0xffff_ffffn;
-
-/** A full collection when the process runs with --expose-gc (the bench runner's children do). */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
 
 export function runLuoScale(c: LuoScaleCase, nowNs: BenchTimer): LuoScaleResult {
   // Blocks of 100 000 file sets (one page each) and 1961 session blocks: about 400 MiB of 4 KiB pages.
